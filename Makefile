@@ -1,0 +1,155 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+# mpxtrace build.  `make help` lists the targets.
+
+OUTPUT ?= .output
+BPFTOOL ?= bpftool
+CLANG ?= clang
+CC ?= gcc
+PKG_CONFIG ?= pkg-config
+PYTHON ?= python3
+PREFIX ?= /usr/local
+DESTDIR ?=
+VERSION := 0.1.0
+
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
+	-e 's/ppc64le/powerpc/' -e 's/riscv64/riscv/' -e 's/s390x/s390/' \
+	-e 's/loongarch64/loongarch/')
+KNOWN_ARCHES := x86 arm64 powerpc riscv s390 loongarch
+ifeq ($(filter $(ARCH),$(KNOWN_ARCHES)),)
+$(error unknown ARCH '$(ARCH)': expected one of $(KNOWN_ARCHES))
+endif
+VMLINUX := vmlinux/$(ARCH)/vmlinux.h
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+LIBBPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
+LIBBPF_LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes
+CFLAGS ?= -g -O2
+CFLAGS += $(WARN) -std=gnu11 -Iinclude -Isrc -I$(OUTPUT) -DMPX_VERSION='"$(VERSION)"'
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	-I$(dir $(VMLINUX)) -Iinclude -Ibpf $(LIBBPF_CFLAGS)
+
+# The analysis core: no libbpf, tested without root.
+CORE_SRCS := src/util.c src/json_writer.c src/evbuf.c src/account.c src/check.c \
+	src/report.c src/report_text.c src/report_json.c
+TOOL_SRCS := src/main.c src/opts.c src/trace.c src/runner.c src/collect.c
+CORE_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(CORE_SRCS))
+TOOL_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(TOOL_SRCS))
+BPF_OBJ := $(OUTPUT)/mpxtrace.bpf.o
+SKEL := $(OUTPUT)/mpxtrace.skel.h
+CORE_LIB := $(OUTPUT)/libmpxcore.a
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(OUTPUT)/tests/unit_tests
+WORK_BIN := $(OUTPUT)/tests/mpx-work
+
+# Debian packages the build and the tests need (make deps installs them).
+DEB_PKGS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config \
+	python3 make gcc libc6-dev
+
+.DELETE_ON_ERROR:
+.PHONY: all deps vmlinux check test unit integration run install uninstall \
+	clean help
+
+all: mpxtrace
+
+help:
+	@echo 'mpxtrace targets:'
+	@echo '  make               build ./mpxtrace'
+	@echo '  make deps          apt-get install what is missing (root)'
+	@echo '  make run           deps + build + trace the demo workload (root)'
+	@echo '  make check         deps + build + every test: unit and BPF (root)'
+	@echo '  make unit          unit tests only (no root needed)'
+	@echo '  make integration   BPF tests only (root)'
+	@echo '  make vmlinux       regenerate $(VMLINUX) from this kernel'
+	@echo '  make install       install to $$(DESTDIR)$$(PREFIX) (default $(PREFIX))'
+	@echo '  make clean         remove $(OUTPUT) and ./mpxtrace'
+	@echo 'Variables: V=1 (show commands), OUTPUT, BPFTOOL, CLANG, ARCH, PREFIX, DESTDIR'
+
+deps:
+	$(Q)missing=$$(for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "  APT      $$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(OUTPUT) $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+vmlinux:
+	$(call msg,GEN,$(VMLINUX))
+	$(Q)mkdir -p $(dir $(VMLINUX))
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX)
+
+$(BPF_OBJ): bpf/mpxtrace.bpf.c $(VMLINUX) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -MF $@.d -c $< -o $@
+
+$(SKEL): $(BPF_OBJ)
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name mpxtrace_bpf > $@
+
+$(OUTPUT)/collect.o: $(SKEL)
+
+$(OUTPUT)/%.o: src/%.c | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(LIBBPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(CORE_LIB): $(CORE_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+mpxtrace: $(TOOL_OBJS) $(CORE_LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBBPF_LIBS) -lm -o $@
+
+$(UNIT_BIN): $(UNIT_SRCS) tests/unit/testlib.h $(CORE_LIB) $(wildcard src/*.h include/*.h) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(CORE_LIB) -lm -o $@
+
+$(WORK_BIN): tests/workloads/mpx-work.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP $< -lpthread -o $@
+
+unit: $(UNIT_BIN)
+	$(Q)$(UNIT_BIN)
+
+integration: mpxtrace $(WORK_BIN)
+	$(Q)MPXTRACE=./mpxtrace MPX_WORK=$(WORK_BIN) $(PYTHON) tests/integration/test_trace.py
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory mpxtrace $(UNIT_BIN) $(WORK_BIN)
+	$(Q)MPXTRACE=./mpxtrace MPX_WORK=$(WORK_BIN) UNIT_BIN=$(UNIT_BIN) \
+		PYTHON=$(PYTHON) sh tests/run.sh
+
+test: check
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory mpxtrace
+	./mpxtrace -- $(PYTHON) tests/workloads/process_vs_pool.py
+
+install: mpxtrace
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8
+	$(Q)install -m 0755 mpxtrace $(DESTDIR)$(PREFIX)/bin/mpxtrace
+	$(Q)install -m 0644 mpxtrace.8 $(DESTDIR)$(PREFIX)/share/man/man8/mpxtrace.8
+
+uninstall:
+	$(Q)rm -f $(DESTDIR)$(PREFIX)/bin/mpxtrace $(DESTDIR)$(PREFIX)/share/man/man8/mpxtrace.8
+
+clean:
+	$(call msg,CLEAN,)
+	$(Q)rm -rf $(OUTPUT) mpxtrace
+
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/tests/*.d)

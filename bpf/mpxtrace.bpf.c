@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * mpxtrace kernel side: follow one process tree through the scheduler.
+ *
+ * Tasks outside the tree cost one hash lookup per hook and emit nothing.
+ * Every hook exists twice: a tp_btf program and a raw_tp twin (suffix _raw)
+ * for kernels where tp_btf cannot attach; user space picks one set with
+ * bpf_program__set_autoload().  Both share one handle_<hook>() body that
+ * only reads through BPF_CORE_READ, so the same code is valid for both.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "events.h"
+#include "core_fixes.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/*
+ * Set from user space between open and load.  has_prev_state_arg: the
+ * running kernel's sched_switch passes prev_state as its 4th argument
+ * (v5.18, commit fa2c3254d7cf "sched/tracing: Don't re-read p->state when
+ * emitting sched_switch event").  has_exit_group_dead: sched_process_exit
+ * passes group_dead (v6.16, "exit: move and extend sched_process_exit()
+ * tracepoint").  The verifier drops the branch not taken, so a program
+ * never touches an argument the tracepoint does not have.
+ */
+const volatile bool has_prev_state_arg = true;
+const volatile bool has_exit_group_dead = true;
+/* Ask for a consumer wakeup only when this much data is waiting. */
+const volatile __u64 wakeup_bytes = 256 * 1024;
+
+struct mpx_track {
+	__u64 start_time;	/* task->start_time: tells a reused tid apart */
+	__u64 waking_ts;
+	__u32 pid;
+	__u32 waker_tid;
+	__u32 waker_pid;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct mpx_track);
+} tracked SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 * 1024 * 1024);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MPX_DROP_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+static __always_inline void count_drop(__u32 what)
+{
+	__u64 *cnt = bpf_map_lookup_elem(&drops, &what);
+
+	if (cnt)
+		*cnt += 1;
+}
+
+static __always_inline void *reserve(__u32 size, __u16 type, __u64 ts)
+{
+	struct mpx_hdr *h = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!h) {
+		count_drop(MPX_DROP_RINGBUF);
+		return NULL;
+	}
+	h->ts = ts;
+	h->type = type;
+	h->cpu = bpf_get_smp_processor_id();
+	h->size = size;
+	return h;
+}
+
+/*
+ * No wakeup per record: the consumer polls every 100 ms and is woken early
+ * only when the buffer fills up.  A wakeup per record doubles the cost of a
+ * context switch (shared/notes/kernel.md section 7.1).
+ */
+static __always_inline void submit(void *rec)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(rec, avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP :
+						      BPF_RB_NO_WAKEUP);
+}
+
+static __always_inline void read_kcounters(struct task_struct *t,
+					   struct mpx_kcounters *k)
+{
+	__u64 cnt;
+
+	k->sum_exec_runtime = BPF_CORE_READ(t, se.sum_exec_runtime);
+	k->run_delay = BPF_CORE_READ(t, sched_info.run_delay);
+	k->pcount = BPF_CORE_READ(t, sched_info.pcount);
+	get_task_blkio(t, &k->blkio_delay, &cnt);
+}
+
+/* ---- sched_switch ----------------------------------------------------- */
+
+static __always_inline int handle_switch(__u64 *ctx, bool preempt,
+					 struct task_struct *prev,
+					 struct task_struct *next)
+{
+	__u32 prev_tid = BPF_CORE_READ(prev, pid);
+	__u32 next_tid = BPF_CORE_READ(next, pid);
+	struct mpx_track *t;
+	__u32 prev_pid = 0, next_pid = 0, state;
+	bool ptr = false, ntr = false;
+	struct mpx_switch *e;
+	__u64 ts = bpf_ktime_get_ns();
+
+	/* Copy what is needed out of the map values: the verifier refuses
+	 * the OR the compiler would make of two maybe-NULL pointers. */
+	if (prev_tid && (t = bpf_map_lookup_elem(&tracked, &prev_tid))) {
+		prev_pid = t->pid;
+		ptr = true;
+	}
+	if (next_tid && (t = bpf_map_lookup_elem(&tracked, &next_tid))) {
+		next_pid = t->pid;
+		ntr = true;
+	}
+	if (!ptr && !ntr)
+		return 0;
+
+	if (has_prev_state_arg)
+		state = (__u32)ctx[3];
+	else
+		state = get_task_state(prev) | MPX_STATE_REREAD;
+
+	e = reserve(sizeof(*e), MPX_EV_SWITCH, ts);
+	if (e) {
+		__builtin_memset(&e->prev_k, 0, sizeof(e->prev_k));
+		e->prev_tid = 0;
+		e->prev_pid = 0;
+		e->next_tid = 0;
+		e->next_pid = 0;
+		e->prev_state = state;
+		e->flags = preempt ? MPX_SW_PREEMPT : 0;
+		if (ptr) {
+			e->prev_tid = prev_tid;
+			e->prev_pid = prev_pid;
+			read_kcounters(prev, &e->prev_k);
+			if (BPF_CORE_READ_BITFIELD_PROBED(prev, in_iowait))
+				e->flags |= MPX_SW_IOWAIT;
+		}
+		if (ntr) {
+			e->next_tid = next_tid;
+			e->next_pid = next_pid;
+		}
+		submit(e);
+	}
+	/* The final switch of a dead task: it will never run again. */
+	if (ptr && (state & MPX_TASK_DEAD) && !(state & MPX_TASK_WAKING))
+		bpf_map_delete_elem(&tracked, &prev_tid);
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
+	     struct task_struct *next)
+{
+	return handle_switch(ctx, preempt, prev, next);
+}
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(sched_switch_raw, bool preempt, struct task_struct *prev,
+	     struct task_struct *next)
+{
+	return handle_switch(ctx, preempt, prev, next);
+}
+
+/* ---- wakeups ---------------------------------------------------------- */
+
+/* sched_waking runs in the waker's context: remember who woke whom. */
+static __always_inline int handle_waking(struct task_struct *p)
+{
+	__u32 tid = BPF_CORE_READ(p, pid);
+	__u64 id = bpf_get_current_pid_tgid();
+	struct mpx_track *t;
+
+	t = bpf_map_lookup_elem(&tracked, &tid);
+	if (!t)
+		return 0;
+	t->waking_ts = bpf_ktime_get_ns();
+	t->waker_tid = (__u32)id;
+	t->waker_pid = id >> 32;
+	return 0;
+}
+
+SEC("tp_btf/sched_waking")
+int BPF_PROG(sched_waking, struct task_struct *p)
+{
+	return handle_waking(p);
+}
+
+SEC("raw_tp/sched_waking")
+int BPF_PROG(sched_waking_raw, struct task_struct *p)
+{
+	return handle_waking(p);
+}
+
+/* sched_wakeup(_new) fires after the task is on a run queue. */
+static __always_inline int handle_wakeup(struct task_struct *p, __u32 flags)
+{
+	__u32 tid = BPF_CORE_READ(p, pid);
+	struct mpx_wakeup *e;
+	struct mpx_track *t;
+	__u64 ts;
+
+	t = bpf_map_lookup_elem(&tracked, &tid);
+	if (!t)
+		return 0;
+	ts = bpf_ktime_get_ns();
+	e = reserve(sizeof(*e), MPX_EV_WAKEUP, ts);
+	if (!e)
+		return 0;
+	e->tid = tid;
+	e->pid = t->pid;
+	e->target_cpu = BPF_CORE_READ(p, wake_cpu);
+	e->flags = flags;
+	e->waking_ts = 0;
+	e->waker_tid = 0;
+	e->waker_pid = 0;
+	if (t->waking_ts) {
+		e->waking_ts = t->waking_ts;
+		e->waker_tid = t->waker_tid;
+		e->waker_pid = t->waker_pid;
+		e->flags |= MPX_WK_WAKER_KNOWN;
+		t->waking_ts = 0;
+	}
+	submit(e);
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(sched_wakeup, struct task_struct *p)
+{
+	return handle_wakeup(p, 0);
+}
+
+SEC("raw_tp/sched_wakeup")
+int BPF_PROG(sched_wakeup_raw, struct task_struct *p)
+{
+	return handle_wakeup(p, 0);
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(sched_wakeup_new, struct task_struct *p)
+{
+	return handle_wakeup(p, MPX_WK_NEW);
+}
+
+SEC("raw_tp/sched_wakeup_new")
+int BPF_PROG(sched_wakeup_new_raw, struct task_struct *p)
+{
+	return handle_wakeup(p, MPX_WK_NEW);
+}
+
+/* ---- fork / exec / exit / free / rename -------------------------------- */
+
+/* Fires in copy_process() before wake_up_new_task(): the child joins the
+ * tracked set before it can run. */
+static __always_inline int handle_fork(struct task_struct *parent,
+				       struct task_struct *child)
+{
+	__u32 ptid = BPF_CORE_READ(parent, pid);
+	struct mpx_track *pt, nt = {};
+	struct mpx_fork *e;
+	__u32 ctid;
+
+	pt = bpf_map_lookup_elem(&tracked, &ptid);
+	if (!pt)
+		return 0;
+	ctid = BPF_CORE_READ(child, pid);
+	nt.pid = BPF_CORE_READ(child, tgid);
+	nt.start_time = BPF_CORE_READ(child, start_time);
+	if (bpf_map_update_elem(&tracked, &ctid, &nt, BPF_ANY)) {
+		count_drop(MPX_DROP_TRACK_FULL);
+		return 0;
+	}
+	e = reserve(sizeof(*e), MPX_EV_FORK, bpf_ktime_get_ns());
+	if (!e)
+		return 0;
+	e->parent_tid = ptid;
+	e->parent_pid = pt->pid;
+	e->child_tid = ctid;
+	e->child_pid = nt.pid;
+	e->flags = nt.pid == pt->pid ? MPX_FORK_THREAD : 0;
+	e->pad = 0;
+	BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
+	submit(e);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(sched_process_fork, struct task_struct *parent,
+	     struct task_struct *child)
+{
+	return handle_fork(parent, child);
+}
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(sched_process_fork_raw, struct task_struct *parent,
+	     struct task_struct *child)
+{
+	return handle_fork(parent, child);
+}
+
+static __always_inline int handle_exec(struct task_struct *p, __u32 old_tid,
+				       struct linux_binprm *bprm)
+{
+	__u32 tid = BPF_CORE_READ(p, pid);
+	struct mpx_track *t;
+	struct mpx_exec *e;
+
+	t = bpf_map_lookup_elem(&tracked, &tid);
+	if (!t && old_tid != tid) {
+		/* A non-leader thread exec'd and took over the leader's pid. */
+		t = bpf_map_lookup_elem(&tracked, &old_tid);
+		if (t) {
+			struct mpx_track nt = *t;
+
+			bpf_map_delete_elem(&tracked, &old_tid);
+			if (bpf_map_update_elem(&tracked, &tid, &nt, BPF_ANY))
+				count_drop(MPX_DROP_TRACK_FULL);
+		}
+	}
+	if (!t)
+		return 0;
+	e = reserve(sizeof(*e), MPX_EV_EXEC, bpf_ktime_get_ns());
+	if (!e)
+		return 0;
+	e->tid = tid;
+	e->pid = BPF_CORE_READ(p, tgid);
+	e->old_tid = old_tid;
+	e->pad = 0;
+	BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
+	bpf_probe_read_kernel_str(&e->filename, sizeof(e->filename),
+				  BPF_CORE_READ(bprm, filename));
+	submit(e);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	return handle_exec(p, old_pid, bprm);
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(sched_process_exec_raw, struct task_struct *p, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	return handle_exec(p, old_pid, bprm);
+}
+
+static __always_inline int handle_exit(__u64 *ctx, struct task_struct *p)
+{
+	__u32 tid = BPF_CORE_READ(p, pid);
+	struct mpx_exit *e;
+	struct mpx_track *t;
+
+	t = bpf_map_lookup_elem(&tracked, &tid);
+	if (!t)
+		return 0;
+	e = reserve(sizeof(*e), MPX_EV_EXIT, bpf_ktime_get_ns());
+	if (!e)
+		return 0;
+	read_kcounters(p, &e->k);
+	get_task_blkio(p, &e->k.blkio_delay, &e->blkio_count);
+	e->nvcsw = BPF_CORE_READ(p, nvcsw);
+	e->nivcsw = BPF_CORE_READ(p, nivcsw);
+	e->tid = tid;
+	e->pid = t->pid;
+	e->exit_code = BPF_CORE_READ(p, exit_code);
+	if (has_exit_group_dead)
+		e->group_dead = (__u32)ctx[1] & 1;
+	else
+		e->group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
+	submit(e);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sched_process_exit, struct task_struct *p)
+{
+	return handle_exit(ctx, p);
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(sched_process_exit_raw, struct task_struct *p)
+{
+	return handle_exit(ctx, p);
+}
+
+/*
+ * Last look at a task: drop it if its final switch was never seen.  This runs
+ * from an RCU callback after the pid was released, so the tid may already
+ * belong to a new tracked task: compare start times before deleting.
+ */
+static __always_inline int handle_free(struct task_struct *p)
+{
+	__u32 tid = BPF_CORE_READ(p, pid);
+	struct mpx_track *t;
+
+	t = bpf_map_lookup_elem(&tracked, &tid);
+	if (t && (!t->start_time ||
+		  t->start_time == BPF_CORE_READ(p, start_time)))
+		bpf_map_delete_elem(&tracked, &tid);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_free")
+int BPF_PROG(sched_process_free, struct task_struct *p)
+{
+	return handle_free(p);
+}
+
+SEC("raw_tp/sched_process_free")
+int BPF_PROG(sched_process_free_raw, struct task_struct *p)
+{
+	return handle_free(p);
+}
+
+static __always_inline int handle_rename(struct task_struct *task,
+					 const char *comm)
+{
+	__u32 tid = BPF_CORE_READ(task, pid);
+	struct mpx_comm *e;
+	struct mpx_track *t;
+
+	t = bpf_map_lookup_elem(&tracked, &tid);
+	if (!t)
+		return 0;
+	e = reserve(sizeof(*e), MPX_EV_COMM, bpf_ktime_get_ns());
+	if (!e)
+		return 0;
+	e->tid = tid;
+	e->pid = t->pid;
+	bpf_probe_read_kernel_str(&e->comm, sizeof(e->comm), comm);
+	submit(e);
+	return 0;
+}
+
+SEC("tp_btf/task_rename")
+int BPF_PROG(task_rename, struct task_struct *task, const char *comm)
+{
+	return handle_rename(task, comm);
+}
+
+SEC("raw_tp/task_rename")
+int BPF_PROG(task_rename_raw, struct task_struct *task, const char *comm)
+{
+	return handle_rename(task, comm);
+}

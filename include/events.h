@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The one record format of mpxtrace.
+ *
+ * Every record the kernel side writes into the ring buffer starts with
+ * struct mpx_hdr and is one of the fixed-size structs below, selected by
+ * hdr.type.  The same bytes are what a trace file stores, so the layout is
+ * versioned (MPX_EVENTS_VERSION) and only grows at the end of a record.
+ *
+ * Included by BPF (after vmlinux.h) and by user space (after <linux/types.h>),
+ * so only __u8..__u64 / __s* types, largest fields first.
+ */
+#ifndef MPX_EVENTS_H
+#define MPX_EVENTS_H
+
+#define MPX_EVENTS_VERSION	1
+#define MPX_COMM_LEN		16
+#define MPX_FILENAME_LEN	64
+
+enum mpx_ev_type {
+	MPX_EV_SWITCH = 1,	/* sched_switch with prev and/or next tracked */
+	MPX_EV_WAKEUP = 2,	/* sched_wakeup / sched_wakeup_new of a tracked task */
+	MPX_EV_FORK = 3,	/* sched_process_fork: new thread or process */
+	MPX_EV_EXEC = 4,	/* sched_process_exec */
+	MPX_EV_EXIT = 5,	/* sched_process_exit: one per thread */
+	MPX_EV_COMM = 6,	/* task_rename (prctl PR_SET_NAME, pthread_setname) */
+	MPX_EV_TYPE_MAX,
+};
+
+/* Task state bits as the kernel passes them in sched_switch's prev_state. */
+#define MPX_TASK_RUNNING		0x0000
+#define MPX_TASK_INTERRUPTIBLE		0x0001
+#define MPX_TASK_UNINTERRUPTIBLE	0x0002
+#define MPX_TASK_STOPPED		0x0004
+#define MPX_TASK_TRACED			0x0008
+#define MPX_EXIT_DEAD			0x0010
+#define MPX_EXIT_ZOMBIE			0x0020
+#define MPX_TASK_PARKED			0x0040
+#define MPX_TASK_DEAD			0x0080
+#define MPX_TASK_WAKEKILL		0x0100
+#define MPX_TASK_WAKING			0x0200
+#define MPX_TASK_NOLOAD			0x0400
+/* Set by the BPF side when prev_state was re-read from the task (< 5.18). */
+#define MPX_STATE_REREAD		0x80000000u
+
+/* mpx_switch.flags */
+#define MPX_SW_PREEMPT		0x01	/* kernel preemption (SM_PREEMPT) */
+#define MPX_SW_IOWAIT		0x02	/* prev->in_iowait at switch-out */
+
+/* mpx_wakeup.flags */
+#define MPX_WK_NEW		0x01	/* sched_wakeup_new (first wakeup after fork) */
+#define MPX_WK_WAKER_KNOWN	0x02	/* waker_tid came from sched_waking */
+
+/* mpx_fork.flags */
+#define MPX_FORK_THREAD		0x01	/* child shares the parent's thread group */
+
+struct mpx_hdr {
+	__u64 ts;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u16 type;		/* enum mpx_ev_type */
+	__u16 cpu;
+	__u32 size;		/* whole record, header included */
+};
+
+/*
+ * Kernel's own cumulative counters of one task, read where they are exact:
+ * at a switch-out (update_curr() ran in put_prev_task(), sched_info at the
+ * previous arrival) or at exit.
+ */
+struct mpx_kcounters {
+	__u64 sum_exec_runtime;	/* se.sum_exec_runtime, ns */
+	__u64 run_delay;	/* sched_info.run_delay, ns */
+	__u64 pcount;		/* sched_info.pcount, arrivals on a CPU */
+	__u64 blkio_delay;	/* delays->blkio_delay, ns (0 without delayacct) */
+};
+
+struct mpx_switch {
+	struct mpx_hdr hdr;
+	struct mpx_kcounters prev_k;	/* valid when prev_tid != 0 */
+	__u32 prev_tid;		/* 0: prev is not tracked */
+	__u32 prev_pid;
+	__u32 next_tid;		/* 0: next is not tracked */
+	__u32 next_pid;
+	__u32 prev_state;	/* raw prev_state, see MPX_TASK_* */
+	__u32 flags;		/* MPX_SW_* */
+};
+
+struct mpx_wakeup {
+	struct mpx_hdr hdr;
+	__u64 waking_ts;	/* sched_waking time, 0 when unknown */
+	__u32 tid;
+	__u32 pid;
+	__u32 waker_tid;	/* current at sched_waking (may be an IRQ's victim) */
+	__u32 waker_pid;
+	__u32 target_cpu;
+	__u32 flags;		/* MPX_WK_* */
+};
+
+struct mpx_fork {
+	struct mpx_hdr hdr;
+	__u32 parent_tid;
+	__u32 parent_pid;
+	__u32 child_tid;
+	__u32 child_pid;
+	__u32 flags;		/* MPX_FORK_* */
+	__u32 pad;
+	char comm[MPX_COMM_LEN];
+};
+
+struct mpx_exec {
+	struct mpx_hdr hdr;
+	__u32 tid;
+	__u32 pid;
+	__u32 old_tid;		/* != tid: a non-leader thread exec'd */
+	__u32 pad;
+	char comm[MPX_COMM_LEN];
+	char filename[MPX_FILENAME_LEN];
+};
+
+struct mpx_exit {
+	struct mpx_hdr hdr;
+	struct mpx_kcounters k;
+	__u64 nvcsw;
+	__u64 nivcsw;
+	__u64 blkio_count;
+	__u32 tid;
+	__u32 pid;
+	__s32 exit_code;	/* task->exit_code: status << 8 | signal */
+	__u32 group_dead;
+};
+
+struct mpx_comm {
+	struct mpx_hdr hdr;
+	__u32 tid;
+	__u32 pid;
+	char comm[MPX_COMM_LEN];
+};
+
+/* Indexes of the per-CPU drop counters (map "drops"). */
+enum mpx_drop {
+	MPX_DROP_RINGBUF = 0,	/* bpf_ringbuf_reserve() failed: event lost */
+	MPX_DROP_TRACK_FULL,	/* tracked-task map full: a task was not tracked */
+	MPX_DROP_MAX,
+};
+
+#endif /* MPX_EVENTS_H */

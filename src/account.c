@@ -1,0 +1,554 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Lifetime accounting: one state machine per task, driven by the scheduler
+ * events of include/events.h in timestamp order.
+ *
+ * Each task is always in exactly one state; every event first charges the
+ * time since the last state change to the bucket of the state it leaves.
+ * That makes the buckets disjoint and their sum the lifetime by
+ * construction.
+ *
+ * Definitions (docs: mpxtrace.8, ACCOUNTING):
+ *  - oncpu, runq_*: tracepoint time, switch-in to switch-out and
+ *    wakeup/preemption to switch-in.  The kernel's schedstat charges the
+ *    wake-to-switch latency (a few us a wakeup) to exec time instead of
+ *    run_delay; that difference is kept apart in kskew_ns, not folded in.
+ *  - Events the kernel did not report (a switch-in that never arrived, see
+ *    shared notes: missed sched_switch on this VM) are repaired with the
+ *    kernel's own cumulative counters snapshotted at every switch-out:
+ *    the on-CPU time the kernel saw in that interval is moved from the
+ *    bucket the task was wrongly believed in.  reconciled_ns says how much.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "util.h"
+
+static const char *const bucket_names[MPX_B_MAX] = {
+	[MPX_B_ONCPU] = "oncpu",
+	[MPX_B_RUNQ_WAKEUP] = "runq_wakeup",
+	[MPX_B_RUNQ_PREEMPT] = "runq_preempt",
+	[MPX_B_SLEEP] = "sleep",
+	[MPX_B_DSLEEP] = "dsleep",
+	[MPX_B_UNACCOUNTED] = "unaccounted",
+};
+
+const char *mpx_bucket_name(enum mpx_bucket b)
+{
+	return b < MPX_B_MAX ? bucket_names[b] : "?";
+}
+
+void model__init(struct mpx_model *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+void model__free(struct mpx_model *m)
+{
+	free(m->tasks);
+	free(m->hkey);
+	free(m->hval);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- tid -> task index (open addressing, newest task of a tid wins) ---- */
+
+static size_t hslot(const struct mpx_model *m, uint32_t tid)
+{
+	size_t i = (tid * 2654435761u) & (m->hcap - 1);
+
+	while (m->hval[i] && m->hkey[i] != tid)
+		i = (i + 1) & (m->hcap - 1);
+	return i;
+}
+
+static int hput(struct mpx_model *m, uint32_t tid, size_t idx)
+{
+	size_t i;
+
+	if ((m->hused + 1) * 2 > m->hcap) {
+		size_t ocap = m->hcap, j;
+		uint32_t *ok = m->hkey, *ov = m->hval;
+
+		m->hcap = ocap ? ocap * 2 : 256;
+		m->hkey = calloc(m->hcap, sizeof(*m->hkey));
+		m->hval = calloc(m->hcap, sizeof(*m->hval));
+		if (!m->hkey || !m->hval) {
+			free(m->hkey);
+			free(m->hval);
+			m->hkey = ok;
+			m->hval = ov;
+			m->hcap = ocap;
+			return -ENOMEM;
+		}
+		for (j = 0; j < ocap; j++) {
+			if (!ov[j])
+				continue;
+			i = hslot(m, ok[j]);
+			m->hkey[i] = ok[j];
+			m->hval[i] = ov[j];
+		}
+		free(ok);
+		free(ov);
+	}
+	i = hslot(m, tid);
+	if (!m->hval[i])
+		m->hused++;
+	m->hkey[i] = tid;
+	m->hval[i] = (uint32_t)idx + 1;
+	return 0;
+}
+
+static void hdel(struct mpx_model *m, uint32_t tid)
+{
+	size_t i, j;
+
+	if (!m->hcap)
+		return;
+	i = hslot(m, tid);
+	if (!m->hval[i])
+		return;
+	/* Backward-shift deletion keeps probe chains intact. */
+	m->hval[i] = 0;
+	m->hused--;
+	for (j = (i + 1) & (m->hcap - 1); m->hval[j]; j = (j + 1) & (m->hcap - 1)) {
+		size_t want = (m->hkey[j] * 2654435761u) & (m->hcap - 1);
+
+		if ((j > i && (want <= i || want > j)) ||
+		    (j < i && (want <= i && want > j))) {
+			m->hkey[i] = m->hkey[j];
+			m->hval[i] = m->hval[j];
+			m->hval[j] = 0;
+			i = j;
+		}
+	}
+}
+
+struct mpx_task *model__find(struct mpx_model *m, uint32_t tid)
+{
+	size_t i;
+
+	if (!m->hcap)
+		return NULL;
+	i = hslot(m, tid);
+	return m->hval[i] ? &m->tasks[m->hval[i] - 1] : NULL;
+}
+
+/* ---- task lifetime ---------------------------------------------------- */
+
+static enum mpx_bucket bucket_of(enum mpx_tstate s)
+{
+	switch (s) {
+	case MPX_TS_RUNNING: return MPX_B_ONCPU;
+	case MPX_TS_NEW:
+	case MPX_TS_RUNQ_WAKEUP: return MPX_B_RUNQ_WAKEUP;
+	case MPX_TS_RUNQ_PREEMPT: return MPX_B_RUNQ_PREEMPT;
+	case MPX_TS_SLEEP: return MPX_B_SLEEP;
+	case MPX_TS_DSLEEP: return MPX_B_DSLEEP;
+	default: return MPX_B_UNACCOUNTED;
+	}
+}
+
+/* Charge the time since the last state change to the current state. */
+static void advance(struct mpx_model *m, struct mpx_task *t, uint64_t ts)
+{
+	enum mpx_bucket b;
+	uint64_t d;
+
+	if (t->ended)
+		return;
+	if (ts < t->state_ns) {
+		m->stale_events++;
+		return;
+	}
+	d = ts - t->state_ns;
+	b = bucket_of(t->state);
+	t->bucket[b] += d;
+	t->seg[b] += d;
+	t->state_ns = ts;
+}
+
+static void push_comm(struct mpx_task *t, const char *comm)
+{
+	char c[MPX_COMM_LEN];
+
+	memcpy(c, comm, MPX_COMM_LEN);
+	c[MPX_COMM_LEN - 1] = '\0';
+	memcpy(t->comm, c, MPX_COMM_LEN);
+	if (t->ncomms && !strcmp(t->comms[t->ncomms - 1], c))
+		return;
+	if (t->ncomms == MPX_MAX_COMMS) {
+		/* Keep the first name and the newest ones. */
+		memmove(t->comms[1], t->comms[2], (MPX_MAX_COMMS - 2) * MPX_COMM_LEN);
+		t->ncomms--;
+	}
+	memcpy(t->comms[t->ncomms++], c, MPX_COMM_LEN);
+}
+
+static void end_task(struct mpx_model *m, struct mpx_task *t, uint64_t ts)
+{
+	if (t->ended)
+		return;
+	advance(m, t, ts);
+	t->end_ns = t->state_ns;
+	t->state = MPX_TS_DEAD;
+	t->ended = true;
+}
+
+/* New task record for tid; ends an older one still open (missed exit). */
+static struct mpx_task *new_task(struct mpx_model *m, uint32_t tid, uint64_t ts)
+{
+	struct mpx_task *old = model__find(m, tid), *t;
+	size_t idx;
+
+	if (old && !old->ended)
+		end_task(m, old, ts);
+	if (mpx_grow((void **)&m->tasks, &m->cap, m->ntasks + 1, sizeof(*m->tasks)))
+		return NULL;
+	idx = m->ntasks;
+	if (hput(m, tid, idx))
+		return NULL;
+	m->ntasks++;
+	t = &m->tasks[idx];
+	memset(t, 0, sizeof(*t));
+	t->tid = tid;
+	t->start_ns = ts;
+	t->state_ns = ts;
+	t->state = MPX_TS_UNKNOWN;
+	return t;
+}
+
+/* An event for a tid nobody told us about: adopt it from now on. */
+static struct mpx_task *get_task(struct mpx_model *m, uint32_t tid, uint32_t pid,
+				 uint64_t ts)
+{
+	struct mpx_task *t = model__find(m, tid);
+
+	if (t && !t->ended)
+		return t;
+	m->orphan_events++;
+	t = new_task(m, tid, ts);
+	if (t)
+		t->pid = pid;
+	return t;
+}
+
+struct mpx_task *model__seed_root(struct mpx_model *m, uint32_t tid, uint32_t pid,
+				  uint32_t ppid, const char *comm, uint64_t ts,
+				  const struct mpx_kcounters *k)
+{
+	struct mpx_task *t = new_task(m, tid, ts);
+
+	if (!t)
+		return NULL;
+	t->pid = pid;
+	t->ppid = ppid;
+	t->is_root = true;
+	/* Held at the barrier: asleep until the release wakes it. */
+	t->state = MPX_TS_SLEEP;
+	if (comm)
+		push_comm(t, comm);
+	if (k) {
+		t->k_base = *k;
+		t->k_last = *k;
+		t->have_base = t->have_last = true;
+	}
+	m->root_tid = tid;
+	if (!m->t0)
+		m->t0 = ts;
+	return t;
+}
+
+/* ---- reconciliation with the kernel's counters ------------------------ */
+
+static void move_time(struct mpx_task *t, enum mpx_bucket from, enum mpx_bucket to,
+		      uint64_t *need)
+{
+	uint64_t d = t->seg[from] < *need ? t->seg[from] : *need;
+
+	t->seg[from] -= d;
+	t->bucket[from] -= d;
+	t->seg[to] += d;
+	t->bucket[to] += d;
+	t->reconciled_ns += d;
+	*need -= d;
+}
+
+/*
+ * Called at a switch-out with the kernel's counters k, after the interval
+ * since the previous switch-out has been charged to t->seg[].  clean: the
+ * task was seen switching in, so the traced run is complete.
+ */
+static void reconcile(struct mpx_task *t, const struct mpx_kcounters *k, bool clean)
+{
+	static const enum mpx_bucket off_order[] = {
+		MPX_B_UNACCOUNTED, MPX_B_RUNQ_PREEMPT, MPX_B_RUNQ_WAKEUP,
+		MPX_B_SLEEP, MPX_B_DSLEEP,
+	};
+	uint64_t dexec, dpc, on = t->seg[MPX_B_ONCPU], need;
+	size_t i;
+
+	if (!t->have_last || k->sum_exec_runtime < t->k_last.sum_exec_runtime ||
+	    k->pcount < t->k_last.pcount)
+		goto out;
+	dexec = k->sum_exec_runtime - t->k_last.sum_exec_runtime;
+	dpc = k->pcount - t->k_last.pcount;
+
+	if (clean && dpc == 1) {
+		/* Nothing missed: keep the traced times, note the kernel's view. */
+		if (dexec >= on)
+			t->wake_charge_ns += dexec - on;
+		else
+			t->unexec_ns += on - dexec;
+	} else if (dexec > on) {
+		/* The kernel saw more running than we did: a switch-in (or a
+		 * whole off-CPU period) was never reported. */
+		need = dexec - on;
+		for (i = 0; i < sizeof(off_order) / sizeof(off_order[0]) && need; i++)
+			move_time(t, off_order[i], MPX_B_ONCPU, &need);
+	} else if (dexec < on) {
+		/* We saw more running than the kernel: a switch-out and
+		 * switch-in pair was lost; the task was really off CPU. */
+		need = on - dexec;
+		move_time(t, MPX_B_ONCPU, MPX_B_UNACCOUNTED, &need);
+	}
+out:
+	t->k_last = *k;
+	t->have_last = true;
+}
+
+/* ---- event handlers --------------------------------------------------- */
+
+static enum mpx_tstate classify(uint32_t raw)
+{
+	uint32_t s = raw & ~MPX_STATE_REREAD;
+
+	if (s & MPX_TASK_DEAD)
+		return MPX_TS_DEAD;
+	if (s & MPX_TASK_WAKING)	/* re-read raced with a waker (< 5.18) */
+		return MPX_TS_SLEEP;
+	if ((s & 0xff) == 0)		/* still runnable: preempted or yielded */
+		return MPX_TS_RUNQ_PREEMPT;
+	if (s & MPX_TASK_UNINTERRUPTIBLE)
+		return (s & MPX_TASK_NOLOAD) ? MPX_TS_SLEEP : MPX_TS_DSLEEP;
+	return MPX_TS_SLEEP;
+}
+
+static void switch_out(struct mpx_model *m, const struct mpx_switch *e)
+{
+	struct mpx_task *t = get_task(m, e->prev_tid, e->prev_pid, e->hdr.ts);
+	enum mpx_tstate ns;
+	bool clean;
+
+	if (!t)
+		return;
+	advance(m, t, e->hdr.ts);
+	clean = t->state == MPX_TS_RUNNING;
+	if (!clean)
+		t->missed_in++;
+	reconcile(t, &e->prev_k, clean);
+	memset(t->seg, 0, sizeof(t->seg));
+
+	ns = classify(e->prev_state);
+	if (ns == MPX_TS_DEAD) {
+		t->k_final = e->prev_k;
+		t->have_final = true;
+		t->dead = true;
+		end_task(m, t, e->hdr.ts);
+		return;
+	}
+	if (ns == MPX_TS_RUNQ_PREEMPT) {
+		t->nswitch_invol++;
+	} else {
+		t->nswitch_vol++;
+		if (t->pending_wake_ns) {
+			/* Woken before it finished going to sleep. */
+			t->races++;
+			ns = MPX_TS_RUNQ_WAKEUP;
+		}
+	}
+	t->pending_wake_ns = 0;
+	t->state = ns;
+}
+
+static void switch_in(struct mpx_model *m, const struct mpx_switch *e)
+{
+	struct mpx_task *t = get_task(m, e->next_tid, e->next_pid, e->hdr.ts);
+
+	if (!t)
+		return;
+	advance(m, t, e->hdr.ts);
+	if (t->state == MPX_TS_RUNNING)
+		t->missed_out++;
+	t->state = MPX_TS_RUNNING;
+}
+
+static void on_wakeup(struct mpx_model *m, const struct mpx_wakeup *e)
+{
+	struct mpx_task *t = get_task(m, e->tid, e->pid, e->hdr.ts);
+
+	if (!t)
+		return;
+	switch (t->state) {
+	case MPX_TS_SLEEP:
+	case MPX_TS_DSLEEP:
+	case MPX_TS_NEW:
+	case MPX_TS_UNKNOWN:
+		advance(m, t, e->hdr.ts);
+		t->state = MPX_TS_RUNQ_WAKEUP;
+		t->nwakeups++;
+		if (e->flags & MPX_WK_WAKER_KNOWN)
+			t->last_waker_tid = e->waker_tid;
+		break;
+	case MPX_TS_RUNNING:
+		t->pending_wake_ns = e->hdr.ts;
+		break;
+	default:
+		break;	/* already runnable: a wakeup of a queued task */
+	}
+}
+
+static void on_fork(struct mpx_model *m, const struct mpx_fork *e)
+{
+	struct mpx_task *p, *c;
+	uint32_t pppid = 0;
+
+	p = model__find(m, e->parent_tid);
+	if (p)
+		pppid = p->ppid;
+	c = new_task(m, e->child_tid, e->hdr.ts);
+	if (!c)
+		return;
+	c->pid = e->child_pid;
+	c->parent_tid = e->parent_tid;
+	c->is_thread = e->flags & MPX_FORK_THREAD;
+	c->ppid = c->is_thread ? pppid : e->parent_pid;
+	c->state = MPX_TS_NEW;
+	push_comm(c, e->comm);
+	/* A new task starts with zeroed schedstat counters. */
+	c->have_base = c->have_last = true;
+}
+
+static void on_exec(struct mpx_model *m, const struct mpx_exec *e)
+{
+	struct mpx_task *t;
+
+	if (e->old_tid != e->tid) {
+		/* A non-leader thread exec'd and took the leader's tid. */
+		t = model__find(m, e->old_tid);
+		if (t && !t->ended) {
+			size_t idx = (size_t)(t - m->tasks);
+			struct mpx_task *leader = model__find(m, e->tid);
+
+			if (leader && !leader->ended)
+				end_task(m, leader, e->hdr.ts);
+			hdel(m, e->old_tid);
+			if (hput(m, e->tid, idx))
+				return;
+			t = &m->tasks[idx];
+			t->tid = e->tid;
+			t->is_thread = false;
+		}
+	}
+	t = get_task(m, e->tid, e->pid, e->hdr.ts);
+	if (!t)
+		return;
+	push_comm(t, e->comm);
+	memcpy(t->filename, e->filename, sizeof(t->filename));
+	t->filename[sizeof(t->filename) - 1] = '\0';
+}
+
+static void on_exit_(struct mpx_model *m, const struct mpx_exit *e)
+{
+	struct mpx_task *t = get_task(m, e->tid, e->pid, e->hdr.ts);
+
+	if (!t)
+		return;
+	t->exited = true;
+	t->exit_ns = e->hdr.ts;
+	t->exit_code = e->exit_code;
+	t->k_exit = e->k;
+	t->have_exit = true;
+	t->nvcsw = e->nvcsw;
+	t->nivcsw = e->nivcsw;
+	t->blkio_count = e->blkio_count;
+}
+
+static void on_comm(struct mpx_model *m, const struct mpx_comm *e)
+{
+	struct mpx_task *t = get_task(m, e->tid, e->pid, e->hdr.ts);
+
+	if (t)
+		push_comm(t, e->comm);
+}
+
+void model__apply(struct mpx_model *m, const struct mpx_hdr *h)
+{
+	if (!m->first_ns || h->ts < m->first_ns)
+		m->first_ns = h->ts;
+	if (h->ts > m->last_ns)
+		m->last_ns = h->ts;
+	m->nevents++;
+
+	switch (h->type) {
+	case MPX_EV_SWITCH: {
+		const struct mpx_switch *e = (const void *)h;
+
+		/* Out before in: prev gives up the CPU that next takes. */
+		if (e->prev_tid)
+			switch_out(m, e);
+		if (e->next_tid)
+			switch_in(m, e);
+		break;
+	}
+	case MPX_EV_WAKEUP:
+		on_wakeup(m, (const void *)h);
+		break;
+	case MPX_EV_FORK:
+		on_fork(m, (const void *)h);
+		break;
+	case MPX_EV_EXEC:
+		on_exec(m, (const void *)h);
+		break;
+	case MPX_EV_EXIT:
+		on_exit_(m, (const void *)h);
+		break;
+	case MPX_EV_COMM:
+		on_comm(m, (const void *)h);
+		break;
+	default:
+		break;
+	}
+}
+
+void model__finish(struct mpx_model *m, uint64_t end_ns)
+{
+	size_t i;
+
+	for (i = 0; i < m->ntasks; i++) {
+		struct mpx_task *t = &m->tasks[i];
+
+		if (t->ended)
+			continue;
+		if (t->exited) {
+			/* Its final switch was not reported: end at exit. */
+			end_task(m, t, t->exit_ns > t->state_ns ? t->exit_ns : t->state_ns);
+		} else {
+			t->alive_at_end = true;
+			end_task(m, t, end_ns > t->state_ns ? end_ns : t->state_ns);
+		}
+	}
+}
+
+uint64_t model__wall_ns(const struct mpx_model *m)
+{
+	uint64_t end = 0;
+	size_t i;
+
+	for (i = 0; i < m->ntasks; i++)
+		if (m->tasks[i].end_ns > end)
+			end = m->tasks[i].end_ns;
+	return end > m->t0 ? end - m->t0 : 0;
+}

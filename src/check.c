@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+
+static double pct(int64_t dev, uint64_t ref)
+{
+	double d = dev < 0 ? -(double)dev : (double)dev;
+
+	return ref ? 100.0 * d / (double)ref : (dev ? 100.0 : 0.0);
+}
+
+static bool in_bounds(int64_t dev, uint64_t ref)
+{
+	uint64_t a = dev < 0 ? (uint64_t)-dev : (uint64_t)dev;
+	uint64_t bound = (uint64_t)((double)ref * MPX_CHECK_PCT / 100.0);
+
+	if (bound < MPX_CHECK_FLOOR_NS)
+		bound = MPX_CHECK_FLOOR_NS;
+	return a <= bound;
+}
+
+void check__task(const struct mpx_task *t, struct mpx_task_check *c)
+{
+	const struct mpx_kcounters *end;
+	uint64_t on, rq;
+
+	memset(c, 0, sizeof(*c));
+	if (!t->have_base || !(t->have_final || t->have_exit))
+		return;
+	end = t->have_final ? &t->k_final : &t->k_exit;
+	if (end->sum_exec_runtime < t->k_base.sum_exec_runtime ||
+	    end->run_delay < t->k_base.run_delay)
+		return;
+	c->valid = true;
+	c->kernel_exec_ns = end->sum_exec_runtime - t->k_base.sum_exec_runtime;
+	c->kernel_run_delay_ns = end->run_delay - t->k_base.run_delay;
+	on = t->bucket[MPX_B_ONCPU];
+	rq = t->bucket[MPX_B_RUNQ_WAKEUP] + t->bucket[MPX_B_RUNQ_PREEMPT];
+	c->raw_oncpu_dev_ns = (int64_t)on - (int64_t)c->kernel_exec_ns;
+	c->raw_runq_dev_ns = (int64_t)rq - (int64_t)c->kernel_run_delay_ns;
+	c->oncpu_dev_ns = c->raw_oncpu_dev_ns + (int64_t)t->wake_charge_ns -
+			  (int64_t)t->unexec_ns;
+	c->runq_dev_ns = c->raw_runq_dev_ns - (int64_t)t->wake_charge_ns;
+	c->oncpu_dev_pct = pct(c->oncpu_dev_ns, c->kernel_exec_ns);
+	c->runq_dev_pct = pct(c->runq_dev_ns, c->kernel_run_delay_ns);
+	c->in_bounds = in_bounds(c->oncpu_dev_ns, c->kernel_exec_ns) &&
+		       in_bounds(c->runq_dev_ns, c->kernel_run_delay_ns);
+}
+
+static int64_t mag(int64_t v)
+{
+	return v < 0 ? -v : v;
+}
+
+void check__model(const struct mpx_model *m, struct mpx_check *c)
+{
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < m->ntasks; i++) {
+		const struct mpx_task *t = &m->tasks[i];
+		struct mpx_task_check tc;
+
+		c->reconciled_ns += t->reconciled_ns;
+		c->missed_switches += t->missed_in + t->missed_out;
+		c->unaccounted_ns += t->bucket[MPX_B_UNACCOUNTED];
+		check__task(t, &tc);
+		if (!tc.valid)
+			continue;
+		c->tasks_checked++;
+		if (!tc.in_bounds)
+			c->tasks_out_of_bounds++;
+		if (mag(tc.oncpu_dev_ns) > mag(c->max_oncpu_dev_ns)) {
+			c->max_oncpu_dev_ns = tc.oncpu_dev_ns;
+			c->worst_oncpu_tid = t->tid;
+		}
+		if (mag(tc.runq_dev_ns) > mag(c->max_runq_dev_ns)) {
+			c->max_runq_dev_ns = tc.runq_dev_ns;
+			c->worst_runq_tid = t->tid;
+		}
+		if (mag(tc.raw_oncpu_dev_ns) > mag(c->max_raw_oncpu_dev_ns))
+			c->max_raw_oncpu_dev_ns = tc.raw_oncpu_dev_ns;
+		if (mag(tc.raw_runq_dev_ns) > mag(c->max_raw_runq_dev_ns))
+			c->max_raw_runq_dev_ns = tc.raw_runq_dev_ns;
+		c->wake_charge_ns += t->wake_charge_ns;
+		c->unexec_ns += t->unexec_ns;
+		if (tc.oncpu_dev_pct > c->max_oncpu_dev_pct)
+			c->max_oncpu_dev_pct = tc.oncpu_dev_pct;
+		if (tc.runq_dev_pct > c->max_runq_dev_pct)
+			c->max_runq_dev_pct = tc.runq_dev_pct;
+	}
+	c->pass = c->tasks_checked > 0 && c->tasks_out_of_bounds == 0;
+}

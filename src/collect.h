@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* The collector: load and attach the BPF programs, track tasks, drain the
+ * ring buffer into an evbuf.  The only module that uses libbpf. */
+#ifndef MPX_COLLECT_H
+#define MPX_COLLECT_H
+
+#ifdef __BPF__
+#error "collect.h is user-space only"
+#endif
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "evbuf.h"
+
+enum mpx_attach {
+	MPX_ATTACH_AUTO,	/* tp_btf, else raw_tp */
+	MPX_ATTACH_TP_BTF,
+	MPX_ATTACH_RAW_TP,
+};
+
+struct collect_opts {
+	size_t ringbuf_bytes;	/* power of two, multiple of the page size */
+	uint32_t max_tasks;	/* tracked-task map size */
+	enum mpx_attach attach;
+};
+
+struct collector;
+
+/* Open, configure, load and attach.  Returns 0 or -errno (error printed). */
+int collector__open(struct collector **out, const struct collect_opts *o,
+		    struct evbuf *sink);
+/* Add one task to the in-kernel tracked set. */
+int collector__track(struct collector *c, uint32_t tid, uint32_t pid);
+/* Wait up to timeout_ms for data, then move everything waiting into the sink. */
+int collector__poll(struct collector *c, int timeout_ms);
+/* Per-CPU drop counters summed (enum mpx_drop). */
+void collector__drops(struct collector *c, uint64_t out[MPX_DROP_MAX]);
+/* Send sig to the thread-group of every task still tracked. */
+int collector__signal_tracked(struct collector *c, int sig);
+const char *collector__attach_name(const struct collector *c);
+/* Detach and free; NULL is fine. */
+void collector__destroy(struct collector *c);
+
+#endif /* MPX_COLLECT_H */

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evbuf.h"
+#include "util.h"
+
+size_t mpx_event_size(unsigned int type)
+{
+	switch (type) {
+	case MPX_EV_SWITCH: return sizeof(struct mpx_switch);
+	case MPX_EV_WAKEUP: return sizeof(struct mpx_wakeup);
+	case MPX_EV_FORK: return sizeof(struct mpx_fork);
+	case MPX_EV_EXEC: return sizeof(struct mpx_exec);
+	case MPX_EV_EXIT: return sizeof(struct mpx_exit);
+	case MPX_EV_COMM: return sizeof(struct mpx_comm);
+	default: return 0;
+	}
+}
+
+void evbuf__init(struct evbuf *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+void evbuf__free(struct evbuf *b)
+{
+	free(b->data);
+	free(b->ix);
+	memset(b, 0, sizeof(*b));
+}
+
+int evbuf__add(struct evbuf *b, const void *rec, size_t size)
+{
+	const struct mpx_hdr *h = rec;
+	size_t want, asz;
+
+	if (size < sizeof(*h) || h->size != size ||
+	    !(want = mpx_event_size(h->type)) || want != size) {
+		b->rejected++;
+		return -EINVAL;
+	}
+	asz = (size + 7) & ~(size_t)7;
+	if (mpx_grow((void **)&b->data, &b->cap, b->len + asz, 1) ||
+	    mpx_grow((void **)&b->ix, &b->ixcap, b->n + 1, sizeof(*b->ix)))
+		return -ENOMEM;
+	memcpy(b->data + b->len, rec, size);
+	b->ix[b->n].ts = h->ts;
+	b->ix[b->n].off = b->len;
+	b->n++;
+	b->len += asz;
+	b->per_type[h->type]++;
+	return 0;
+}
+
+static int cmp_ix(const void *a, const void *b)
+{
+	const struct evbuf_ix *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+void evbuf__sort(struct evbuf *b)
+{
+	size_t i;
+
+	/* The ring buffer is nearly sorted already: skip qsort when it is. */
+	for (i = 1; i < b->n; i++)
+		if (cmp_ix(&b->ix[i - 1], &b->ix[i]) > 0)
+			break;
+	if (i < b->n)
+		qsort(b->ix, b->n, sizeof(*b->ix), cmp_ix);
+}
+
+void mpx_event_print(FILE *f, const struct mpx_hdr *h, uint64_t t0)
+{
+	double t = (double)(h->ts - t0) / 1e3;
+
+	switch (h->type) {
+	case MPX_EV_SWITCH: {
+		const struct mpx_switch *e = (const void *)h;
+
+		fprintf(f, "%12.3f cpu%u switch prev=%u state=0x%x%s%s next=%u",
+			t, h->cpu, e->prev_tid, e->prev_state,
+			e->flags & MPX_SW_PREEMPT ? " preempt" : "",
+			e->flags & MPX_SW_IOWAIT ? " iowait" : "", e->next_tid);
+		if (e->prev_tid)
+			fprintf(f, " exec=%llu rd=%llu pc=%llu",
+				(unsigned long long)e->prev_k.sum_exec_runtime,
+				(unsigned long long)e->prev_k.run_delay,
+				(unsigned long long)e->prev_k.pcount);
+		break;
+	}
+	case MPX_EV_WAKEUP: {
+		const struct mpx_wakeup *e = (const void *)h;
+
+		fprintf(f, "%12.3f cpu%u wakeup%s tid=%u waker=%u target_cpu=%u",
+			t, h->cpu, e->flags & MPX_WK_NEW ? "_new" : "", e->tid,
+			e->waker_tid, e->target_cpu);
+		break;
+	}
+	case MPX_EV_FORK: {
+		const struct mpx_fork *e = (const void *)h;
+
+		fprintf(f, "%12.3f cpu%u fork parent=%u child=%u/%u%s", t, h->cpu,
+			e->parent_tid, e->child_tid, e->child_pid,
+			e->flags & MPX_FORK_THREAD ? " thread" : "");
+		break;
+	}
+	case MPX_EV_EXEC: {
+		const struct mpx_exec *e = (const void *)h;
+
+		fprintf(f, "%12.3f cpu%u exec tid=%u old=%u %.64s", t, h->cpu,
+			e->tid, e->old_tid, e->filename);
+		break;
+	}
+	case MPX_EV_EXIT: {
+		const struct mpx_exit *e = (const void *)h;
+
+		fprintf(f, "%12.3f cpu%u exit tid=%u code=0x%x exec=%llu rd=%llu pc=%llu",
+			t, h->cpu, e->tid, e->exit_code,
+			(unsigned long long)e->k.sum_exec_runtime,
+			(unsigned long long)e->k.run_delay,
+			(unsigned long long)e->k.pcount);
+		break;
+	}
+	case MPX_EV_COMM: {
+		const struct mpx_comm *e = (const void *)h;
+
+		fprintf(f, "%12.3f cpu%u comm tid=%u %.16s", t, h->cpu, e->tid, e->comm);
+		break;
+	}
+	default:
+		fprintf(f, "%12.3f cpu%u type %u", t, h->cpu, h->type);
+	}
+	fputc('\n', f);
+}

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The task model: every thread of the traced tree and its lifetime split
+ * into buckets that do not overlap and sum to the lifetime.
+ *
+ * Fed by model__apply() with events in timestamp order (evbuf__sort()).
+ * Pure C: no libbpf, no kernel access; unit-tested from synthetic events.
+ */
+#ifndef MPX_MODEL_H
+#define MPX_MODEL_H
+
+#ifdef __BPF__
+#error "model.h is user-space only"
+#endif
+
+#include <linux/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "events.h"
+
+enum mpx_bucket {
+	MPX_B_ONCPU,		/* running on a CPU */
+	MPX_B_RUNQ_WAKEUP,	/* woken (or new), waiting for a CPU */
+	MPX_B_RUNQ_PREEMPT,	/* preempted while runnable, waiting to run again */
+	MPX_B_SLEEP,		/* interruptible sleep (S, and T/t/P/I) */
+	MPX_B_DSLEEP,		/* uninterruptible sleep (D) */
+	MPX_B_UNACCOUNTED,	/* the events could not place it */
+	MPX_B_MAX,
+};
+
+enum mpx_tstate {
+	MPX_TS_UNKNOWN,
+	MPX_TS_NEW,		/* forked, not yet woken: counts as runq_wakeup */
+	MPX_TS_RUNNING,
+	MPX_TS_RUNQ_WAKEUP,
+	MPX_TS_RUNQ_PREEMPT,
+	MPX_TS_SLEEP,
+	MPX_TS_DSLEEP,
+	MPX_TS_DEAD,
+};
+
+#define MPX_MAX_COMMS 4
+
+struct mpx_task {
+	uint32_t tid, pid, ppid, parent_tid;
+	char comm[MPX_COMM_LEN];			/* the latest name */
+	char comms[MPX_MAX_COMMS][MPX_COMM_LEN];	/* every name, oldest first */
+	int ncomms;
+	char filename[MPX_FILENAME_LEN];		/* last exec */
+	uint64_t start_ns, end_ns, exit_ns;
+	int32_t exit_code;				/* raw: status << 8 | signal */
+	bool is_root, is_thread;
+	bool exited;		/* sched_process_exit seen */
+	bool dead;		/* final switch-out seen */
+	bool ended;		/* lifetime closed */
+	bool alive_at_end;	/* still alive when tracing stopped */
+
+	enum mpx_tstate state;
+	uint64_t state_ns;
+	uint64_t bucket[MPX_B_MAX];
+	uint64_t seg[MPX_B_MAX];	/* since the last switch-out */
+	uint64_t pending_wake_ns;	/* woken while still running (race) */
+
+	uint64_t nswitch_vol, nswitch_invol, nwakeups;
+	uint32_t last_waker_tid;
+
+	/* The kernel's counters: at start, at each switch-out, at exit. */
+	struct mpx_kcounters k_base, k_last, k_exit, k_final;
+	bool have_base, have_last, have_exit, have_final;
+	uint64_t nvcsw, nivcsw, blkio_count;
+
+	/* Reconciliation with the kernel's counters (see account.c). */
+	uint64_t reconciled_ns;	/* time moved between buckets */
+	uint32_t missed_in;	/* switch-out with no switch-in seen */
+	uint32_t missed_out;	/* switch-in while already running */
+	uint32_t races;		/* wakeup seen before the switch-out */
+	/*
+	 * Runs seen whole, compared with the kernel's exec-time delta:
+	 * wake_charge_ns: the kernel counted more (it charges the
+	 * wake-to-switch latency to exec time); unexec_ns: it counted less
+	 * (the task held the CPU but did not execute: hypervisor steal, IRQ
+	 * time with IRQ_TIME_ACCOUNTING).
+	 */
+	uint64_t wake_charge_ns;
+	uint64_t unexec_ns;
+};
+
+struct mpx_model {
+	struct mpx_task *tasks;
+	size_t ntasks, cap;
+	uint32_t *hkey;		/* tid -> index + 1 of its newest task */
+	uint32_t *hval;
+	size_t hcap, hused;
+	uint32_t root_tid;
+	uint64_t t0;		/* tracing started (workload released) */
+	uint64_t first_ns, last_ns;
+	uint64_t nevents;
+	uint64_t orphan_events;	/* events for tids never seen forked */
+	uint64_t stale_events;	/* events older than the task's state */
+};
+
+void model__init(struct mpx_model *m);
+void model__free(struct mpx_model *m);
+
+/*
+ * The workload's first task, tracked before it was released.  k (may be
+ * NULL) is its schedstat at that moment, the base for the self-check.
+ */
+struct mpx_task *model__seed_root(struct mpx_model *m, uint32_t tid, uint32_t pid,
+				  uint32_t ppid, const char *comm, uint64_t ts,
+				  const struct mpx_kcounters *k);
+/* Apply one event; events must come in timestamp order. */
+void model__apply(struct mpx_model *m, const struct mpx_hdr *h);
+/* Close every lifetime still open at end_ns. */
+void model__finish(struct mpx_model *m, uint64_t end_ns);
+
+struct mpx_task *model__find(struct mpx_model *m, uint32_t tid);
+const char *mpx_bucket_name(enum mpx_bucket b);
+/* Last task end minus t0: the traced wall time. */
+uint64_t model__wall_ns(const struct mpx_model *m);
+
+#endif /* MPX_MODEL_H */

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "report.h"
+
+/* Newest task with this tid that started no later than ts. */
+static long find_at(const struct mpx_model *m, uint32_t tid, uint64_t ts)
+{
+	long best = -1;
+	size_t i;
+
+	for (i = 0; i < m->ntasks; i++)
+		if (m->tasks[i].tid == tid && m->tasks[i].start_ns <= ts)
+			best = (long)i;
+	return best;
+}
+
+/* Parent in the displayed tree: a thread hangs under its process leader,
+ * a process under the leader of the process that forked it. */
+static long tree_parent(const struct mpx_model *m, size_t i)
+{
+	const struct mpx_task *t = &m->tasks[i];
+	long p;
+
+	if (t->is_root)
+		return -1;
+	if (t->is_thread) {
+		p = find_at(m, t->pid, t->start_ns);
+		if (p >= 0 && (size_t)p != i)
+			return p;
+	}
+	p = find_at(m, t->ppid, t->start_ns);
+	if (p >= 0 && (size_t)p != i && (!t->is_thread || m->tasks[p].pid != t->pid))
+		return p;
+	p = find_at(m, t->parent_tid, t->start_ns);
+	return p >= 0 && (size_t)p != i ? p : -1;
+}
+
+struct tree {
+	long *parent;
+	bool *done;
+};
+
+static void visit(struct mpx_report *r, struct tree *tr, size_t i, int depth)
+{
+	const struct mpx_model *m = r->m;
+	struct mpx_task_row *row;
+	size_t j;
+	int pass;
+
+	if (tr->done[i])
+		return;
+	tr->done[i] = true;
+	row = &r->rows[r->nrows++];
+	row->t = &m->tasks[i];
+	row->depth = depth;
+	row->life_ns = row->t->end_ns - row->t->start_ns;
+	check__task(row->t, &row->chk);
+	/* Threads of this process first, then child processes; each in
+	 * start order (tasks are stored in start order). */
+	for (pass = 0; pass < 2; pass++)
+		for (j = 0; j < m->ntasks; j++)
+			if (tr->parent[j] == (long)i && m->tasks[j].is_thread == !pass)
+				visit(r, tr, j, depth + 1);
+}
+
+int report__build(struct mpx_report *r, const struct mpx_run_info *run,
+		  const struct mpx_model *m)
+{
+	struct tree tr;
+	size_t i;
+	int b;
+
+	memset(r, 0, sizeof(*r));
+	r->run = run;
+	r->m = m;
+	check__model(m, &r->check);
+	r->wall_ns = model__wall_ns(m);
+	r->rows = calloc(m->ntasks ? m->ntasks : 1, sizeof(*r->rows));
+	tr.parent = calloc(m->ntasks ? m->ntasks : 1, sizeof(*tr.parent));
+	tr.done = calloc(m->ntasks ? m->ntasks : 1, sizeof(*tr.done));
+	if (!r->rows || !tr.parent || !tr.done) {
+		free(tr.parent);
+		free(tr.done);
+		report__free(r);
+		return -ENOMEM;
+	}
+	for (i = 0; i < m->ntasks; i++) {
+		tr.parent[i] = tree_parent(m, i);
+		if (m->tasks[i].is_thread)
+			r->nthreads++;
+		else
+			r->nprocs++;
+		for (b = 0; b < MPX_B_MAX; b++)
+			r->total[b] += m->tasks[i].bucket[b];
+	}
+	/* Roots of the displayed forest: the seeded root, then anything
+	 * whose parent is unknown (adopted tasks). */
+	for (i = 0; i < m->ntasks; i++)
+		if (tr.parent[i] < 0)
+			visit(r, &tr, i, 0);
+	/* Cycles cannot happen (parents start earlier), but be safe. */
+	for (i = 0; i < m->ntasks; i++)
+		visit(r, &tr, i, 0);
+	free(tr.parent);
+	free(tr.done);
+	return 0;
+}
+
+void report__free(struct mpx_report *r)
+{
+	free(r->rows);
+	r->rows = NULL;
+	r->nrows = 0;
+}
+
+void report__status_str(int status, char *buf, size_t sz)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, sz, "exit %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, sz, "killed by SIG%s%s", sigabbrev_np(WTERMSIG(status)) ?: "?",
+			 WCOREDUMP(status) ? " (core dumped)" : "");
+	else
+		snprintf(buf, sz, "status 0x%x", status);
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Reporters.  report__rows() fills one row per task, in process-tree
+ * order; the text and JSON emitters print the same rows.
+ */
+#ifndef MPX_REPORT_H
+#define MPX_REPORT_H
+
+#ifdef __BPF__
+#error "report.h is user-space only"
+#endif
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "check.h"
+#include "model.h"
+
+struct mpx_run_info {
+	char command[1024];	/* argv joined by spaces */
+	const char *attach;	/* "tp_btf" / "raw_tp" */
+	char kernel[128];	/* uname -r */
+	int ncpus;
+	bool exited;		/* the workload's first process was reaped */
+	int exit_status;	/* its wait status */
+	bool interrupted;	/* mpxtrace was stopped by a signal */
+	uint64_t lost_events;	/* ring buffer drops */
+	uint64_t untracked_tasks;	/* tracked-task map full */
+	uint64_t rejected_records;	/* malformed records */
+	uint64_t events;
+};
+
+struct mpx_task_row {
+	const struct mpx_task *t;
+	struct mpx_task_check chk;
+	uint64_t life_ns;
+	int depth;		/* in the process tree (threads: leader + 1) */
+};
+
+struct mpx_report {
+	const struct mpx_run_info *run;
+	const struct mpx_model *m;
+	struct mpx_check check;
+	struct mpx_task_row *rows;
+	size_t nrows;
+	uint32_t nprocs, nthreads;
+	uint64_t wall_ns;
+	uint64_t total[MPX_B_MAX];
+};
+
+int report__build(struct mpx_report *r, const struct mpx_run_info *run,
+		  const struct mpx_model *m);
+void report__free(struct mpx_report *r);
+
+/* Human report, 80 columns (wide: one line per task with percentages). */
+void report__text(const struct mpx_report *r, FILE *f, bool wide);
+void report__json(const struct mpx_report *r, FILE *f);
+
+/* "exit 3", "killed by SIGKILL", ... for a raw wait status. */
+void report__status_str(int status, char *buf, size_t sz);
+
+#endif /* MPX_REPORT_H */

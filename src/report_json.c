@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <sys/wait.h>
+
+#include "json_writer.h"
+#include "report.h"
+
+static void kcounters(struct json_writer *w, const char *key, const struct mpx_kcounters *k)
+{
+	jw_key(w, key);
+	jw_start_object(w);
+	jw_kv_u64(w, "sum_exec_runtime_ns", k->sum_exec_runtime);
+	jw_kv_u64(w, "run_delay_ns", k->run_delay);
+	jw_kv_u64(w, "pcount", k->pcount);
+	jw_kv_u64(w, "blkio_delay_ns", k->blkio_delay);
+	jw_end_object(w);
+}
+
+static void task(struct json_writer *w, const struct mpx_task_row *row)
+{
+	const struct mpx_task *t = row->t;
+	int i;
+
+	jw_start_object(w);
+	jw_kv_u64(w, "tid", t->tid);
+	jw_kv_u64(w, "pid", t->pid);
+	jw_kv_u64(w, "ppid", t->ppid);
+	jw_kv_u64(w, "parent_tid", t->parent_tid);
+	jw_kv_string(w, "comm", t->comm);
+	jw_key(w, "comms");
+	jw_start_array(w);
+	for (i = 0; i < t->ncomms; i++)
+		jw_string(w, t->comms[i]);
+	jw_end_array(w);
+	if (t->filename[0])
+		jw_kv_string(w, "exec", t->filename);
+	jw_kv_bool(w, "thread", t->is_thread);
+	jw_kv_u64(w, "depth", (uint64_t)row->depth);
+	jw_kv_u64(w, "start_ns", t->start_ns);
+	jw_kv_u64(w, "end_ns", t->end_ns);
+	jw_kv_u64(w, "lifetime_ns", row->life_ns);
+	jw_key(w, "exit_code");
+	if (t->exited && !(t->exit_code & 0x7f))
+		jw_s64(w, (t->exit_code >> 8) & 0xff);
+	else
+		jw_null(w);
+	jw_key(w, "exit_signal");
+	if (t->exited && (t->exit_code & 0x7f))
+		jw_s64(w, t->exit_code & 0x7f);
+	else
+		jw_null(w);
+	jw_kv_bool(w, "alive_at_end", t->alive_at_end);
+	for (i = 0; i < MPX_B_MAX; i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "%s_ns", mpx_bucket_name(i));
+		jw_kv_u64(w, key, t->bucket[i]);
+	}
+	jw_kv_u64(w, "switches_voluntary", t->nswitch_vol);
+	jw_kv_u64(w, "switches_involuntary", t->nswitch_invol);
+	jw_kv_u64(w, "wakeups", t->nwakeups);
+	jw_kv_u64(w, "reconciled_ns", t->reconciled_ns);
+	jw_kv_u64(w, "missed_switch_in", t->missed_in);
+	jw_kv_u64(w, "missed_switch_out", t->missed_out);
+	jw_kv_u64(w, "kernel_wake_charge_ns", t->wake_charge_ns);
+	jw_kv_u64(w, "kernel_unexec_ns", t->unexec_ns);
+
+	jw_key(w, "kernel");
+	jw_start_object(w);
+	if (row->chk.valid) {
+		jw_kv_u64(w, "sum_exec_runtime_ns", row->chk.kernel_exec_ns);
+		jw_kv_u64(w, "run_delay_ns", row->chk.kernel_run_delay_ns);
+		jw_kv_s64(w, "oncpu_dev_ns", row->chk.oncpu_dev_ns);
+		jw_kv_s64(w, "runq_dev_ns", row->chk.runq_dev_ns);
+		jw_kv_s64(w, "raw_oncpu_dev_ns", row->chk.raw_oncpu_dev_ns);
+		jw_kv_s64(w, "raw_runq_dev_ns", row->chk.raw_runq_dev_ns);
+		jw_kv_double(w, "oncpu_dev_pct", row->chk.oncpu_dev_pct);
+		jw_kv_double(w, "runq_dev_pct", row->chk.runq_dev_pct);
+		jw_kv_bool(w, "in_bounds", row->chk.in_bounds);
+	}
+	if (t->have_exit) {
+		kcounters(w, "at_exit", &t->k_exit);
+		jw_kv_u64(w, "nvcsw", t->nvcsw);
+		jw_kv_u64(w, "nivcsw", t->nivcsw);
+		jw_kv_u64(w, "blkio_count", t->blkio_count);
+	}
+	if (t->have_final)
+		kcounters(w, "at_final_switch", &t->k_final);
+	if (t->have_base)
+		kcounters(w, "at_start", &t->k_base);
+	jw_end_object(w);
+	jw_end_object(w);
+}
+
+void report__json(const struct mpx_report *r, FILE *f)
+{
+	const struct mpx_run_info *run = r->run;
+	const struct mpx_check *c = &r->check;
+	struct json_writer *w = jw_new(f, true);
+	size_t i;
+	int b;
+
+	if (!w)
+		return;
+	jw_start_object(w);
+	jw_kv_string(w, "command", run->command);
+	jw_kv_string(w, "kernel", run->kernel);
+	jw_kv_u64(w, "ncpus", (uint64_t)run->ncpus);
+	jw_kv_string(w, "attach", run->attach ? run->attach : "");
+	jw_key(w, "exit_status");
+	if (run->exited && WIFEXITED(run->exit_status))
+		jw_s64(w, WEXITSTATUS(run->exit_status));
+	else
+		jw_null(w);
+	jw_key(w, "exit_signal");
+	if (run->exited && WIFSIGNALED(run->exit_status))
+		jw_s64(w, WTERMSIG(run->exit_status));
+	else
+		jw_null(w);
+	jw_kv_bool(w, "interrupted", run->interrupted);
+	jw_kv_bool(w, "complete", !run->lost_events && !run->untracked_tasks &&
+				  !run->rejected_records && !run->interrupted);
+	jw_kv_u64(w, "wall_ns", r->wall_ns);
+	jw_kv_u64(w, "events", run->events);
+	jw_kv_u64(w, "lost_events", run->lost_events);
+	jw_kv_u64(w, "untracked_tasks", run->untracked_tasks);
+	jw_kv_u64(w, "rejected_records", run->rejected_records);
+	jw_kv_u64(w, "processes", r->nprocs);
+	jw_kv_u64(w, "threads", r->nthreads);
+
+	jw_key(w, "totals");
+	jw_start_object(w);
+	for (b = 0; b < MPX_B_MAX; b++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "%s_ns", mpx_bucket_name(b));
+		jw_kv_u64(w, key, r->total[b]);
+	}
+	jw_end_object(w);
+
+	jw_key(w, "check");
+	jw_start_object(w);
+	jw_kv_u64(w, "tasks_checked", c->tasks_checked);
+	jw_kv_u64(w, "tasks_out_of_bounds", c->tasks_out_of_bounds);
+	jw_kv_double(w, "max_oncpu_dev_pct", c->max_oncpu_dev_pct);
+	jw_kv_double(w, "max_runq_dev_pct", c->max_runq_dev_pct);
+	jw_kv_s64(w, "max_oncpu_dev_ns", c->max_oncpu_dev_ns);
+	jw_kv_s64(w, "max_runq_dev_ns", c->max_runq_dev_ns);
+	jw_kv_s64(w, "max_raw_oncpu_dev_ns", c->max_raw_oncpu_dev_ns);
+	jw_kv_s64(w, "max_raw_runq_dev_ns", c->max_raw_runq_dev_ns);
+	jw_kv_u64(w, "wake_charge_ns", c->wake_charge_ns);
+	jw_kv_u64(w, "unexec_ns", c->unexec_ns);
+	jw_kv_u64(w, "worst_oncpu_tid", c->worst_oncpu_tid);
+	jw_kv_u64(w, "worst_runq_tid", c->worst_runq_tid);
+	jw_kv_double(w, "bound_pct", MPX_CHECK_PCT);
+	jw_kv_u64(w, "bound_floor_ns", MPX_CHECK_FLOOR_NS);
+	jw_kv_u64(w, "reconciled_ns", c->reconciled_ns);
+	jw_kv_u64(w, "missed_switches", c->missed_switches);
+	jw_kv_u64(w, "unaccounted_ns", c->unaccounted_ns);
+	jw_kv_bool(w, "pass", c->pass);
+	jw_end_object(w);
+
+	jw_key(w, "tasks");
+	jw_start_array(w);
+	for (i = 0; i < r->nrows; i++)
+		task(w, &r->rows[i]);
+	jw_end_array(w);
+	jw_end_object(w);
+	fputc('\n', f);
+	jw_free(w);
+}

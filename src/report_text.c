@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <string.h>
+
+#include "report.h"
+
+static const char *const short_names[MPX_B_MAX] = {
+	"ON-CPU", "RQ-WAKE", "RQ-PREE", "SLEEP", "D-SLEEP", "UNACC",
+};
+
+static double ms(uint64_t ns)
+{
+	return (double)ns / 1e6;
+}
+
+static double sms(int64_t ns)
+{
+	return (double)ns / 1e6;
+}
+
+static double pct(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+/* "  python3" with indentation by tree depth, cut to width. */
+static void name_cell(char *buf, size_t sz, const struct mpx_task_row *row, int width)
+{
+	int ind = row->depth > 6 ? 6 : row->depth;
+	const char *mark = row->t->is_thread ? "~" : "";
+
+	snprintf(buf, sz, "%*s%s%s", ind, "", mark, row->t->comm);
+	if ((int)strlen(buf) > width)
+		buf[width] = '\0';
+}
+
+static void header(const struct mpx_report *r, FILE *f)
+{
+	const struct mpx_run_info *run = r->run;
+	char st[64] = "still running";
+
+	if (run->exited)
+		report__status_str(run->exit_status, st, sizeof(st));
+	fprintf(f, "mpxtrace: %.70s\n", run->command);
+	fprintf(f, "  %s%s, wall %.2f ms, %zu tasks (%u processes, %u threads)\n",
+		st, run->interrupted ? " (interrupted: partial trace)" : "",
+		ms(r->wall_ns), r->m->ntasks, r->nprocs, r->nthreads);
+	fprintf(f, "  %llu events via %s on %s, %d CPUs\n",
+		(unsigned long long)run->events, run->attach ? run->attach : "?",
+		run->kernel, run->ncpus);
+	if (run->lost_events || run->untracked_tasks || run->rejected_records) {
+		fprintf(f, "\n  !!! INCOMPLETE TRACE: %llu events lost (ring buffer full), "
+			"%llu tasks untracked\n  !!! (task map full), %llu bad records. "
+			"Figures below miss that time;\n  !!! rerun with a larger "
+			"--ringbuf-mb / --max-tasks.\n",
+			(unsigned long long)run->lost_events,
+			(unsigned long long)run->untracked_tasks,
+			(unsigned long long)run->rejected_records);
+	} else {
+		fprintf(f, "  lost events: 0\n");
+	}
+}
+
+static void table(const struct mpx_report *r, FILE *f, bool wide)
+{
+	char name[32];
+	size_t i;
+	int b;
+
+	fprintf(f, "\n%7s %-15s %8s", "TID", "COMM", "LIFE ms");
+	for (b = 0; b < MPX_B_MAX; b++)
+		fprintf(f, " %7s", short_names[b]);
+	fputc('\n', f);
+	for (i = 0; i < r->nrows; i++) {
+		const struct mpx_task_row *row = &r->rows[i];
+		const struct mpx_task *t = row->t;
+
+		name_cell(name, sizeof(name), row, 15);
+		fprintf(f, "%7u %-15s %8.2f", t->tid, name, ms(row->life_ns));
+		for (b = 0; b < MPX_B_MAX; b++)
+			fprintf(f, " %7.2f", ms(t->bucket[b]));
+		if (wide) {
+			for (b = 0; b < MPX_B_MAX; b++)
+				fprintf(f, " %5.1f%%", pct(t->bucket[b], row->life_ns));
+			fprintf(f, "  %s", t->alive_at_end ? "alive" : "");
+		}
+		fputc('\n', f);
+		if (!wide) {
+			fprintf(f, "%7s %-15s %8s", "", "", "");
+			for (b = 0; b < MPX_B_MAX; b++)
+				fprintf(f, " %6.1f%%", pct(t->bucket[b], row->life_ns));
+			fputc('\n', f);
+		}
+	}
+	fprintf(f, "%7s %-15s %8s", "", "total", "");
+	for (b = 0; b < MPX_B_MAX; b++)
+		fprintf(f, " %7.2f", ms(r->total[b]));
+	fputs("\n  (ms; % of each task's lifetime; ~ marks a thread)\n", f);
+}
+
+static void selfcheck(const struct mpx_report *r, FILE *f)
+{
+	const struct mpx_check *c = &r->check;
+
+	fprintf(f, "\nself-check against the kernel's schedstat (%u tasks):\n", c->tasks_checked);
+	if (!c->tasks_checked) {
+		fputs("  no task had kernel counters to compare with\n", f);
+		return;
+	}
+	fprintf(f, "  on-CPU vs sum_exec_runtime: worst %+.3f ms (tid %u), max %.2f%%\n",
+		sms(c->max_oncpu_dev_ns), c->worst_oncpu_tid, c->max_oncpu_dev_pct);
+	fprintf(f, "  run-queue vs run_delay:     worst %+.3f ms (tid %u), max %.2f%%\n",
+		sms(c->max_runq_dev_ns), c->worst_runq_tid, c->max_runq_dev_pct);
+	fprintf(f, "  compared in the kernel's terms: %.3f ms of wake-to-switch latency\n"
+		"  counted as on-CPU, %.3f ms on CPU but not executing (steal) left out;\n"
+		"  in tracepoint time the worst deviations are %+.3f / %+.3f ms\n",
+		ms(c->wake_charge_ns), ms(c->unexec_ns),
+		sms(c->max_raw_oncpu_dev_ns), sms(c->max_raw_runq_dev_ns));
+	fprintf(f, "  %s: %u of %u tasks within max(1%%, 0.2 ms)\n",
+		c->pass ? "PASS" : "FAIL", c->tasks_checked - c->tasks_out_of_bounds,
+		c->tasks_checked);
+	fprintf(f, "  reconciliation moved %.3f ms over %u missed switch events; "
+		"unaccounted %.3f ms\n", ms(c->reconciled_ns), c->missed_switches,
+		ms(c->unaccounted_ns));
+}
+
+void report__text(const struct mpx_report *r, FILE *f, bool wide)
+{
+	header(r, f);
+	table(r, f, wide);
+	selfcheck(r, f);
+}

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+#include "json_writer.h"
+
+bool mpx_verbose;
+bool mpx_json_errors;
+
+static void vsay(const char *kind, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fprintf(stderr, "mpxtrace: %s%s\n", kind, msg);
+	if (mpx_json_errors && !*kind) {
+		struct json_writer *w = jw_new(stdout, false);
+
+		if (w) {
+			jw_start_object(w);
+			jw_kv_string(w, "error", msg);
+			jw_end_object(w);
+			jw_free(w);
+			fputc('\n', stdout);
+			fflush(stdout);
+		}
+	}
+}
+
+void mpx_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsay("", fmt, ap);
+	va_end(ap);
+}
+
+void mpx_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsay("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void mpx_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!mpx_verbose)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+int mpx_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (errno || end == s || *end)
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+uint64_t mpx_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+int mpx_grow(void **buf, size_t *cap, size_t need, size_t elsz)
+{
+	size_t ncap = *cap ? *cap : 64;
+	void *nb;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need) {
+		if (ncap > SIZE_MAX / 2 / elsz)
+			return -ENOMEM;
+		ncap *= 2;
+	}
+	nb = realloc(*buf, ncap * elsz);
+	if (!nb)
+		return -ENOMEM;
+	*buf = nb;
+	*cap = ncap;
+	return 0;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* Small helpers every module may use: the one error function, number
+ * parsing, clocks.  No libbpf here. */
+#ifndef MPX_UTIL_H
+#define MPX_UTIL_H
+
+#ifdef __BPF__
+#error "util.h is user-space only"
+#endif
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+/* Exit codes of mpxtrace itself (the workload's status is mirrored otherwise). */
+#define MPX_EXIT_ERROR		1	/* mpxtrace failed (BPF, IO, ...) */
+#define MPX_EXIT_USAGE		2	/* bad command line */
+#define MPX_EXIT_NOEXEC		126	/* command found but not executable */
+#define MPX_EXIT_NOTFOUND	127	/* command not found */
+
+extern bool mpx_verbose;
+extern bool mpx_json_errors;	/* -j: errors also as {"error": ...} on stdout */
+
+/* Print "mpxtrace: <msg>" to stderr (and JSON on stdout with -j). */
+void mpx_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void mpx_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void mpx_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Parse a whole decimal number in [min, max].  Returns 0 or -EINVAL/-ERANGE;
+ * *out is untouched on error.
+ */
+int mpx_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* CLOCK_MONOTONIC in ns: the clock bpf_ktime_get_ns() reads. */
+uint64_t mpx_now_ns(void);
+
+/* Grow *buf (element size elsz) so that it holds at least need elements. */
+int mpx_grow(void **buf, size_t *cap, size_t need, size_t elsz);
+
+#endif /* MPX_UTIL_H */
