@@ -39,7 +39,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 
 # The analysis core: no libbpf, tested without root.
 CORE_SRCS := src/util.c src/json_writer.c src/evbuf.c src/account.c src/check.c \
-	src/report.c src/report_text.c src/report_json.c
+	src/report.c src/report_text.c src/report_json.c src/waits.c
 TOOL_SRCS := src/main.c src/opts.c src/trace.c src/runner.c src/collect.c
 CORE_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(CORE_SRCS))
 TOOL_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(TOOL_SRCS))
@@ -126,7 +126,7 @@ unit: $(UNIT_BIN)
 	$(Q)$(UNIT_BIN)
 
 integration: mpxtrace $(WORK_BIN)
-	$(Q)MPXTRACE=./mpxtrace MPX_WORK=$(WORK_BIN) $(PYTHON) tests/integration/test_trace.py
+	$(Q)for t in tests/integration/test_*.py; do MPXTRACE=./mpxtrace MPX_WORK=$(WORK_BIN) $(PYTHON) $$t || exit 1; done
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory mpxtrace $(UNIT_BIN) $(WORK_BIN)

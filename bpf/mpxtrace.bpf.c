@@ -30,6 +30,8 @@ const volatile bool has_prev_state_arg = true;
 const volatile bool has_exit_group_dead = true;
 /* Ask for a consumer wakeup only when this much data is waiting. */
 const volatile __u64 wakeup_bytes = 256 * 1024;
+/* Record the kernel stack of each blocking switch-out (wait reasons). */
+const volatile bool want_stacks = true;
 
 struct mpx_track {
 	__u64 start_time;	/* task->start_time: tells a reused tid apart */
@@ -51,6 +53,13 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 * 1024 * 1024);
 } events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 16384);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, MPX_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -147,12 +156,21 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 		e->next_pid = 0;
 		e->prev_state = state;
 		e->flags = preempt ? MPX_SW_PREEMPT : 0;
+		e->stack_id = -1;
+		e->pad = 0;
 		if (ptr) {
 			e->prev_tid = prev_tid;
 			e->prev_pid = prev_pid;
 			read_kcounters(prev, &e->prev_k);
 			if (BPF_CORE_READ_BITFIELD_PROBED(prev, in_iowait))
 				e->flags |= MPX_SW_IOWAIT;
+			/* prev is still current here: its stack says what it
+			 * blocks in (futex, pipe_read, do_wait, ...). */
+			if (want_stacks && (state & 0xff) && !(state & MPX_TASK_DEAD)) {
+				e->stack_id = bpf_get_stackid(ctx, &stacks, 0);
+				if (e->stack_id < 0)
+					count_drop(MPX_DROP_STACK);
+			}
 		}
 		if (ntr) {
 			e->next_tid = next_tid;

@@ -16,6 +16,7 @@
 #define MPX_EVENTS_VERSION	1
 #define MPX_COMM_LEN		16
 #define MPX_FILENAME_LEN	64
+#define MPX_STACK_DEPTH		24	/* kernel frames kept per blocking switch */
 
 enum mpx_ev_type {
 	MPX_EV_SWITCH = 1,	/* sched_switch with prev and/or next tracked */
@@ -82,6 +83,8 @@ struct mpx_switch {
 	__u32 next_pid;
 	__u32 prev_state;	/* raw prev_state, see MPX_TASK_* */
 	__u32 flags;		/* MPX_SW_* */
+	__s32 stack_id;		/* prev's kernel stack when it blocks, else < 0 */
+	__u32 pad;
 };
 
 struct mpx_wakeup {
@@ -139,6 +142,7 @@ struct mpx_comm {
 enum mpx_drop {
 	MPX_DROP_RINGBUF = 0,	/* bpf_ringbuf_reserve() failed: event lost */
 	MPX_DROP_TRACK_FULL,	/* tracked-task map full: a task was not tracked */
+	MPX_DROP_STACK,		/* stack map full or walk failed: wait reason lost */
 	MPX_DROP_MAX,
 };
 

@@ -47,7 +47,12 @@ void model__init(struct mpx_model *m)
 
 void model__free(struct mpx_model *m)
 {
+	size_t i;
+
+	for (i = 0; i < m->ntasks; i++)
+		free(m->tasks[i].iv);
 	free(m->tasks);
+	reasons__free(&m->reasons);
 	free(m->hkey);
 	free(m->hval);
 	memset(m, 0, sizeof(*m));
@@ -138,7 +143,7 @@ struct mpx_task *model__find(struct mpx_model *m, uint32_t tid)
 
 /* ---- task lifetime ---------------------------------------------------- */
 
-static enum mpx_bucket bucket_of(enum mpx_tstate s)
+enum mpx_bucket mpx_state_bucket(enum mpx_tstate s)
 {
 	switch (s) {
 	case MPX_TS_RUNNING: return MPX_B_ONCPU;
@@ -151,10 +156,13 @@ static enum mpx_bucket bucket_of(enum mpx_tstate s)
 	}
 }
 
-/* Charge the time since the last state change to the current state. */
+/*
+ * Charge the time since the last state change to the current state: add
+ * it to the state's bucket and close it as an interval.
+ */
 static void advance(struct mpx_model *m, struct mpx_task *t, uint64_t ts)
 {
-	enum mpx_bucket b;
+	struct mpx_ival *v;
 	uint64_t d;
 
 	if (t->ended)
@@ -164,10 +172,31 @@ static void advance(struct mpx_model *m, struct mpx_task *t, uint64_t ts)
 		return;
 	}
 	d = ts - t->state_ns;
-	b = bucket_of(t->state);
-	t->bucket[b] += d;
-	t->seg[b] += d;
+	if (!d)
+		return;
+	t->bucket[mpx_state_bucket(t->state)] += d;
+	if (mpx_grow((void **)&t->iv, &t->ivcap, t->niv + 1, sizeof(*t->iv))) {
+		m->nomem++;
+	} else {
+		v = &t->iv[t->niv++];
+		memset(v, 0, sizeof(*v));
+		v->start = t->state_ns;
+		v->end = ts;
+		v->state = (uint8_t)t->state;
+		v->flags = t->cur_flags;
+		v->reason = t->cur_reason;
+	}
 	t->state_ns = ts;
+}
+
+/* Enter state s at ts (the time before is charged to the old state). */
+static void set_state(struct mpx_model *m, struct mpx_task *t, uint64_t ts,
+		      enum mpx_tstate s)
+{
+	advance(m, t, ts);
+	t->state = s;
+	t->cur_reason = -1;
+	t->cur_flags = 0;
 }
 
 static void push_comm(struct mpx_task *t, const char *comm)
@@ -217,6 +246,7 @@ static struct mpx_task *new_task(struct mpx_model *m, uint32_t tid, uint64_t ts)
 	t->start_ns = ts;
 	t->state_ns = ts;
 	t->state = MPX_TS_UNKNOWN;
+	t->cur_reason = -1;
 	return t;
 }
 
@@ -248,6 +278,7 @@ struct mpx_task *model__seed_root(struct mpx_model *m, uint32_t tid, uint32_t pi
 	t->is_root = true;
 	/* Held at the barrier: asleep until the release wakes it. */
 	t->state = MPX_TS_SLEEP;
+	t->cur_reason = MPX_REASON_BARRIER;
 	if (comm)
 		push_comm(t, comm);
 	if (k) {
@@ -263,32 +294,71 @@ struct mpx_task *model__seed_root(struct mpx_model *m, uint32_t tid, uint32_t pi
 
 /* ---- reconciliation with the kernel's counters ------------------------ */
 
-static void move_time(struct mpx_task *t, enum mpx_bucket from, enum mpx_bucket to,
-		      uint64_t *need)
+/*
+ * Turn the last `need` ns of the current segment that are not in state
+ * `from_not`/`from` into state `to`, newest first, splitting an interval
+ * where the boundary falls inside it.  Keeps buckets and intervals equal.
+ */
+static void convert_tail(struct mpx_model *m, struct mpx_task *t, bool match_from,
+			 enum mpx_tstate from, enum mpx_tstate to, uint64_t need)
 {
-	uint64_t d = t->seg[from] < *need ? t->seg[from] : *need;
+	size_t i = t->niv;
 
-	t->seg[from] -= d;
-	t->bucket[from] -= d;
-	t->seg[to] += d;
-	t->bucket[to] += d;
-	t->reconciled_ns += d;
-	*need -= d;
+	while (need && i > t->seg_iv) {
+		struct mpx_ival *v = &t->iv[--i];
+		uint64_t len = v->end - v->start, d;
+
+		if ((match_from && v->state != from) ||
+		    (!match_from && v->state == to) || !len)
+			continue;
+		d = len < need ? len : need;
+		t->bucket[mpx_state_bucket(v->state)] -= d;
+		t->bucket[mpx_state_bucket(to)] += d;
+		t->reconciled_ns += d;
+		need -= d;
+		if (d < len) {
+			/* Split: [start, end - d) keeps its state. */
+			if (mpx_grow((void **)&t->iv, &t->ivcap, t->niv + 1, sizeof(*t->iv))) {
+				m->nomem++;
+				v->state = (uint8_t)to;
+				continue;
+			}
+			v = &t->iv[i];
+			memmove(v + 1, v, (t->niv - i) * sizeof(*v));
+			t->niv++;
+			v->end -= d;
+			v[1].start = v->end;
+			v[1].waker_tid = 0;
+			v[1].waking_ns = 0;
+			v = &v[1];
+		}
+		v->state = (uint8_t)to;
+		v->reason = -1;
+		v->flags = MPX_IV_RECONCILED;
+	}
+}
+
+/* Time spent running in the current segment, from its intervals. */
+static uint64_t seg_oncpu(const struct mpx_task *t)
+{
+	uint64_t on = 0;
+	size_t i;
+
+	for (i = t->seg_iv; i < t->niv; i++)
+		if (t->iv[i].state == MPX_TS_RUNNING)
+			on += t->iv[i].end - t->iv[i].start;
+	return on;
 }
 
 /*
- * Called at a switch-out with the kernel's counters k, after the interval
- * since the previous switch-out has been charged to t->seg[].  clean: the
- * task was seen switching in, so the traced run is complete.
+ * Called at a switch-out with the kernel's counters k, after the time since
+ * the previous switch-out has been closed into intervals.  clean: the task
+ * was seen switching in, so the traced run is complete.
  */
-static void reconcile(struct mpx_task *t, const struct mpx_kcounters *k, bool clean)
+static void reconcile(struct mpx_model *m, struct mpx_task *t,
+		      const struct mpx_kcounters *k, bool clean)
 {
-	static const enum mpx_bucket off_order[] = {
-		MPX_B_UNACCOUNTED, MPX_B_RUNQ_PREEMPT, MPX_B_RUNQ_WAKEUP,
-		MPX_B_SLEEP, MPX_B_DSLEEP,
-	};
-	uint64_t dexec, dpc, on = t->seg[MPX_B_ONCPU], need;
-	size_t i;
+	uint64_t dexec, dpc, on = seg_oncpu(t);
 
 	if (!t->have_last || k->sum_exec_runtime < t->k_last.sum_exec_runtime ||
 	    k->pcount < t->k_last.pcount)
@@ -303,20 +373,18 @@ static void reconcile(struct mpx_task *t, const struct mpx_kcounters *k, bool cl
 		else
 			t->unexec_ns += on - dexec;
 	} else if (dexec > on) {
-		/* The kernel saw more running than we did: a switch-in (or a
-		 * whole off-CPU period) was never reported. */
-		need = dexec - on;
-		for (i = 0; i < sizeof(off_order) / sizeof(off_order[0]) && need; i++)
-			move_time(t, off_order[i], MPX_B_ONCPU, &need);
+		/* The kernel saw more running than we did: a switch-in was never
+		 * reported.  The task ran up to this switch-out. */
+		convert_tail(m, t, false, MPX_TS_UNKNOWN, MPX_TS_RUNNING, dexec - on);
 	} else if (dexec < on) {
 		/* We saw more running than the kernel: a switch-out and
 		 * switch-in pair was lost; the task was really off CPU. */
-		need = on - dexec;
-		move_time(t, MPX_B_ONCPU, MPX_B_UNACCOUNTED, &need);
+		convert_tail(m, t, true, MPX_TS_RUNNING, MPX_TS_UNKNOWN, on - dexec);
 	}
 out:
 	t->k_last = *k;
 	t->have_last = true;
+	t->seg_iv = t->niv;
 }
 
 /* ---- event handlers --------------------------------------------------- */
@@ -348,8 +416,7 @@ static void switch_out(struct mpx_model *m, const struct mpx_switch *e)
 	clean = t->state == MPX_TS_RUNNING;
 	if (!clean)
 		t->missed_in++;
-	reconcile(t, &e->prev_k, clean);
-	memset(t->seg, 0, sizeof(t->seg));
+	reconcile(m, t, &e->prev_k, clean);
 
 	ns = classify(e->prev_state);
 	if (ns == MPX_TS_DEAD) {
@@ -371,6 +438,13 @@ static void switch_out(struct mpx_model *m, const struct mpx_switch *e)
 	}
 	t->pending_wake_ns = 0;
 	t->state = ns;
+	if (ns == MPX_TS_SLEEP || ns == MPX_TS_DSLEEP) {
+		t->cur_reason = e->stack_id;
+		t->cur_flags = e->flags & MPX_SW_IOWAIT ? MPX_IV_IOWAIT : 0;
+	} else {
+		t->cur_reason = -1;
+		t->cur_flags = 0;
+	}
 }
 
 static void switch_in(struct mpx_model *m, const struct mpx_switch *e)
@@ -379,10 +453,9 @@ static void switch_in(struct mpx_model *m, const struct mpx_switch *e)
 
 	if (!t)
 		return;
-	advance(m, t, e->hdr.ts);
 	if (t->state == MPX_TS_RUNNING)
 		t->missed_out++;
-	t->state = MPX_TS_RUNNING;
+	set_state(m, t, e->hdr.ts, MPX_TS_RUNNING);
 }
 
 static void on_wakeup(struct mpx_model *m, const struct mpx_wakeup *e)
@@ -396,11 +469,16 @@ static void on_wakeup(struct mpx_model *m, const struct mpx_wakeup *e)
 	case MPX_TS_DSLEEP:
 	case MPX_TS_NEW:
 	case MPX_TS_UNKNOWN:
-		advance(m, t, e->hdr.ts);
-		t->state = MPX_TS_RUNQ_WAKEUP;
+		set_state(m, t, e->hdr.ts, MPX_TS_RUNQ_WAKEUP);
 		t->nwakeups++;
-		if (e->flags & MPX_WK_WAKER_KNOWN)
+		if (e->flags & MPX_WK_WAKER_KNOWN) {
 			t->last_waker_tid = e->waker_tid;
+			/* The blocked interval just closed ends with this wakeup. */
+			if (t->niv && t->iv[t->niv - 1].end == e->hdr.ts) {
+				t->iv[t->niv - 1].waker_tid = e->waker_tid;
+				t->iv[t->niv - 1].waking_ns = e->waking_ts;
+			}
+		}
 		break;
 	case MPX_TS_RUNNING:
 		t->pending_wake_ns = e->hdr.ts;

@@ -4,11 +4,17 @@
 
 #include "check.h"
 
+/*
+ * Deviation in percent of the kernel's figure, floored at the figure where
+ * 1% equals the 200 us floor (20 ms): so pct <= 1.0 exactly when in bounds,
+ * and a 10 us miss on a 20 us figure does not read as 50%.
+ */
 static double pct(int64_t dev, uint64_t ref)
 {
 	double d = dev < 0 ? -(double)dev : (double)dev;
+	uint64_t floor_ref = (uint64_t)((double)MPX_CHECK_FLOOR_NS * 100.0 / MPX_CHECK_PCT);
 
-	return ref ? 100.0 * d / (double)ref : (dev ? 100.0 : 0.0);
+	return 100.0 * d / (double)(ref > floor_ref ? ref : floor_ref);
 }
 
 static bool in_bounds(int64_t dev, uint64_t ref)

@@ -39,7 +39,7 @@ struct mpx_task_check {
 	int64_t raw_oncpu_dev_ns;	/* ours (tracepoint time) - kernel's */
 	int64_t raw_runq_dev_ns;
 	uint64_t kernel_exec_ns, kernel_run_delay_ns;
-	double oncpu_dev_pct, runq_dev_pct;
+	double oncpu_dev_pct, runq_dev_pct;	/* of max(kernel's figure, 20 ms) */
 	bool in_bounds;
 };
 

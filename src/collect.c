@@ -226,6 +226,16 @@ int collector__signal_tracked(struct collector *c, int sig)
 	return n;
 }
 
+int collector__stack(struct collector *c, int32_t id, uint64_t *ips)
+{
+	__u32 key = (__u32)id;
+
+	memset(ips, 0, MPX_STACK_DEPTH * sizeof(*ips));
+	if (id < 0 || bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.stacks), &key, ips))
+		return -ENOENT;
+	return 0;
+}
+
 const char *collector__attach_name(const struct collector *c)
 {
 	return c->raw ? "raw_tp" : "tp_btf";

@@ -39,6 +39,8 @@ int collector__poll(struct collector *c, int timeout_ms);
 void collector__drops(struct collector *c, uint64_t out[MPX_DROP_MAX]);
 /* Send sig to the thread-group of every task still tracked. */
 int collector__signal_tracked(struct collector *c, int sig);
+/* Kernel stack of a stack id (MPX_STACK_DEPTH entries, 0-padded). */
+int collector__stack(struct collector *c, int32_t id, uint64_t *ips);
 const char *collector__attach_name(const struct collector *c);
 /* Detach and free; NULL is fine. */
 void collector__destroy(struct collector *c);

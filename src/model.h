@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "events.h"
+#include "waits.h"
 
 enum mpx_bucket {
 	MPX_B_ONCPU,		/* running on a CPU */
@@ -43,6 +44,22 @@ enum mpx_tstate {
 
 #define MPX_MAX_COMMS 4
 
+/* mpx_ival.flags */
+#define MPX_IV_IOWAIT		0x01	/* blocked with in_iowait set */
+#define MPX_IV_RECONCILED	0x02	/* state set from the kernel's counters */
+
+/* One stretch of a task's life in one state, in tracepoint time. */
+struct mpx_ival {
+	uint64_t start, end;
+	uint64_t waking_ns;	/* blocked, ended by a wakeup: sched_waking time */
+	uint32_t waker_tid;	/* ... and who woke it (0: unknown) */
+	int32_t reason;		/* blocked: kernel stack id at switch-out, else -1 */
+	uint8_t state;		/* enum mpx_tstate */
+	uint8_t flags;		/* MPX_IV_* */
+	uint16_t pad;
+	uint32_t pad2;
+};
+
 struct mpx_task {
 	uint32_t tid, pid, ppid, parent_tid;
 	char comm[MPX_COMM_LEN];			/* the latest name */
@@ -60,7 +77,11 @@ struct mpx_task {
 	enum mpx_tstate state;
 	uint64_t state_ns;
 	uint64_t bucket[MPX_B_MAX];
-	uint64_t seg[MPX_B_MAX];	/* since the last switch-out */
+	struct mpx_ival *iv;		/* the whole life, in order */
+	size_t niv, ivcap;
+	size_t seg_iv;			/* first interval since the last switch-out */
+	int32_t cur_reason;		/* attributes of the open interval */
+	uint8_t cur_flags;
 	uint64_t pending_wake_ns;	/* woken while still running (race) */
 
 	uint64_t nswitch_vol, nswitch_invol, nwakeups;
@@ -93,10 +114,12 @@ struct mpx_model {
 	uint32_t *hkey;		/* tid -> index + 1 of its newest task */
 	uint32_t *hval;
 	size_t hcap, hused;
+	struct mpx_reasons reasons;	/* stack id -> wait reason */
 	uint32_t root_tid;
 	uint64_t t0;		/* tracing started (workload released) */
 	uint64_t first_ns, last_ns;
 	uint64_t nevents;
+	uint64_t nomem;		/* intervals lost to allocation failure */
 	uint64_t orphan_events;	/* events for tids never seen forked */
 	uint64_t stale_events;	/* events older than the task's state */
 };
@@ -118,6 +141,7 @@ void model__finish(struct mpx_model *m, uint64_t end_ns);
 
 struct mpx_task *model__find(struct mpx_model *m, uint32_t tid);
 const char *mpx_bucket_name(enum mpx_bucket b);
+enum mpx_bucket mpx_state_bucket(enum mpx_tstate s);
 /* Last task end minus t0: the traced wall time. */
 uint64_t model__wall_ns(const struct mpx_model *m);
 

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include "report.h"
+#include "util.h"
 
 /* Newest task with this tid that started no later than ts. */
 static long find_at(const struct mpx_model *m, uint32_t tid, uint64_t ts)
@@ -128,4 +129,47 @@ void report__status_str(int status, char *buf, size_t sz)
 			 WCOREDUMP(status) ? " (core dumped)" : "");
 	else
 		snprintf(buf, sz, "status 0x%x", status);
+}
+
+static int cmp_wait(const void *a, const void *b)
+{
+	const struct mpx_wait_total *x = a, *y = b;
+
+	return x->ns < y->ns ? 1 : x->ns > y->ns ? -1 : 0;
+}
+
+size_t report__task_waits(const struct mpx_model *m, const struct mpx_task *t,
+			  struct mpx_wait_total *out, size_t max)
+{
+	struct mpx_wait_total *all = NULL;
+	size_t n = 0, cap = 0, i, j;
+
+	for (i = 0; i < t->niv; i++) {
+		const struct mpx_ival *v = &t->iv[i];
+		const char *r;
+
+		if (v->state != MPX_TS_SLEEP && v->state != MPX_TS_DSLEEP)
+			continue;
+		r = reasons__get(&m->reasons, v->reason);
+		for (j = 0; j < n; j++)
+			if (all[j].reason == r || (r && all[j].reason && !strcmp(all[j].reason, r)))
+				break;
+		if (j == n) {
+			if (mpx_grow((void **)&all, &cap, n + 1, sizeof(*all)))
+				break;
+			memset(&all[n], 0, sizeof(all[n]));
+			all[n++].reason = r;
+		}
+		all[j].ns += v->end - v->start;
+		all[j].count++;
+		all[j].iowait |= v->flags & MPX_IV_IOWAIT;
+	}
+	if (n)
+		qsort(all, n, sizeof(*all), cmp_wait);
+	if (n > max)
+		n = max;
+	if (n)
+		memcpy(out, all, n * sizeof(*out));
+	free(all);
+	return n;
 }

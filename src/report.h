@@ -38,6 +38,18 @@ struct mpx_task_row {
 	int depth;		/* in the process tree (threads: leader + 1) */
 };
 
+/* Time a task spent blocked, per wait reason (sleep and dsleep). */
+struct mpx_wait_total {
+	const char *reason;	/* NULL: no stack ("?") */
+	uint64_t ns;
+	uint32_t count;
+	bool iowait;
+};
+
+/* The task's top waits by time, at most max; returns how many. */
+size_t report__task_waits(const struct mpx_model *m, const struct mpx_task *t,
+			  struct mpx_wait_total *out, size_t max);
+
 struct mpx_report {
 	const struct mpx_run_info *run;
 	const struct mpx_model *m;

@@ -15,7 +15,27 @@ static void kcounters(struct json_writer *w, const char *key, const struct mpx_k
 	jw_end_object(w);
 }
 
-static void task(struct json_writer *w, const struct mpx_task_row *row)
+static void waits(struct json_writer *w, const struct mpx_model *m,
+		  const struct mpx_task *t)
+{
+	struct mpx_wait_total wt[8];
+	size_t i, n = report__task_waits(m, t, wt, 8);
+
+	jw_key(w, "waits");
+	jw_start_array(w);
+	for (i = 0; i < n; i++) {
+		jw_start_object(w);
+		jw_kv_string(w, "reason", wt[i].reason ? wt[i].reason : "?");
+		jw_kv_u64(w, "ns", wt[i].ns);
+		jw_kv_u64(w, "count", wt[i].count);
+		jw_kv_bool(w, "iowait", wt[i].iowait);
+		jw_end_object(w);
+	}
+	jw_end_array(w);
+}
+
+static void task(struct json_writer *w, const struct mpx_model *m,
+		 const struct mpx_task_row *row)
 {
 	const struct mpx_task *t = row->t;
 	int i;
@@ -58,6 +78,7 @@ static void task(struct json_writer *w, const struct mpx_task_row *row)
 	jw_kv_u64(w, "switches_voluntary", t->nswitch_vol);
 	jw_kv_u64(w, "switches_involuntary", t->nswitch_invol);
 	jw_kv_u64(w, "wakeups", t->nwakeups);
+	waits(w, m, t);
 	jw_kv_u64(w, "reconciled_ns", t->reconciled_ns);
 	jw_kv_u64(w, "missed_switch_in", t->missed_in);
 	jw_kv_u64(w, "missed_switch_out", t->missed_out);
@@ -162,7 +183,7 @@ void report__json(const struct mpx_report *r, FILE *f)
 	jw_key(w, "tasks");
 	jw_start_array(w);
 	for (i = 0; i < r->nrows; i++)
-		task(w, &r->rows[i]);
+		task(w, r->m, &r->rows[i]);
 	jw_end_array(w);
 	jw_end_object(w);
 	fputc('\n', f);

@@ -97,6 +97,40 @@ static void table(const struct mpx_report *r, FILE *f, bool wide)
 	fputs("\n  (ms; % of each task's lifetime; ~ marks a thread)\n", f);
 }
 
+/* Where each task slept longest: its top two wait reasons. */
+static void waits(const struct mpx_report *r, FILE *f)
+{
+	struct mpx_wait_total wt[2];
+	bool any = false;
+	size_t i, n, j;
+
+	for (i = 0; i < r->nrows; i++) {
+		const struct mpx_task *t = r->rows[i].t;
+
+		n = report__task_waits(r->m, t, wt, 2);
+		if (!n)
+			continue;
+		if (!any)
+			fputs("\nwaits (longest first; time blocked, count):\n", f);
+		any = true;
+		fprintf(f, "%7u %-15.15s", t->tid, t->comm);
+		for (j = 0; j < n; j++)
+			fprintf(f, "%s %.40s %.2f ms x%u%s", j ? ";\n                        " : "",
+				wt[j].reason ? wt[j].reason : "unknown", ms(wt[j].ns),
+				wt[j].count, wt[j].iowait ? " (io)" : "");
+		fputc('\n', f);
+	}
+}
+
+static void dev_line(FILE *f, const char *what, int64_t dev, uint32_t tid, double pct)
+{
+	if (!dev)
+		fprintf(f, "  %s exact for every task\n", what);
+	else
+		fprintf(f, "  %s worst %+.3f ms (tid %u), %.2f%% of bound base\n",
+			what, sms(dev), tid, pct);
+}
+
 static void selfcheck(const struct mpx_report *r, FILE *f)
 {
 	const struct mpx_check *c = &r->check;
@@ -106,10 +140,10 @@ static void selfcheck(const struct mpx_report *r, FILE *f)
 		fputs("  no task had kernel counters to compare with\n", f);
 		return;
 	}
-	fprintf(f, "  on-CPU vs sum_exec_runtime: worst %+.3f ms (tid %u), max %.2f%%\n",
-		sms(c->max_oncpu_dev_ns), c->worst_oncpu_tid, c->max_oncpu_dev_pct);
-	fprintf(f, "  run-queue vs run_delay:     worst %+.3f ms (tid %u), max %.2f%%\n",
-		sms(c->max_runq_dev_ns), c->worst_runq_tid, c->max_runq_dev_pct);
+	dev_line(f, "on-CPU vs sum_exec_runtime:", c->max_oncpu_dev_ns, c->worst_oncpu_tid,
+		 c->max_oncpu_dev_pct);
+	dev_line(f, "run-queue vs run_delay:    ", c->max_runq_dev_ns, c->worst_runq_tid,
+		 c->max_runq_dev_pct);
 	fprintf(f, "  compared in the kernel's terms: %.3f ms of wake-to-switch latency\n"
 		"  counted as on-CPU, %.3f ms on CPU but not executing (steal) left out;\n"
 		"  in tracepoint time the worst deviations are %+.3f / %+.3f ms\n",
@@ -127,5 +161,6 @@ void report__text(const struct mpx_report *r, FILE *f, bool wide)
 {
 	header(r, f);
 	table(r, f, wide);
+	waits(r, f);
 	selfcheck(r, f);
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "collect.h"
+#include "waits.h"
 #include "runner.h"
 #include "trace.h"
 #include "util.h"
@@ -89,6 +90,50 @@ static void handle_stop(struct collector *c, struct runner *r, uint64_t *since)
 	}
 }
 
+/* Name the wait reason of every stack id the run's events refer to. */
+static void resolve_reasons(struct collector *c, const struct evbuf *eb,
+			    struct mpx_reasons *out)
+{
+	const char *names[MPX_STACK_DEPTH];
+	uint64_t ips[MPX_STACK_DEPTH];
+	struct ksyms *ks;
+	char reason[MPX_REASON_LEN];
+	FILE *f;
+	size_t i;
+	int j;
+
+	f = fopen("/proc/kallsyms", "re");
+	if (!f) {
+		mpx_warn("cannot read /proc/kallsyms: wait reasons unnamed");
+		return;
+	}
+	ks = ksyms__load(f);
+	fclose(f);
+	if (!ks)
+		return;
+	for (i = 0; i < eb->n; i++) {
+		const struct mpx_hdr *h = evbuf__get(eb, i);
+		const struct mpx_switch *e = (const void *)h;
+
+		if (h->type != MPX_EV_SWITCH || e->stack_id < 0 ||
+		    reasons__get(out, e->stack_id))
+			continue;
+		if (collector__stack(c, e->stack_id, ips))
+			continue;
+		for (j = 0; j < MPX_STACK_DEPTH; j++)
+			names[j] = ips[j] ? ksyms__find(ks, ips[j]) : NULL;
+		waits__reason(names, MPX_STACK_DEPTH, reason, sizeof(reason));
+		if (getenv("MPX_DUMP_STACKS")) {
+			fprintf(stderr, "stack %d -> %s:", e->stack_id, reason);
+			for (j = 0; j < MPX_STACK_DEPTH && names[j]; j++)
+				fprintf(stderr, " %s", names[j]);
+			fputc('\n', stderr);
+		}
+		reasons__add(out, e->stack_id, reason);
+	}
+	ksyms__free(ks);
+}
+
 int trace__run(const struct mpx_opts *o, struct evbuf *eb, struct mpx_model *m,
 	       struct mpx_run_info *run, int *exit_code)
 {
@@ -140,6 +185,7 @@ int trace__run(const struct mpx_opts *o, struct evbuf *eb, struct mpx_model *m,
 	err = collector__poll(c, 0);
 	if (err)
 		mpx_err("reading events failed: %s", strerror(-err));
+	resolve_reasons(c, eb, &m->reasons);
 	collector__drops(c, drops);
 	run->lost_events = drops[MPX_DROP_RINGBUF];
 	run->untracked_tasks = drops[MPX_DROP_TRACK_FULL];

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "waits.h"
+
+struct ksym {
+	uint64_t addr;
+	char *name;
+};
+
+struct ksyms {
+	struct ksym *s;
+	size_t n, cap;
+};
+
+static int cmp_ksym(const void *a, const void *b)
+{
+	const struct ksym *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+struct ksyms *ksyms__load(FILE *f)
+{
+	struct ksyms *k = calloc(1, sizeof(*k));
+	char line[512], name[256], type;
+	unsigned long long addr;
+
+	if (!k)
+		return NULL;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3)
+			continue;
+		/* Functions only: text symbols. */
+		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
+			continue;
+		if (mpx_grow((void **)&k->s, &k->cap, k->n + 1, sizeof(*k->s)))
+			goto fail;
+		k->s[k->n].addr = addr;
+		k->s[k->n].name = strdup(name);
+		if (!k->s[k->n].name)
+			goto fail;
+		k->n++;
+	}
+	qsort(k->s, k->n, sizeof(*k->s), cmp_ksym);
+	return k;
+fail:
+	ksyms__free(k);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void ksyms__free(struct ksyms *k)
+{
+	size_t i;
+
+	if (!k)
+		return;
+	for (i = 0; i < k->n; i++)
+		free(k->s[i].name);
+	free(k->s);
+	free(k);
+}
+
+const char *ksyms__find(const struct ksyms *k, uint64_t addr)
+{
+	size_t lo = 0, hi;
+
+	if (!k || !k->n || addr < k->s[0].addr)
+		return NULL;
+	hi = k->n;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (k->s[mid].addr <= addr)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return k->s[lo].name;
+}
+
+static bool starts(const char *s, const char *p)
+{
+	return !strncmp(s, p, strlen(p));
+}
+
+/* Frames that say "going to sleep", not what for. */
+static bool is_plumbing(const char *n)
+{
+	static const char *const pfx[] = {
+		"bpf_", "__bpf", "__traceiter", "trace_", "__schedule", "schedule",
+		"io_schedule", "preempt_schedule", "__cond_resched", "_cond_resched",
+		"__wait_", "wait_woken", "do_task_dead", "bit_wait", "out_of_line_wait",
+		"prepare_to_wait", "finish_wait", "__down", "down_", "__mutex_lock",
+		"mutex_lock", "__rt_mutex", "rt_mutex", "rwsem_down", "percpu_rwsem",
+		"wait_for_completion", "__wait_for_common", "wait_for_common",
+		"do_wait_for_common", "__x64_sys", "__ia32_sys", "__arm64_sys",
+		"__se_sys", "__do_sys", "do_syscall", "entry_SYSCALL", "x64_sys_call",
+		"el0_svc", "invoke_syscall", "__pfx_", "hrtimer_nanosleep",
+		"poll_schedule_timeout", "freezable_schedule", "futex_wait_queue",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(pfx) / sizeof(pfx[0]); i++)
+		if (starts(n, pfx[i]))
+			return true;
+	return false;
+}
+
+/* "__x64_sys_read" -> "read"; loose: also "ksys_read", "kernel_wait4". */
+static const char *syscall_of(const char *n, bool loose)
+{
+	static const char *const pfx[] = {
+		"__x64_sys_", "__ia32_sys_", "__arm64_sys_", "__riscv_sys_",
+		"__s390x_sys_", "__se_sys_", "__do_sys_",
+		/* loose from here: only right below the syscall entry */
+		"ksys_", "kernel_", "__sys_", "do_sys_",
+	};
+	size_t i, strict = 7;
+
+	for (i = 0; i < (loose ? sizeof(pfx) / sizeof(pfx[0]) : strict); i++)
+		if (starts(n, pfx[i]))
+			return n + strlen(pfx[i]);
+	return loose ? n : NULL;
+}
+
+static bool is_syscall_entry(const char *n)
+{
+	return starts(n, "do_syscall_64") || starts(n, "x64_sys_call") ||
+	       starts(n, "invoke_syscall") || starts(n, "el0_svc") ||
+	       starts(n, "do_int80_syscall") || starts(n, "__do_fast_syscall");
+}
+
+void waits__reason(const char *const names[], size_t n, char *out, size_t outsz)
+{
+	const char *what = NULL, *sys = NULL;
+	size_t i, wl = 0;
+
+	for (i = 0; i < n; i++) {
+		const char *s;
+
+		if (!names[i])
+			continue;
+		if (!sys && is_syscall_entry(names[i]) && i > 0 && names[i - 1])
+			sys = syscall_of(names[i - 1], true);
+		s = syscall_of(names[i], false);
+		if (s && !sys)
+			sys = s;
+		if (!what && !is_plumbing(names[i])) {
+			what = names[i];
+			/* Drop compiler suffixes: ".constprop.0", ".isra.0". */
+			wl = strcspn(what, ".");
+		}
+		if (starts(names[i], "asm_exc_page_fault") ||
+		    starts(names[i], "exc_page_fault")) {
+			if (!sys)
+				sys = "page fault";
+			break;
+		}
+	}
+	if (!what && !sys) {
+		snprintf(out, outsz, "?");
+		return;
+	}
+	if (!what)
+		snprintf(out, outsz, "%s()", sys);
+	else if (!sys)
+		snprintf(out, outsz, "%.*s", (int)wl, what);
+	else if (!strcmp(sys, "page fault"))
+		snprintf(out, outsz, "%.*s in page fault", (int)wl, what);
+	else
+		snprintf(out, outsz, "%.*s in %s()", (int)wl, what, sys);
+}
+
+int reasons__add(struct mpx_reasons *r, int32_t id, const char *name)
+{
+	struct mpx_reason *e;
+
+	if (reasons__get(r, id))
+		return 0;
+	if (mpx_grow((void **)&r->v, &r->cap, r->n + 1, sizeof(*r->v)))
+		return -ENOMEM;
+	e = &r->v[r->n++];
+	e->id = id;
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	return 0;
+}
+
+const char *reasons__get(const struct mpx_reasons *r, int32_t id)
+{
+	size_t i;
+
+	if (id == MPX_REASON_BARRIER)
+		return "mpxtrace start barrier";
+	if (id < 0)
+		return NULL;
+	for (i = 0; i < r->n; i++)
+		if (r->v[i].id == id)
+			return r->v[i].name;
+	return NULL;
+}
+
+void reasons__free(struct mpx_reasons *r)
+{
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Wait reasons: what a task blocked in, named from the kernel stack taken
+ * at its switch-out ("pipe_read in read()", "futex_wait in futex()").
+ * Kernel symbols come from /proc/kallsyms (or any file in its format).
+ */
+#ifndef MPX_WAITS_H
+#define MPX_WAITS_H
+
+#ifdef __BPF__
+#error "waits.h is user-space only"
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define MPX_REASON_LEN 48
+/* Reason id of the workload's first task held at mpxtrace's start barrier. */
+#define MPX_REASON_BARRIER (-2)
+
+struct ksyms;
+
+/* Load symbols from a kallsyms-format stream; NULL on error (errno set). */
+struct ksyms *ksyms__load(FILE *f);
+void ksyms__free(struct ksyms *k);
+/* Name of the function containing addr, or NULL. */
+const char *ksyms__find(const struct ksyms *k, uint64_t addr);
+
+/*
+ * Pick the reason from symbol names, innermost frame first: skip the
+ * scheduler's own frames and generic wait plumbing, keep the first frame
+ * that says what is awaited, and add the system call it came from.
+ */
+void waits__reason(const char *const names[], size_t n, char *out, size_t outsz);
+
+/* Stack id -> reason string for one run. */
+struct mpx_reasons {
+	struct mpx_reason {
+		int32_t id;
+		char name[MPX_REASON_LEN];
+	} *v;
+	size_t n, cap;
+};
+
+int reasons__add(struct mpx_reasons *r, int32_t id, const char *name);
+/* The reason for a stack id, or NULL. */
+const char *reasons__get(const struct mpx_reasons *r, int32_t id);
+void reasons__free(struct mpx_reasons *r);
+
+#endif /* MPX_WAITS_H */

@@ -1,0 +1,39 @@
+#!/bin/sh
+# Run every test suite and print one closing line: "N passed, M failed".
+# Each suite prints its own "N passed, M failed" as its last line.
+# Environment: MPXTRACE, MPX_WORK, UNIT_BIN, PYTHON (set by make check).
+set -u
+PYTHON=${PYTHON:-python3}
+total_pass=0
+total_fail=0
+status=0
+
+run_suite() {
+	name=$1
+	shift
+	echo "== $name"
+	out=$(mktemp)
+	"$@" 2>&1 | tee "$out"
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
+	rm -f "$out"
+	if [ -z "$line" ]; then
+		echo "suite $name printed no result line: counted as 1 failure"
+		total_fail=$((total_fail + 1))
+		status=1
+		return
+	fi
+	p=$(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')
+	f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + f))
+	[ "$f" -eq 0 ] || status=1
+}
+
+run_suite unit "$UNIT_BIN"
+for t in tests/integration/test_*.py; do
+	run_suite "$(basename "$t" .py)" "$PYTHON" "$t"
+done
+
+echo
+echo "$total_pass passed, $total_fail failed"
+exit $status
