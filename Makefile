@@ -39,8 +39,10 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 
 # The analysis core: no libbpf, tested without root.
 CORE_SRCS := src/util.c src/json_writer.c src/evbuf.c src/account.c src/check.c \
-	src/report.c src/report_text.c src/report_json.c src/waits.c
-TOOL_SRCS := src/main.c src/opts.c src/trace.c src/runner.c src/collect.c
+	src/report.c src/report_text.c src/report_json.c src/waits.c \
+	src/run.c src/analysis.c src/critpath.c src/output.c src/btfscan.c
+TOOL_SRCS := src/main.c src/opts.c src/trace.c src/runner.c src/collect.c \
+	src/live.c src/workload.c src/native.c
 CORE_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(CORE_SRCS))
 TOOL_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(TOOL_SRCS))
 BPF_OBJ := $(OUTPUT)/mpxtrace.bpf.o
@@ -56,8 +58,8 @@ DEB_PKGS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config \
 	python3 make gcc libc6-dev
 
 .DELETE_ON_ERROR:
-.PHONY: all deps vmlinux check test unit integration run install uninstall \
-	clean help
+.PHONY: all deps vmlinux check test unit integration run bench install \
+	uninstall clean help
 
 all: mpxtrace
 
@@ -69,6 +71,7 @@ help:
 	@echo '  make check         deps + build + every test: unit and BPF (root)'
 	@echo '  make unit          unit tests only (no root needed)'
 	@echo '  make integration   BPF tests only (root)'
+	@echo '  make bench         tracing overhead, traced vs untraced side by side (root)'
 	@echo '  make vmlinux       regenerate $(VMLINUX) from this kernel'
 	@echo '  make install       install to $$(DESTDIR)$$(PREFIX) (default $(PREFIX))'
 	@echo '  make clean         remove $(OUTPUT) and ./mpxtrace'
@@ -102,6 +105,16 @@ $(SKEL): $(BPF_OBJ)
 
 $(OUTPUT)/collect.o: $(SKEL)
 
+# The python workload travels inside the binary as a C string.
+WORKLOAD_PY := src/workloads/mpx_workload.py
+$(OUTPUT)/mpx_workload_py.h: $(WORKLOAD_PY) | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q){ echo 'static const char mpx_workload_py[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } > $@
+
+$(OUTPUT)/workload.o: $(OUTPUT)/mpx_workload_py.h
+
 $(OUTPUT)/%.o: src/%.c | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(LIBBPF_CFLAGS) -MMD -MP -c $< -o $@
@@ -114,7 +127,7 @@ mpxtrace: $(TOOL_OBJS) $(CORE_LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBBPF_LIBS) -lm -o $@
 
-$(UNIT_BIN): $(UNIT_SRCS) tests/unit/testlib.h $(CORE_LIB) $(wildcard src/*.h include/*.h) | $(OUTPUT)/tests
+$(UNIT_BIN): $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(CORE_LIB) $(wildcard src/*.h include/*.h) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(CORE_LIB) -lm -o $@
 
@@ -137,7 +150,10 @@ test: check
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory mpxtrace
-	./mpxtrace -- $(PYTHON) tests/workloads/process_vs_pool.py
+	./mpxtrace --mode=both
+
+bench: mpxtrace
+	$(Q)MPXTRACE=./mpxtrace $(PYTHON) tests/bench/overhead.py
 
 install: mpxtrace
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))

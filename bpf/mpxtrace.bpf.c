@@ -42,9 +42,12 @@ struct mpx_track {
 	__u32 pad;
 };
 
+/* Not preallocated: 64K entries would cost milliseconds at start-up, and
+ * entries are only added at fork, never from NMI context. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, struct mpx_track);
 } tracked SEC(".maps");
@@ -339,6 +342,7 @@ static __always_inline int handle_exec(struct task_struct *p, __u32 old_tid,
 				       struct linux_binprm *bprm)
 {
 	__u32 tid = BPF_CORE_READ(p, pid);
+	unsigned long arg_start, len;
 	struct mpx_track *t;
 	struct mpx_exec *e;
 
@@ -362,10 +366,18 @@ static __always_inline int handle_exec(struct task_struct *p, __u32 old_tid,
 	e->tid = tid;
 	e->pid = BPF_CORE_READ(p, tgid);
 	e->old_tid = old_tid;
-	e->pad = 0;
 	BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
 	bpf_probe_read_kernel_str(&e->filename, sizeof(e->filename),
 				  BPF_CORE_READ(bprm, filename));
+	/* The new image's argv is on its stack already: p is current. */
+	arg_start = BPF_CORE_READ(p, mm, arg_start);
+	len = BPF_CORE_READ(p, mm, arg_end) - arg_start;
+	if (len > sizeof(e->args))
+		len = sizeof(e->args);
+	e->args_len = 0;
+	if (len && !bpf_probe_read_user(&e->args, len & (sizeof(e->args) - 1) ?: sizeof(e->args),
+					(void *)arg_start))
+		e->args_len = len;
 	submit(e);
 	return 0;
 }

@@ -16,6 +16,7 @@
 #define MPX_EVENTS_VERSION	1
 #define MPX_COMM_LEN		16
 #define MPX_FILENAME_LEN	64
+#define MPX_ARGS_LEN		128	/* start of the exec'd argv, NUL-separated */
 #define MPX_STACK_DEPTH		24	/* kernel frames kept per blocking switch */
 
 enum mpx_ev_type {
@@ -114,9 +115,10 @@ struct mpx_exec {
 	__u32 tid;
 	__u32 pid;
 	__u32 old_tid;		/* != tid: a non-leader thread exec'd */
-	__u32 pad;
+	__u32 args_len;		/* bytes of args used */
 	char comm[MPX_COMM_LEN];
 	char filename[MPX_FILENAME_LEN];
+	char args[MPX_ARGS_LEN];
 };
 
 struct mpx_exit {

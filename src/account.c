@@ -12,7 +12,8 @@
  *  - oncpu, runq_*: tracepoint time, switch-in to switch-out and
  *    wakeup/preemption to switch-in.  The kernel's schedstat charges the
  *    wake-to-switch latency (a few us a wakeup) to exec time instead of
- *    run_delay; that difference is kept apart in kskew_ns, not folded in.
+ *    run_delay; that difference is kept apart in wake_charge_ns, not folded
+ *    in (and time on CPU without executing, steal, in unexec_ns).
  *  - Events the kernel did not report (a switch-in that never arrived, see
  *    shared notes: missed sched_switch on this VM) are repaired with the
  *    kernel's own cumulative counters snapshotted at every switch-out:
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "evbuf.h"
 #include "model.h"
 #include "util.h"
 
@@ -175,6 +177,8 @@ static void advance(struct mpx_model *m, struct mpx_task *t, uint64_t ts)
 	if (!d)
 		return;
 	t->bucket[mpx_state_bucket(t->state)] += d;
+	if (t->state == MPX_TS_NEW)
+		t->new_ns += d;
 	if (mpx_grow((void **)&t->iv, &t->ivcap, t->niv + 1, sizeof(*t->iv))) {
 		m->nomem++;
 	} else {
@@ -201,10 +205,11 @@ static void set_state(struct mpx_model *m, struct mpx_task *t, uint64_t ts,
 
 static void push_comm(struct mpx_task *t, const char *comm)
 {
-	char c[MPX_COMM_LEN];
+	char c[MPX_COMM_LEN] = "";
 
-	memcpy(c, comm, MPX_COMM_LEN);
-	c[MPX_COMM_LEN - 1] = '\0';
+	/* A record's fixed field or a shorter C string (model__seed_root):
+	 * read no further than its NUL. */
+	memcpy(c, comm, strnlen(comm, MPX_COMM_LEN - 1));
 	memcpy(t->comm, c, MPX_COMM_LEN);
 	if (t->ncomms && !strcmp(t->comms[t->ncomms - 1], c))
 		return;
@@ -433,6 +438,9 @@ static void switch_out(struct mpx_model *m, const struct mpx_switch *e)
 		if (t->pending_wake_ns) {
 			/* Woken before it finished going to sleep. */
 			t->races++;
+			t->nwakeups++;
+			if (t->pending_waker_tid)
+				t->last_waker_tid = t->pending_waker_tid;
 			ns = MPX_TS_RUNQ_WAKEUP;
 		}
 	}
@@ -482,6 +490,7 @@ static void on_wakeup(struct mpx_model *m, const struct mpx_wakeup *e)
 		break;
 	case MPX_TS_RUNNING:
 		t->pending_wake_ns = e->hdr.ts;
+		t->pending_waker_tid = e->flags & MPX_WK_WAKER_KNOWN ? e->waker_tid : 0;
 		break;
 	default:
 		break;	/* already runnable: a wakeup of a queued task */
@@ -536,6 +545,7 @@ static void on_exec(struct mpx_model *m, const struct mpx_exec *e)
 	push_comm(t, e->comm);
 	memcpy(t->filename, e->filename, sizeof(t->filename));
 	t->filename[sizeof(t->filename) - 1] = '\0';
+	mpx_args_string(e, t->args, sizeof(t->args));
 }
 
 static void on_exit_(struct mpx_model *m, const struct mpx_exit *e)
@@ -556,9 +566,15 @@ static void on_exit_(struct mpx_model *m, const struct mpx_exit *e)
 
 static void on_comm(struct mpx_model *m, const struct mpx_comm *e)
 {
-	struct mpx_task *t = get_task(m, e->tid, e->pid, e->hdr.ts);
+	struct mpx_task *t = model__find(m, e->tid);
 
-	if (t)
+	/*
+	 * A rename is no sign of life: a thread that execs is renamed under
+	 * the leader's tid before sched_process_exec re-keys it, so never
+	 * adopt a task for it.  "mpx@..." names are our workloads' phase
+	 * markers, not names.
+	 */
+	if (t && !t->ended && strncmp(e->comm, "mpx@", 4))
 		push_comm(t, e->comm);
 }
 

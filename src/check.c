@@ -48,7 +48,9 @@ void check__task(const struct mpx_task *t, struct mpx_task_check *c)
 	c->raw_runq_dev_ns = (int64_t)rq - (int64_t)c->kernel_run_delay_ns;
 	c->oncpu_dev_ns = c->raw_oncpu_dev_ns + (int64_t)t->wake_charge_ns -
 			  (int64_t)t->unexec_ns;
-	c->runq_dev_ns = c->raw_runq_dev_ns - (int64_t)t->wake_charge_ns;
+	/* run_delay starts at the enqueue: fork-to-first-wakeup is not in it. */
+	c->runq_dev_ns = c->raw_runq_dev_ns - (int64_t)t->wake_charge_ns -
+			 (int64_t)t->new_ns;
 	c->oncpu_dev_pct = pct(c->oncpu_dev_ns, c->kernel_exec_ns);
 	c->runq_dev_pct = pct(c->runq_dev_ns, c->kernel_run_delay_ns);
 	c->in_bounds = in_bounds(c->oncpu_dev_ns, c->kernel_exec_ns) &&

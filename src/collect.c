@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "btfscan.h"
 #include "collect.h"
 #include "util.h"
 #include "mpxtrace.skel.h"
@@ -31,37 +33,71 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-/*
- * Number of arguments the running kernel passes to a tracepoint, from the
- * btf_trace_<name> typedef in vmlinux BTF (pointer to a FUNC_PROTO whose
- * first argument is the hidden void *__data).  -1 when unknown.
- */
-static int tp_nargs(const struct btf *btf, const char *tp)
+/* The whole of a file into memory (/sys/kernel/btf/vmlinux: a few MB). */
+static void *slurp(const char *path, size_t *size)
 {
-	char name[128];
-	const struct btf_type *t;
-	int id;
+	size_t cap = 8u << 20, len = 0;
+	char *buf = malloc(cap), *nb;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (!btf)
-		return -1;
-	snprintf(name, sizeof(name), "btf_trace_%s", tp);
-	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
-	if (id < 0)
-		return -1;
-	t = btf__type_by_id(btf, id);
-	t = btf__type_by_id(btf, t->type);
-	if (!t || !btf_is_ptr(t))
-		return -1;
-	t = btf__type_by_id(btf, t->type);
-	if (!t || !btf_is_func_proto(t))
-		return -1;
-	return btf_vlen(t) - 1;
+	if (fd < 0 || !buf)
+		goto fail;
+	for (;;) {
+		if (len == cap) {
+			nb = realloc(buf, cap * 2);
+			if (!nb)
+				goto fail;
+			buf = nb;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto fail;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	*size = len;
+	return buf;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return NULL;
+}
+
+/*
+ * Arguments of the tracepoints whose prototype changed: sched_switch got
+ * prev_state in v5.18 (commit fa2c3254d7cf), sched_process_exit got
+ * group_dead in v6.16.  Read from vmlinux BTF, never from a version.
+ */
+static void probe_tp_args(struct mpxtrace_bpf *skel)
+{
+	static const char *const tps[] = { "sched_switch", "sched_process_exit" };
+	int nargs[2] = { -1, -1 };
+	size_t size;
+	void *btf = slurp("/sys/kernel/btf/vmlinux", &size);
+
+	if (btf)
+		btfscan__tp_nargs(btf, size, tps, nargs, 2);
+	free(btf);
+	skel->rodata->has_prev_state_arg = nargs[0] >= 4;
+	skel->rodata->has_exit_group_dead = nargs[1] >= 2;
+	mpx_info("sched_switch has %d args, sched_process_exit %d\n", nargs[0], nargs[1]);
 }
 
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct collector *c = ctx;
-	int err = evbuf__add(c->sink, data, size);
+	int err;
+
+	if (!c->sink)
+		return 0;	/* between runs: nothing of ours can be running */
+	err = evbuf__add(c->sink, data, size);
 
 	if (err == -ENOMEM) {
 		c->add_err = err;
@@ -85,28 +121,28 @@ static void set_raw(struct mpxtrace_bpf *skel, bool raw)
 
 static int open_load(struct collector *c, const struct collect_opts *o, bool raw)
 {
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	int n, err;
+	uint64_t t0 = mpx_now_ns();
+	int err;
 
 	c->skel = mpxtrace_bpf__open();
 	if (!c->skel) {
 		err = -errno;
-		btf__free(vmlinux);
 		return err ? err : -EINVAL;
 	}
-	n = tp_nargs(vmlinux, "sched_switch");
-	c->skel->rodata->has_prev_state_arg = n >= 4;
-	n = tp_nargs(vmlinux, "sched_process_exit");
-	c->skel->rodata->has_exit_group_dead = n >= 2;
+	probe_tp_args(c->skel);
+	mpx_info("opened and probed in %.1f ms\n", (double)(mpx_now_ns() - t0) / 1e6);
 	c->skel->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
-	btf__free(vmlinux);
 
 	bpf_map__set_max_entries(c->skel->maps.events, o->ringbuf_bytes);
 	bpf_map__set_max_entries(c->skel->maps.tracked, o->max_tasks);
 	set_raw(c->skel, raw);
+	t0 = mpx_now_ns();
 	err = mpxtrace_bpf__load(c->skel);
+	mpx_info("programs loaded in %.1f ms\n", (double)(mpx_now_ns() - t0) / 1e6);
+	t0 = mpx_now_ns();
 	if (!err)
 		err = mpxtrace_bpf__attach(c->skel);
+	mpx_info("programs attached in %.1f ms\n", (double)(mpx_now_ns() - t0) / 1e6);
 	if (err) {
 		mpxtrace_bpf__destroy(c->skel);
 		c->skel = NULL;
@@ -167,6 +203,11 @@ int collector__open(struct collector **out, const struct collect_opts *o,
 	}
 	*out = c;
 	return 0;
+}
+
+void collector__set_sink(struct collector *c, struct evbuf *sink)
+{
+	c->sink = sink;
 }
 
 int collector__track(struct collector *c, uint32_t tid, uint32_t pid)
@@ -234,6 +275,24 @@ int collector__stack(struct collector *c, int32_t id, uint64_t *ips)
 	if (id < 0 || bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.stacks), &key, ips))
 		return -ENOENT;
 	return 0;
+}
+
+int collector__epoll_fd(struct collector *c)
+{
+	return ring_buffer__epoll_fd(c->rb);
+}
+
+int collector__ntracked(struct collector *c)
+{
+	int fd = bpf_map__fd(c->skel->maps.tracked), n = 0;
+	__u32 key, next, *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		n++;
+		key = next;
+		prev = &key;
+	}
+	return n;
 }
 
 const char *collector__attach_name(const struct collector *c)

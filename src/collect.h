@@ -31,10 +31,16 @@ struct collector;
 /* Open, configure, load and attach.  Returns 0 or -errno (error printed). */
 int collector__open(struct collector **out, const struct collect_opts *o,
 		    struct evbuf *sink);
+/* Where records go from now on (NULL: dropped, counted as rejected). */
+void collector__set_sink(struct collector *c, struct evbuf *sink);
 /* Add one task to the in-kernel tracked set. */
 int collector__track(struct collector *c, uint32_t tid, uint32_t pid);
 /* Wait up to timeout_ms for data, then move everything waiting into the sink. */
 int collector__poll(struct collector *c, int timeout_ms);
+/* An epoll fd that becomes readable when records wait (for the caller's epoll). */
+int collector__epoll_fd(struct collector *c);
+/* Number of tasks still in the in-kernel tracked set. */
+int collector__ntracked(struct collector *c);
 /* Per-CPU drop counters summed (enum mpx_drop). */
 void collector__drops(struct collector *c, uint64_t out[MPX_DROP_MAX]);
 /* Send sig to the thread-group of every task still tracked. */

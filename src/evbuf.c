@@ -75,6 +75,24 @@ void evbuf__sort(struct evbuf *b)
 		qsort(b->ix, b->n, sizeof(*b->ix), cmp_ix);
 }
 
+void mpx_args_string(const struct mpx_exec *e, char *out, size_t outsz)
+{
+	size_t i, n = e->args_len < MPX_ARGS_LEN ? e->args_len : MPX_ARGS_LEN;
+
+	if (outsz == 0)
+		return;
+	if (n >= outsz)
+		n = outsz - 1;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)e->args[i];
+
+		out[i] = !c ? ' ' : (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	while (n && out[n - 1] == ' ')
+		n--;
+	out[n] = '\0';
+}
+
 void mpx_event_print(FILE *f, const struct mpx_hdr *h, uint64_t t0)
 {
 	double t = (double)(h->ts - t0) / 1e3;
@@ -113,8 +131,11 @@ void mpx_event_print(FILE *f, const struct mpx_hdr *h, uint64_t t0)
 	case MPX_EV_EXEC: {
 		const struct mpx_exec *e = (const void *)h;
 
-		fprintf(f, "%12.3f cpu%u exec tid=%u old=%u %.64s", t, h->cpu,
-			e->tid, e->old_tid, e->filename);
+		char args[MPX_ARGS_LEN + 1];
+
+		mpx_args_string(e, args, sizeof(args));
+		fprintf(f, "%12.3f cpu%u exec tid=%u old=%u %.64s [%s]", t, h->cpu,
+			e->tid, e->old_tid, e->filename, args);
 		break;
 	}
 	case MPX_EV_EXIT: {

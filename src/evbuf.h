@@ -40,6 +40,8 @@ int evbuf__add(struct evbuf *b, const void *rec, size_t size);
 /* Order by timestamp; records with equal timestamps keep arrival order. */
 void evbuf__sort(struct evbuf *b);
 
+/* An exec record's argv as one printable line (NULs become spaces). */
+void mpx_args_string(const struct mpx_exec *e, char *out, size_t outsz);
 /* One line of text per record (debugging, --dump-events). */
 void mpx_event_print(FILE *f, const struct mpx_hdr *h, uint64_t t0);
 

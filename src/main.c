@@ -1,36 +1,37 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * mpxtrace: trace a command's process tree and account every task's
- * lifetime.  main() only sequences the steps.
+ * mpxtrace: trace a workload's process tree and account every task's
+ * lifetime; compare Process against Pool and explain.  main() only
+ * sequences the steps.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "evbuf.h"
-#include "model.h"
+#include "analysis.h"
+#include "live.h"
+#include "native.h"
 #include "opts.h"
-#include "report.h"
-#include "trace.h"
+#include "output.h"
+#include "run.h"
 #include "util.h"
 
 int main(int argc, char **argv)
 {
-	struct mpx_run_info run = {};
-	struct mpx_report rep = {};
-	struct mpx_model m;
+	struct mpx_runset rs = {};
+	struct mpx_analysis an = {};
 	struct mpx_opts o;
-	struct evbuf eb;
 	FILE *out = stdout;
-	int err, code = MPX_EXIT_ERROR;
+	int err, code;
+
+	/* mpxtrace re-executes itself as the native workload. */
+	if (argc > 1 && !strcmp(argv[1], "__workload"))
+		return native__main(argc - 1, argv + 1);
 
 	err = opts__parse(&o, argc, argv);
 	if (err)
 		return err;
 	mpx_json_errors = o.json;
-	evbuf__init(&eb);
-	model__init(&m);
-
 	if (o.output) {
 		out = fopen(o.output, "we");
 		if (!out) {
@@ -38,32 +39,30 @@ int main(int argc, char **argv)
 			return MPX_EXIT_ERROR;
 		}
 	}
-	err = trace__run(&o, &eb, &m, &run, &code);
-	if (err) {
+
+	err = live__execute(&o, &rs);
+	if (err && !rs.n) {
 		code = err;
 		goto cleanup;
 	}
-	trace__analyze(&eb, &m, mpx_now_ns());
-	run.events = eb.n;
-	run.rejected_records = eb.rejected;
-	if (report__build(&rep, &run, &m)) {
-		mpx_err("out of memory building the report");
+	code = err ? err : runset__exit_code(&rs);
+	if (analysis__run(&an, &rs)) {
+		mpx_err("out of memory analysing the trace");
 		code = MPX_EXIT_ERROR;
 		goto cleanup;
 	}
 	if (o.json)
-		report__json(&rep, out);
+		output__json(&an, out);
 	else
-		report__text(&rep, out, o.wide);
+		output__text(&an, out, o.wide);
 	if (fflush(out)) {
 		mpx_err("cannot write the report: %s", strerror(errno));
 		code = MPX_EXIT_ERROR;
 	}
 cleanup:
-	report__free(&rep);
-	model__free(&m);
-	evbuf__free(&eb);
-	if (out != stdout && fclose(out) && code == 0)
+	analysis__free(&an);
+	runset__free(&rs);
+	if (out != stdout && fclose(out) && !code)
 		code = MPX_EXIT_ERROR;
 	return code;
 }

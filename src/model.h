@@ -66,6 +66,7 @@ struct mpx_task {
 	char comms[MPX_MAX_COMMS][MPX_COMM_LEN];	/* every name, oldest first */
 	int ncomms;
 	char filename[MPX_FILENAME_LEN];		/* last exec */
+	char args[MPX_ARGS_LEN + 1];			/* its argv, spaces between */
 	uint64_t start_ns, end_ns, exit_ns;
 	int32_t exit_code;				/* raw: status << 8 | signal */
 	bool is_root, is_thread;
@@ -83,6 +84,8 @@ struct mpx_task {
 	int32_t cur_reason;		/* attributes of the open interval */
 	uint8_t cur_flags;
 	uint64_t pending_wake_ns;	/* woken while still running (race) */
+	uint32_t pending_waker_tid;
+	uint64_t new_ns;		/* fork to first wakeup (in runq_wakeup) */
 
 	uint64_t nswitch_vol, nswitch_invol, nwakeups;
 	uint32_t last_waker_tid;

@@ -18,23 +18,29 @@ const char *argp_program_version = "mpxtrace " MPX_VERSION;
 const char *argp_program_bug_address = NULL;
 
 static const char doc[] =
-"Trace a command's whole process tree in the kernel and split every task's\n"
+"Trace a workload's whole process tree in the kernel and split every task's\n"
 "lifetime into on-CPU, run-queue wait (after wakeup / after preemption),\n"
 "sleep and uninterruptible sleep, checked against the kernel's own counters.\n"
+"Built-in workloads compare multiprocessing.Process against Pool (or their\n"
+"native C equivalents) and explain the difference.\n"
 "\n"
-"USAGE: mpxtrace [OPTIONS] -- COMMAND [ARGS...]\n"
+"USAGE: mpxtrace [OPTIONS] --mode=process|pool|both [WORKLOAD OPTIONS]\n"
+"       mpxtrace [OPTIONS] -- COMMAND [ARGS...]\n"
 "\n"
 "EXAMPLES:\n"
-"    sudo mpxtrace -- python3 experiment.py       # per-task breakdown\n"
+"    sudo mpxtrace --mode=both                    # the blog's case, explained\n"
+"    sudo mpxtrace --mode=pool --tasks 64         # many small tasks\n"
+"    sudo mpxtrace --mode=both --task=sleep --task-ms 50 --tasks 8\n"
+"    sudo mpxtrace --mode=both --runtime=native --task=fsync\n"
+"    sudo mpxtrace -- python3 experiment.py       # any command\n"
 "    sudo mpxtrace -j -- make -j2 > trace.json     # one JSON document\n"
-"    sudo mpxtrace --wide -- ./server --once       # one line per task\n"
-"    sudo mpxtrace --ringbuf-mb 64 -- ./forkbomb   # bigger event buffer\n"
 "\n"
-"Under sudo the command runs as the invoking user (SUDO_UID/SUDO_GID);\n"
-"--as-root keeps root.  With -j and no -o, the command's stdout goes to\n"
-"stderr so that stdout carries only the JSON.  mpxtrace exits with the command's exit status\n"
-"(128+N when it was killed by signal N), 1 when tracing failed, 2 on a\n"
-"usage error, 126/127 when the command cannot be run or is not found.\n"
+"Under sudo the workload runs as the invoking user (SUDO_UID/SUDO_GID);\n"
+"--as-root keeps root.  With -j and no -o, the workload's stdout goes to\n"
+"stderr so that stdout carries only the JSON.  mpxtrace exits with the\n"
+"command's exit status (128+N when it was killed by signal N), 1 when\n"
+"tracing failed, 2 on a usage error, 126/127 when the command cannot be run\n"
+"or is not found.\n"
 "\n"
 "OPTIONS:";
 
@@ -44,24 +50,68 @@ enum {
 	OPT_RINGBUF_MB,
 	OPT_MAX_TASKS,
 	OPT_WIDE,
+	OPT_MODE,
+	OPT_RUNTIME,
+	OPT_TASKS,
+	OPT_WORKERS,
+	OPT_TASK,
+	OPT_TASK_BYTES,
+	OPT_TASK_MS,
+	OPT_START_METHOD,
+	OPT_REPEAT,
+	OPT_PYTHON,
 };
 
 static const struct argp_option options[] = {
-	{ "json", 'j', NULL, 0, "Print the report as one JSON document", 0 },
-	{ "output", 'o', "FILE", 0, "Write the report to FILE instead of stdout", 0 },
-	{ "wide", OPT_WIDE, NULL, 0, "One line per task (wider than 80 columns)", 0 },
-	{ "verbose", 'v', NULL, 0, "Say more, including libbpf's messages", 0 },
-	{ "as-root", OPT_AS_ROOT, NULL, 0, "Under sudo, run the command as root too", 0 },
+	{ NULL, 0, NULL, 0, "Output:", 1 },
+	{ "json", 'j', NULL, 0, "Print the report as one JSON document", 1 },
+	{ "output", 'o', "FILE", 0, "Write the report to FILE instead of stdout", 1 },
+	{ "wide", OPT_WIDE, NULL, 0, "One line per task (wider than 80 columns)", 1 },
+	{ "verbose", 'v', NULL, 0, "Say more, including libbpf's messages", 1 },
+	{ NULL, 0, NULL, 0, "Built-in workloads:", 2 },
+	{ "mode", OPT_MODE, "MODE", 0,
+	  "process (a Process per task), pool (a Pool), or both, compared", 2 },
+	{ "runtime", OPT_RUNTIME, "RT", 0,
+	  "python (multiprocessing; default when python3 exists) or native (C)", 2 },
+	{ "tasks", OPT_TASKS, "N", 0, "Number of tasks (default 2, as in the post)", 2 },
+	{ "workers", OPT_WORKERS, "W", 0, "Pool workers (default: online CPUs, as Pool())", 2 },
+	{ "task", OPT_TASK, "KIND", 0,
+	  "write (the post's, default), fsync, direct, read-cold, cpu, mem, sleep", 2 },
+	{ "task-bytes", OPT_TASK_BYTES, "SIZE", 0,
+	  "Bytes for direct, read-cold and mem (K/M/G suffix; default 8M)", 2 },
+	{ "task-ms", OPT_TASK_MS, "MS", 0, "Milliseconds for cpu and sleep (default 50)", 2 },
+	{ "start-method", OPT_START_METHOD, "M", 0,
+	  "fork (default), spawn or forkserver (python runtime)", 2 },
+	{ "repeat", OPT_REPEAT, "R", 0,
+	  "Runs per mode, alternating with --mode=both (default 1)", 2 },
+	{ "python", OPT_PYTHON, "PATH", 0,
+	  "Interpreter for the python runtime (default /usr/bin/python3)", 2 },
+	{ NULL, 0, NULL, 0, "Tracing:", 3 },
+	{ "as-root", OPT_AS_ROOT, NULL, 0, "Under sudo, run the workload as root too", 3 },
 	{ "attach", OPT_ATTACH, "KIND", 0,
-	  "auto (default), tp_btf or raw_tp: how programs attach", 0 },
+	  "auto (default), tp_btf or raw_tp: how programs attach", 3 },
 	{ "ringbuf-mb", OPT_RINGBUF_MB, "MB", 0,
-	  "Event ring buffer size, a power of two (default 16)", 0 },
+	  "Event ring buffer size, a power of two (default 16)", 3 },
 	{ "max-tasks", OPT_MAX_TASKS, "N", 0,
-	  "Most tasks alive at once in the traced tree (default 65536)", 0 },
-	{ "help", 'h', NULL, 0, "Show this help and exit", 0 },
-	{ "version", 'V', NULL, 0, "Show the version and exit", 0 },
+	  "Most tasks alive at once in the traced tree (default 65536)", 3 },
+	{ NULL, 0, NULL, 0, "Help:", 4 },
+	{ "help", 'h', NULL, 0, "Show this help and exit", 4 },
+	{ "version", 'V', NULL, 0, "Show the version and exit", 4 },
 	{},
 };
+
+static const char *const task_kinds[] = {
+	"write", "fsync", "direct", "read-cold", "cpu", "mem", "sleep", NULL,
+};
+static const char *const start_methods[] = { "fork", "spawn", "forkserver", NULL };
+
+static bool one_of(const char *s, const char *const *list)
+{
+	for (; *list; list++)
+		if (!strcmp(s, *list))
+			return true;
+	return false;
+}
 
 /* One line and exit 2: the only way a usage error leaves mpxtrace. */
 static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -126,9 +176,44 @@ static void explain_bad_option(int argc, char **argv)
 	usage_error("invalid command line");
 }
 
+/* "8M", "64k", "1G", "4096": bytes. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char num[32];
+	size_t n = strlen(s);
+	uint64_t mult = 1, v;
+
+	if (!n || n >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, s, n + 1);
+	switch (num[n - 1]) {
+	case 'k': case 'K': mult = 1ull << 10; break;
+	case 'm': case 'M': mult = 1ull << 20; break;
+	case 'g': case 'G': mult = 1ull << 30; break;
+	default: mult = 1;
+	}
+	if (mult != 1)
+		num[n - 1] = '\0';
+	if (mpx_parse_u64(num, 1, (1ull << 40) / mult, &v))
+		return -ERANGE;
+	*out = v * mult;
+	return 0;
+}
+
+static uint32_t num_arg(const char *opt, const char *arg, uint64_t min, uint64_t max)
+{
+	uint64_t v;
+
+	if (mpx_parse_u64(arg, min, max, &v))
+		usage_error("%s: '%s' is not a number from %llu to %llu", opt, arg,
+			    (unsigned long long)min, (unsigned long long)max);
+	return (uint32_t)v;
+}
+
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	struct mpx_opts *o = state->input;
+	struct mpx_workload_opts *w = &o->work;
 	uint64_t v;
 
 	switch (key) {
@@ -170,10 +255,57 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		o->collect.ringbuf_bytes = (size_t)v << 20;
 		break;
 	case OPT_MAX_TASKS:
-		if (mpx_parse_u64(arg, 16, 4194304, &v))
-			usage_error("--max-tasks: '%s' is not a number from 16 "
-				   "to 4194304", arg);
-		o->collect.max_tasks = (uint32_t)v;
+		o->collect.max_tasks = num_arg("--max-tasks", arg, 16, 4194304);
+		break;
+	case OPT_MODE:
+		if (!strcmp(arg, "process"))
+			w->mode = MPX_MODE_PROCESS;
+		else if (!strcmp(arg, "pool"))
+			w->mode = MPX_MODE_POOL;
+		else if (!strcmp(arg, "both"))
+			w->mode = MPX_MODE_BOTH;
+		else
+			usage_error("--mode: '%s' is not process, pool or both", arg);
+		break;
+	case OPT_RUNTIME:
+		if (!strcmp(arg, "python"))
+			w->runtime = MPX_RT_PYTHON;
+		else if (!strcmp(arg, "native"))
+			w->runtime = MPX_RT_NATIVE;
+		else
+			usage_error("--runtime: '%s' is not python or native", arg);
+		break;
+	case OPT_TASKS:
+		w->tasks = num_arg("--tasks", arg, 1, 100000);
+		break;
+	case OPT_WORKERS:
+		w->workers = num_arg("--workers", arg, 1, 4096);
+		break;
+	case OPT_TASK:
+		if (!one_of(arg, task_kinds))
+			usage_error("--task: '%s' is not one of write, fsync, direct, "
+				    "read-cold, cpu, mem, sleep", arg);
+		w->kind = arg;
+		break;
+	case OPT_TASK_BYTES:
+		if (parse_size(arg, &v))
+			usage_error("--task-bytes: '%s' is not a size from 1 to 1T "
+				    "(K/M/G suffixes)", arg);
+		w->bytes = v;
+		break;
+	case OPT_TASK_MS:
+		w->ms = num_arg("--task-ms", arg, 0, 3600000);
+		break;
+	case OPT_START_METHOD:
+		if (!one_of(arg, start_methods))
+			usage_error("--start-method: '%s' is not fork, spawn or forkserver", arg);
+		w->start_method = arg;
+		break;
+	case OPT_REPEAT:
+		w->repeat = num_arg("--repeat", arg, 1, 1000);
+		break;
+	case OPT_PYTHON:
+		w->python = arg;
 		break;
 	case ARGP_KEY_ARG:
 		/* The command starts here: everything after it is its own. */
@@ -182,8 +314,15 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		state->next = state->argc;
 		break;
 	case ARGP_KEY_END:
-		if (!o->argv)
-			usage_error("no command given (mpxtrace [OPTIONS] -- COMMAND)");
+		if (o->argv && w->mode)
+			usage_error("give either --mode or a command after --, not both");
+		if (!o->argv && !w->mode)
+			usage_error("nothing to run: give --mode=process|pool|both or -- COMMAND");
+		if (!w->mode && (w->runtime || w->tasks || w->workers || w->kind ||
+				 w->bytes || w->ms || w->start_method || w->repeat))
+			usage_error("workload options (--tasks, --task, ...) need --mode");
+		if (w->start_method && w->runtime == MPX_RT_NATIVE)
+			usage_error("--start-method applies to the python runtime only");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -197,7 +336,7 @@ int opts__parse(struct mpx_opts *o, int argc, char **argv)
 		.options = options,
 		.parser = parse_arg,
 		.doc = doc,
-		.args_doc = "-- COMMAND [ARGS...]",
+		.args_doc = "--mode=MODE [WORKLOAD OPTIONS]\n-- COMMAND [ARGS...]",
 	};
 	int err;
 

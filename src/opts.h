@@ -13,6 +13,30 @@
 
 #include "collect.h"
 
+enum mpx_mode {
+	MPX_MODE_NONE,		/* a command after -- */
+	MPX_MODE_PROCESS,
+	MPX_MODE_POOL,
+	MPX_MODE_BOTH,
+};
+
+enum mpx_runtime {
+	MPX_RT_AUTO,		/* python when an interpreter exists */
+	MPX_RT_PYTHON,
+	MPX_RT_NATIVE,
+};
+
+/* Built-in workload knobs; 0/NULL means "not given" (defaults applied later). */
+struct mpx_workload_opts {
+	enum mpx_mode mode;
+	enum mpx_runtime runtime;
+	uint32_t tasks, workers, ms, repeat;
+	uint64_t bytes;
+	const char *kind;
+	const char *start_method;
+	const char *python;
+};
+
 struct mpx_opts {
 	char **argv;		/* the workload command, NULL-terminated */
 	int argc;
@@ -21,6 +45,7 @@ struct mpx_opts {
 	bool as_root;
 	const char *output;	/* report file, NULL: stdout */
 	struct collect_opts collect;
+	struct mpx_workload_opts work;
 };
 
 /* Parse argv.  Returns 0, or MPX_EXIT_USAGE after a one-line message

@@ -27,8 +27,10 @@ struct mpx_run_info {
 	bool interrupted;	/* mpxtrace was stopped by a signal */
 	uint64_t lost_events;	/* ring buffer drops */
 	uint64_t untracked_tasks;	/* tracked-task map full */
+	uint64_t lost_stacks;		/* wait reasons lost (stack map) */
 	uint64_t rejected_records;	/* malformed records */
 	uint64_t events;
+	uint64_t startup_ns;	/* mpxtrace start to the workload's release */
 };
 
 struct mpx_task_row {
@@ -65,9 +67,16 @@ int report__build(struct mpx_report *r, const struct mpx_run_info *run,
 		  const struct mpx_model *m);
 void report__free(struct mpx_report *r);
 
-/* Human report, 80 columns (wide: one line per task with percentages). */
-void report__text(const struct mpx_report *r, FILE *f, bool wide);
+/* Human report, 80 columns (wide: one line per task with percentages).
+ * role(ctx, i), when given, names task i in place of its comm. */
+void report__text(const struct mpx_report *r, FILE *f, bool wide,
+		  const char *(*role)(const void *ctx, size_t task_idx), const void *ctx);
 void report__json(const struct mpx_report *r, FILE *f);
+struct json_writer;
+/* The run's keys into an open JSON object; role(ctx, i) names task i. */
+void report__json_fields(const struct mpx_report *r, struct json_writer *w,
+			 const char *(*role)(const void *ctx, size_t task_idx),
+			 const void *ctx);
 
 /* "exit 3", "killed by SIGKILL", ... for a raw wait status. */
 void report__status_str(int status, char *buf, size_t sz);

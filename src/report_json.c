@@ -35,13 +35,15 @@ static void waits(struct json_writer *w, const struct mpx_model *m,
 }
 
 static void task(struct json_writer *w, const struct mpx_model *m,
-		 const struct mpx_task_row *row)
+		 const struct mpx_task_row *row, const char *role)
 {
 	const struct mpx_task *t = row->t;
 	int i;
 
 	jw_start_object(w);
 	jw_kv_u64(w, "tid", t->tid);
+	if (role)
+		jw_kv_string(w, "role", role);
 	jw_kv_u64(w, "pid", t->pid);
 	jw_kv_u64(w, "ppid", t->ppid);
 	jw_kv_u64(w, "parent_tid", t->parent_tid);
@@ -51,8 +53,10 @@ static void task(struct json_writer *w, const struct mpx_model *m,
 	for (i = 0; i < t->ncomms; i++)
 		jw_string(w, t->comms[i]);
 	jw_end_array(w);
-	if (t->filename[0])
+	if (t->filename[0]) {
 		jw_kv_string(w, "exec", t->filename);
+		jw_kv_string(w, "cmdline", t->args);
+	}
 	jw_kv_bool(w, "thread", t->is_thread);
 	jw_kv_u64(w, "depth", (uint64_t)row->depth);
 	jw_kv_u64(w, "start_ns", t->start_ns);
@@ -112,17 +116,15 @@ static void task(struct json_writer *w, const struct mpx_model *m,
 	jw_end_object(w);
 }
 
-void report__json(const struct mpx_report *r, FILE *f)
+void report__json_fields(const struct mpx_report *r, struct json_writer *w,
+			 const char *(*role)(const void *ctx, size_t task_idx),
+			 const void *ctx)
 {
 	const struct mpx_run_info *run = r->run;
 	const struct mpx_check *c = &r->check;
-	struct json_writer *w = jw_new(f, true);
 	size_t i;
 	int b;
 
-	if (!w)
-		return;
-	jw_start_object(w);
 	jw_kv_string(w, "command", run->command);
 	jw_kv_string(w, "kernel", run->kernel);
 	jw_kv_u64(w, "ncpus", (uint64_t)run->ncpus);
@@ -141,9 +143,12 @@ void report__json(const struct mpx_report *r, FILE *f)
 	jw_kv_bool(w, "complete", !run->lost_events && !run->untracked_tasks &&
 				  !run->rejected_records && !run->interrupted);
 	jw_kv_u64(w, "wall_ns", r->wall_ns);
+	jw_kv_u64(w, "traced_ns", model__wall_ns(r->m));
 	jw_kv_u64(w, "events", run->events);
+	jw_kv_u64(w, "startup_ns", run->startup_ns);
 	jw_kv_u64(w, "lost_events", run->lost_events);
 	jw_kv_u64(w, "untracked_tasks", run->untracked_tasks);
+	jw_kv_u64(w, "lost_stacks", run->lost_stacks);
 	jw_kv_u64(w, "rejected_records", run->rejected_records);
 	jw_kv_u64(w, "processes", r->nprocs);
 	jw_kv_u64(w, "threads", r->nthreads);
@@ -183,8 +188,19 @@ void report__json(const struct mpx_report *r, FILE *f)
 	jw_key(w, "tasks");
 	jw_start_array(w);
 	for (i = 0; i < r->nrows; i++)
-		task(w, r->m, &r->rows[i]);
+		task(w, r->m, &r->rows[i],
+		     role ? role(ctx, (size_t)(r->rows[i].t - r->m->tasks)) : NULL);
 	jw_end_array(w);
+}
+
+void report__json(const struct mpx_report *r, FILE *f)
+{
+	struct json_writer *w = jw_new(f, true);
+
+	if (!w)
+		return;
+	jw_start_object(w);
+	report__json_fields(r, w, NULL, NULL);
 	jw_end_object(w);
 	fputc('\n', f);
 	jw_free(w);

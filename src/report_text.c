@@ -22,13 +22,21 @@ static double pct(uint64_t part, uint64_t whole)
 	return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
+struct namer {
+	const char *(*role)(const void *ctx, size_t task_idx);
+	const void *ctx;
+};
+
 /* "  python3" with indentation by tree depth, cut to width. */
-static void name_cell(char *buf, size_t sz, const struct mpx_task_row *row, int width)
+static void name_cell(char *buf, size_t sz, const struct mpx_report *r,
+		      const struct mpx_task_row *row, const struct namer *nm, int width)
 {
 	int ind = row->depth > 6 ? 6 : row->depth;
 	const char *mark = row->t->is_thread ? "~" : "";
+	const char *name = nm->role ? nm->role(nm->ctx, (size_t)(row->t - r->m->tasks)) :
+				      row->t->comm;
 
-	snprintf(buf, sz, "%*s%s%s", ind, "", mark, row->t->comm);
+	snprintf(buf, sz, "%*s%s%s", ind, "", mark, name);
 	if ((int)strlen(buf) > width)
 		buf[width] = '\0';
 }
@@ -60,13 +68,13 @@ static void header(const struct mpx_report *r, FILE *f)
 	}
 }
 
-static void table(const struct mpx_report *r, FILE *f, bool wide)
+static void table(const struct mpx_report *r, FILE *f, bool wide, const struct namer *nm)
 {
 	char name[32];
 	size_t i;
 	int b;
 
-	fprintf(f, "\n%7s %-15s %8s", "TID", "COMM", "LIFE ms");
+	fprintf(f, "\n%7s %-15s %8s", "TID", nm->role ? "ROLE" : "COMM", "LIFE ms");
 	for (b = 0; b < MPX_B_MAX; b++)
 		fprintf(f, " %7s", short_names[b]);
 	fputc('\n', f);
@@ -74,7 +82,7 @@ static void table(const struct mpx_report *r, FILE *f, bool wide)
 		const struct mpx_task_row *row = &r->rows[i];
 		const struct mpx_task *t = row->t;
 
-		name_cell(name, sizeof(name), row, 15);
+		name_cell(name, sizeof(name), r, row, nm, 15);
 		fprintf(f, "%7u %-15s %8.2f", t->tid, name, ms(row->life_ns));
 		for (b = 0; b < MPX_B_MAX; b++)
 			fprintf(f, " %7.2f", ms(t->bucket[b]));
@@ -157,10 +165,13 @@ static void selfcheck(const struct mpx_report *r, FILE *f)
 		ms(c->unaccounted_ns));
 }
 
-void report__text(const struct mpx_report *r, FILE *f, bool wide)
+void report__text(const struct mpx_report *r, FILE *f, bool wide,
+		  const char *(*role)(const void *ctx, size_t task_idx), const void *ctx)
 {
+	struct namer nm = { role, ctx };
+
 	header(r, f);
-	table(r, f, wide);
+	table(r, f, wide, &nm);
 	waits(r, f);
 	selfcheck(r, f);
 }

@@ -50,20 +50,20 @@ static int find_command(const char *cmd, char *out, size_t outsz)
 	return seen ? -EACCES : -ENOENT;
 }
 
-static int sudo_ids(struct runner *r)
+bool runner__sudo_ids(struct runner *r)
 {
 	const char *su = getenv("SUDO_UID"), *sg = getenv("SUDO_GID");
 	uint64_t u, g;
 
 	if (getuid() != 0 || !su || !sg)
-		return 0;
+		return false;
 	if (mpx_parse_u64(su, 1, UINT_MAX - 1, &u) ||
 	    mpx_parse_u64(sg, 0, UINT_MAX - 1, &g))
-		return 0;
+		return false;
 	r->uid = (uid_t)u;
 	r->gid = (gid_t)g;
 	r->as_user = true;
-	return 0;
+	return true;
 }
 
 static void child_fail(int fd, int err)
@@ -92,7 +92,7 @@ int runner__start(struct runner *r, char *const argv[], bool as_root,
 		return MPX_EXIT_NOEXEC;
 	}
 	if (!as_root)
-		sudo_ids(r);
+		runner__sudo_ids(r);
 	/* Orphans of the workload come to us, so the whole tree is reaped. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if (pipe2(bar, O_CLOEXEC) || pipe2(ep, O_CLOEXEC)) {
@@ -115,6 +115,14 @@ int runner__start(struct runner *r, char *const argv[], bool as_root,
 			child_fail(ep[1], errno);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		/* The tracer blocks SIGCHLD for its signalfd: not the workload. */
+		{
+			sigset_t none;
+
+			sigemptyset(&none);
+			sigprocmask(SIG_SETMASK, &none, NULL);
+		}
 		if (r->as_user) {
 			const char *user = getenv("SUDO_USER");
 

@@ -34,6 +34,8 @@ struct runner {
  */
 int runner__start(struct runner *r, char *const argv[], bool as_root,
 		  bool stdout_to_stderr);
+/* Fill r->uid/gid from SUDO_UID/SUDO_GID when root under sudo; true then. */
+bool runner__sudo_ids(struct runner *r);
 /* Let the child exec.  Returns 0, or MPX_EXIT_* if the exec failed. */
 int runner__release(struct runner *r);
 /* Reap what has exited.  Returns the number of children still alive. */

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -54,16 +56,16 @@ static int read_schedstat(pid_t tid, struct mpx_kcounters *k)
 	return 0;
 }
 
-static void fill_static(const struct mpx_opts *o, struct mpx_run_info *run)
+static void fill_static(char *const argv[], struct mpx_run_info *run)
 {
 	struct utsname u;
 	size_t len = 0;
 	int i;
 
 	run->command[0] = '\0';
-	for (i = 0; i < o->argc && len + 1 < sizeof(run->command); i++)
+	for (i = 0; argv[i] && len + 1 < sizeof(run->command); i++)
 		len += snprintf(run->command + len, sizeof(run->command) - len, "%s%s",
-				i ? " " : "", o->argv[i]);
+				i ? " " : "", argv[i]);
 	if (!uname(&u))
 		snprintf(run->kernel, sizeof(run->kernel), "%s", u.release);
 	run->ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -90,14 +92,103 @@ static void handle_stop(struct collector *c, struct runner *r, uint64_t *since)
 	}
 }
 
+struct trace_session {
+	struct collector *c;
+	int sigfd;		/* SIGCHLD, blocked and read here */
+	int epfd;		/* sigfd + the ring buffer */
+	sigset_t oldmask;
+};
+
+int trace__open(struct trace_session **out, const struct collect_opts *co)
+{
+	struct trace_session *s = calloc(1, sizeof(*s));
+	struct epoll_event ev = { .events = EPOLLIN };
+	sigset_t chld;
+	int err;
+
+	*out = NULL;
+	if (!s)
+		return MPX_EXIT_ERROR;
+	s->sigfd = s->epfd = -1;
+	err = collector__open(&s->c, co, NULL);
+	if (err) {
+		free(s);
+		return MPX_EXIT_ERROR;
+	}
+	/*
+	 * Wake up the moment a child exits, not at the next poll timeout:
+	 * SIGCHLD through a signalfd in the same epoll as the ring buffer.
+	 * The runner unblocks it in the workload before exec.
+	 */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, &s->oldmask);
+	s->sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->sigfd < 0 || s->epfd < 0 ||
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->sigfd, &ev) ||
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, collector__epoll_fd(s->c), &ev)) {
+		mpx_err("cannot set up event polling: %s", strerror(errno));
+		trace__close(s);
+		return MPX_EXIT_ERROR;
+	}
+	install_signals();
+	*out = s;
+	return 0;
+}
+
+void trace__close(struct trace_session *s)
+{
+	if (!s)
+		return;
+	collector__destroy(s->c);
+	if (s->epfd >= 0)
+		close(s->epfd);
+	if (s->sigfd >= 0) {
+		close(s->sigfd);
+		sigprocmask(SIG_SETMASK, &s->oldmask, NULL);
+	}
+	free(s);
+}
+
+/* Sleep until a child changes state, records wait, a signal, or timeout. */
+static void wait_events(struct trace_session *s, int timeout_ms)
+{
+	struct signalfd_siginfo si;
+	struct epoll_event ev[2];
+
+	if (epoll_wait(s->epfd, ev, 2, timeout_ms) < 0 && errno != EINTR)
+		usleep((useconds_t)timeout_ms * 1000);
+	while (read(s->sigfd, &si, sizeof(si)) == sizeof(si))
+		;
+}
+
+bool trace__stopped(void)
+{
+	return stop_sig != 0;
+}
+
+void trace__workload_ids(bool as_root, long *uid, long *gid)
+{
+	struct runner r;
+
+	*uid = *gid = -1;
+	if (as_root)
+		return;
+	if (runner__sudo_ids(&r)) {
+		*uid = r.uid;
+		*gid = r.gid;
+	}
+}
+
 /* Name the wait reason of every stack id the run's events refer to. */
 static void resolve_reasons(struct collector *c, const struct evbuf *eb,
 			    struct mpx_reasons *out)
 {
 	const char *names[MPX_STACK_DEPTH];
 	uint64_t ips[MPX_STACK_DEPTH];
-	struct ksyms *ks;
 	char reason[MPX_REASON_LEN];
+	struct ksyms *ks;
 	FILE *f;
 	size_t i;
 	int j;
@@ -123,56 +214,52 @@ static void resolve_reasons(struct collector *c, const struct evbuf *eb,
 		for (j = 0; j < MPX_STACK_DEPTH; j++)
 			names[j] = ips[j] ? ksyms__find(ks, ips[j]) : NULL;
 		waits__reason(names, MPX_STACK_DEPTH, reason, sizeof(reason));
-		if (getenv("MPX_DUMP_STACKS")) {
-			fprintf(stderr, "stack %d -> %s:", e->stack_id, reason);
-			for (j = 0; j < MPX_STACK_DEPTH && names[j]; j++)
-				fprintf(stderr, " %s", names[j]);
-			fputc('\n', stderr);
-		}
 		reasons__add(out, e->stack_id, reason);
 	}
 	ksyms__free(ks);
 }
 
-int trace__run(const struct mpx_opts *o, struct evbuf *eb, struct mpx_model *m,
+int trace__run(struct trace_session *s, char *const argv[], bool as_root,
+	       bool stdout_to_stderr, struct evbuf *eb, struct mpx_model *m,
 	       struct mpx_run_info *run, int *exit_code)
 {
-	struct collector *c = NULL;
+	struct collector *c = s->c;
 	struct mpx_kcounters k;
-	uint64_t drops[MPX_DROP_MAX], stop_since = 0, t0;
+	uint64_t drops0[MPX_DROP_MAX], drops[MPX_DROP_MAX], stop_since = 0, t0;
 	struct runner r;
-	int err;
+	int err, i;
 
 	*exit_code = MPX_EXIT_ERROR;
-	fill_static(o, run);
-	err = runner__start(&r, o->argv, o->as_root, o->json && !o->output);
+	fill_static(argv, run);
+	run->attach = collector__attach_name(c);
+	collector__set_sink(c, eb);
+	/* Drop counters are per session: report this run's share. */
+	collector__drops(c, drops0);
+	err = runner__start(&r, argv, as_root, stdout_to_stderr);
 	if (err)
 		return err;
-	err = collector__open(&c, &o->collect, eb);
-	if (err) {
-		runner__abort(&r);
-		return MPX_EXIT_ERROR;
-	}
-	run->attach = collector__attach_name(c);
 	err = collector__track(c, (uint32_t)r.pid, (uint32_t)r.pid);
 	if (err) {
 		mpx_err("cannot track the workload: %s", strerror(-err));
-		err = MPX_EXIT_ERROR;
-		goto cleanup;
+		runner__abort(&r);
+		return MPX_EXIT_ERROR;
 	}
-	install_signals();
 	t0 = mpx_now_ns();
 	model__seed_root(m, (uint32_t)r.pid, (uint32_t)r.pid, (uint32_t)getpid(),
 			 "mpxtrace", t0, read_schedstat(r.pid, &k) ? NULL : &k);
+	run->startup_ns = mpx_now_ns() - mpx_start_ns();
+	mpx_info("workload released %.1f ms after mpxtrace started\n",
+		 (double)run->startup_ns / 1e6);
 	err = runner__release(&r);
 	if (err) {
 		/* The child exits by itself: reap it, report nothing. */
 		runner__reap(&r, true);
-		goto cleanup;
+		return err;
 	}
 
 	while (runner__reap(&r, false) > 0) {
-		err = collector__poll(c, 100);
+		wait_events(s, 100);
+		err = collector__poll(c, 0);
 		if (err) {
 			mpx_err("reading events failed: %s", strerror(-err));
 			stop_sig = SIGTERM;
@@ -180,23 +267,26 @@ int trace__run(const struct mpx_opts *o, struct evbuf *eb, struct mpx_model *m,
 		if (stop_sig)
 			handle_stop(c, &r, &stop_since);
 	}
-	/* The last tasks' final switches may still be on their way. */
-	usleep(20000);
+	/* A reaped task's final switch may still be on its way: wait (20 ms
+	 * at most) until the kernel side has let go of every task. */
+	for (i = 0; i < 20 && collector__ntracked(c) > 0; i++)
+		usleep(1000);
 	err = collector__poll(c, 0);
 	if (err)
 		mpx_err("reading events failed: %s", strerror(-err));
 	resolve_reasons(c, eb, &m->reasons);
 	collector__drops(c, drops);
+	for (i = 0; i < MPX_DROP_MAX; i++)
+		drops[i] -= drops0[i];
 	run->lost_events = drops[MPX_DROP_RINGBUF];
 	run->untracked_tasks = drops[MPX_DROP_TRACK_FULL];
+	run->lost_stacks = drops[MPX_DROP_STACK];
 	run->interrupted = stop_sig != 0;
 	run->exited = r.root_done;
 	run->exit_status = r.root_status;
 	*exit_code = runner__exit_code(&r);
-	err = 0;
-cleanup:
-	collector__destroy(c);
-	return err;
+	collector__set_sink(c, NULL);
+	return 0;
 }
 
 void trace__analyze(struct evbuf *eb, struct mpx_model *m, uint64_t end_ns)

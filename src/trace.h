@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
-/* A live run: start the workload held, attach, release, drain until the
- * whole tree has exited (or a signal), detach. */
+/*
+ * Live tracing: one session (programs loaded and attached once), any
+ * number of runs (start a workload held, track it, release, drain until its
+ * whole tree has exited or a signal came).
+ */
 #ifndef MPX_TRACE_H
 #define MPX_TRACE_H
 
@@ -8,20 +11,35 @@
 #error "trace.h is user-space only"
 #endif
 
+#include <stdbool.h>
+
 #include "evbuf.h"
 #include "model.h"
 #include "opts.h"
 #include "report.h"
 
+struct trace_session;
+
+/* Load and attach.  Returns 0 or MPX_EXIT_* (error printed). */
+int trace__open(struct trace_session **out, const struct collect_opts *co);
+void trace__close(struct trace_session *s);
+
 /*
- * Run o->argv under tracing.  Events land in eb; the root task is seeded
- * into m; run is filled in.  Returns 0 or an MPX_EXIT_* code (error printed).
+ * Run argv under tracing.  Events land in eb; the root task is seeded into
+ * m; run is filled in.  Returns 0 or an MPX_EXIT_* code (error printed);
  * *exit_code receives the status mpxtrace should mirror.
  */
-int trace__run(const struct mpx_opts *o, struct evbuf *eb, struct mpx_model *m,
+int trace__run(struct trace_session *s, char *const argv[], bool as_root,
+	       bool stdout_to_stderr, struct evbuf *eb, struct mpx_model *m,
 	       struct mpx_run_info *run, int *exit_code);
+
+/* A signal asked us to stop: no further runs. */
+bool trace__stopped(void);
 
 /* Sort eb and feed the model; close open lifetimes at end_ns. */
 void trace__analyze(struct evbuf *eb, struct mpx_model *m, uint64_t end_ns);
+
+/* SUDO_UID/SUDO_GID when the workload will run as the invoking user, else -1. */
+void trace__workload_ids(bool as_root, long *uid, long *gid);
 
 #endif /* MPX_TRACE_H */

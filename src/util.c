@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 #include "json_writer.h"
@@ -66,7 +67,9 @@ int mpx_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	unsigned long long v;
 	char *end;
 
-	if (!s || !*s || *s == '-' || *s == '+')
+	/* A digit first: strtoull() would skip blanks and accept a sign,
+	 * turning " -1" into UINT64_MAX. */
+	if (!s || *s < '0' || *s > '9')
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 10);
@@ -106,4 +109,29 @@ int mpx_grow(void **buf, size_t *cap, size_t need, size_t elsz)
 	*buf = nb;
 	*cap = ncap;
 	return 0;
+}
+
+uint64_t mpx_start_ns(void)
+{
+	unsigned long long start = 0;
+	char buf[1024], *p;
+	long hz = sysconf(_SC_CLK_TCK);
+	FILE *f = fopen("/proc/self/stat", "re");
+	size_t n;
+	int field;
+
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* Field 22, counted after the ")" that ends the command name. */
+	p = strrchr(buf, ')');
+	for (field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, " %llu", &start) != 1 || hz <= 0)
+		return 0;
+	/* starttime is in clock ticks since boot: CLOCK_BOOTTIME, which
+	 * equals CLOCK_MONOTONIC unless the machine was suspended. */
+	return start * (1000000000ull / (unsigned long long)hz);
 }

@@ -34,6 +34,8 @@ int mpx_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
 /* CLOCK_MONOTONIC in ns: the clock bpf_ktime_get_ns() reads. */
 uint64_t mpx_now_ns(void);
+/* When this process started (CLOCK_MONOTONIC ns), from /proc/self/stat. */
+uint64_t mpx_start_ns(void);
 
 /* Grow *buf (element size elsz) so that it holds at least need elements. */
 int mpx_grow(void **buf, size_t *cap, size_t need, size_t elsz);

@@ -71,15 +71,6 @@ bool testlib__true(bool ok, const char *file, int line, const char *expr);
 		     (unsigned long long)___e, TESTLIB_SIGNED(___e));		\
 })
 
-#define ASSERT_NEQ(actual, expected) ({						\
-	__typeof__(actual) ___a = (actual);					\
-	__typeof__(expected) ___e = (expected);					\
-	testlib__int((unsigned long long)___a != (unsigned long long)___e,	\
-		     __FILE__, __LINE__, #actual " != " #expected,		\
-		     (unsigned long long)___a, TESTLIB_SIGNED(___a),		\
-		     (unsigned long long)___e, TESTLIB_SIGNED(___e));		\
-})
-
 #define ASSERT_TRUE(cond)	testlib__true(!!(cond), __FILE__, __LINE__, #cond)
 #define ASSERT_FALSE(cond)	testlib__true(!(cond), __FILE__, __LINE__, "!(" #cond ")")
 #define ASSERT_NOT_NULL(ptr)	testlib__true((ptr) != NULL, __FILE__, __LINE__, \

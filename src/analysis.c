@@ -1,0 +1,869 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Roles, phases, critical path and the process-vs-pool explanation.
+ *
+ * Everything here reads the model of a finished run; nothing knows whether
+ * the kernel or a trace file produced it.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "util.h"
+
+const char *mpx_role_class_name(enum mpx_role_class c)
+{
+	static const char *const n[MPX_RC_MAX] = {
+		"main", "helper threads", "task processes", "services", "other",
+	};
+	return c < MPX_RC_MAX ? n[c] : "?";
+}
+
+const char *mpx_phase_class_name(enum mpx_phase_class c)
+{
+	static const char *const n[MPX_PC_MAX] = {
+		"setup", "dispatch", "execution", "collection", "teardown", "run",
+	};
+	return c < MPX_PC_MAX ? n[c] : "?";
+}
+
+const char *mpx_verdict_name(enum mpx_verdict v)
+{
+	switch (v) {
+	case MPX_V_SUPPORTED: return "supported";
+	case MPX_V_NOT_SUPPORTED: return "not supported";
+	case MPX_V_PARTLY: return "partly supported";
+	default: return "not tested here";
+	}
+}
+
+static double ms(int64_t ns)
+{
+	return (double)ns / 1e6;
+}
+
+static uint64_t overlap(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1)
+{
+	uint64_t s = a0 > b0 ? a0 : b0, e = a1 < b1 ? a1 : b1;
+
+	return e > s ? e - s : 0;
+}
+
+static size_t root_index(const struct mpx_model *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->ntasks; i++)
+		if (m->tasks[i].is_root)
+			return i;
+	return 0;
+}
+
+/* ---- roles ------------------------------------------------------------ */
+
+static bool is_python(const struct mpx_task *t)
+{
+	return strstr(t->filename, "python") != NULL;
+}
+
+/* Pool's helper threads, by name (3.14 names its threads) or by order. */
+static const char *pool_thread_name(const struct mpx_task *t, unsigned int k)
+{
+	static const char *const order[] = {
+		"worker-handler", "task-handler", "result-handler",
+	};
+
+	if (strstr(t->comm, "handle_w") || strstr(t->comm, "_handle_wor"))
+		return order[0];
+	if (strstr(t->comm, "handle_t") || strstr(t->comm, "_handle_tas"))
+		return order[1];
+	if (strstr(t->comm, "handle_r") || strstr(t->comm, "_handle_res"))
+		return order[2];
+	return k < 3 ? order[k] : NULL;
+}
+
+int analysis__roles(const struct mpx_run *run, struct mpx_role *roles)
+{
+	const struct mpx_model *m = &run->m;
+	size_t ri = root_index(m), i, j;
+	uint32_t root_pid = m->ntasks ? m->tasks[ri].pid : 0;
+	unsigned int ntask = 0, nthread = 0;
+	uint64_t first_task_start = 0;
+	bool python = m->ntasks && is_python(&m->tasks[ri]);
+
+	for (i = 0; i < m->ntasks; i++) {
+		const struct mpx_task *t = &m->tasks[i];
+		struct mpx_role *r = &roles[i];
+
+		memset(r, 0, sizeof(*r));
+		r->cls = MPX_RC_OTHER;
+		if (i == ri) {
+			r->cls = MPX_RC_MAIN;
+			snprintf(r->name, sizeof(r->name), "main");
+		} else if (!t->is_thread && (strstr(t->args, "forkserver") ||
+					     strstr(t->args, "resource_tracker"))) {
+			r->cls = MPX_RC_SERVICE;
+			snprintf(r->name, sizeof(r->name), "%s",
+				 strstr(t->args, "forkserver") ? "forkserver" :
+								 "resource-tracker");
+		}
+	}
+	/* Task processes: made by main or by a fork server, in fork order. */
+	for (i = 0; i < m->ntasks; i++) {
+		const struct mpx_task *t = &m->tasks[i];
+		bool by_server = false;
+
+		if (roles[i].cls != MPX_RC_OTHER || t->is_thread)
+			continue;
+		for (j = 0; j < m->ntasks; j++)
+			if (roles[j].cls == MPX_RC_SERVICE && m->tasks[j].pid == t->ppid &&
+			    strstr(roles[j].name, "forkserver"))
+				by_server = true;
+		if (t->ppid != root_pid && !by_server)
+			continue;
+		roles[i].cls = MPX_RC_TASK;
+		snprintf(roles[i].name, sizeof(roles[i].name), "%s-%u",
+			 run->mode == MPX_MODE_POOL ? "worker" : "child", ++ntask);
+		if (!first_task_start)
+			first_task_start = t->start_ns;
+	}
+	/* Threads of the main process; threads of task processes. */
+	for (i = 0; i < m->ntasks; i++) {
+		const struct mpx_task *t = &m->tasks[i];
+		const char *pn;
+
+		if (roles[i].cls != MPX_RC_OTHER || !t->is_thread)
+			continue;
+		if (t->pid == root_pid) {
+			roles[i].cls = MPX_RC_HELPER;
+			pn = NULL;
+			if (python && run->mode == MPX_MODE_POOL &&
+			    (!first_task_start || t->start_ns > first_task_start))
+				pn = pool_thread_name(t, nthread);
+			if (pn)
+				snprintf(roles[i].name, sizeof(roles[i].name), "%s", pn);
+			else
+				snprintf(roles[i].name, sizeof(roles[i].name), "thread-%u",
+					 nthread + 1);
+			nthread++;
+			continue;
+		}
+		for (j = 0; j < m->ntasks; j++)
+			if (!m->tasks[j].is_thread && m->tasks[j].pid == t->pid &&
+			    roles[j].cls == MPX_RC_TASK)
+				snprintf(roles[i].name, sizeof(roles[i].name), "%.14s/thread",
+					 roles[j].name);
+	}
+	for (i = 0; i < m->ntasks; i++)
+		if (!roles[i].name[0])
+			snprintf(roles[i].name, sizeof(roles[i].name), "%.15s",
+				 m->tasks[i].comm);
+	return 0;
+}
+
+/* ---- phases ----------------------------------------------------------- */
+
+static bool find_mark(const struct mpx_run *run, uint32_t pid, const char *name,
+		      uint64_t *ts)
+{
+	const struct evbuf *eb = &run->eb;
+	char want[MPX_COMM_LEN];
+	size_t i;
+
+	snprintf(want, sizeof(want), MPX_MARK_PREFIX "%s", name);
+	for (i = 0; i < eb->n; i++) {
+		const struct mpx_hdr *h = evbuf__get(eb, i);
+		const struct mpx_comm *e = (const void *)h;
+
+		if (h->type == MPX_EV_COMM && e->pid == pid &&
+		    !strncmp(e->comm, want, MPX_COMM_LEN)) {
+			*ts = h->ts;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void add_phase(struct mpx_run_analysis *ra, const char *name,
+		      enum mpx_phase_class cls, uint64_t s, uint64_t e)
+{
+	struct mpx_phase *p;
+
+	if (ra->nph >= MPX_MAX_PHASES)
+		return;
+	p = &ra->ph[ra->nph++];
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->cls = cls;
+	p->start = s;
+	p->end = e > s ? e : s;
+}
+
+int analysis__phases(struct mpx_run_analysis *ra)
+{
+	const struct mpx_run *run = ra->run;
+	const struct mpx_model *m = &run->m;
+	const struct mpx_task *main_t = m->ntasks ? &m->tasks[ra->main_idx] : NULL;
+	uint32_t pid = main_t ? main_t->pid : 0;
+	uint64_t b, s1 = 0, s2 = 0, e;
+
+	ra->nph = 0;
+	ra->markers = false;
+	if (main_t && find_mark(run, pid, "begin", &b) && find_mark(run, pid, "end", &e) &&
+	    e > b) {
+		if (run->mode == MPX_MODE_POOL && find_mark(run, pid, "pool", &s1) &&
+		    find_mark(run, pid, "submitted", &s2) && b <= s1 && s1 <= s2 && s2 <= e) {
+			add_phase(ra, "setup", MPX_PC_SETUP, b, s1);
+			add_phase(ra, "dispatch", MPX_PC_DISPATCH, s1, s2);
+			add_phase(ra, "wait", MPX_PC_COLLECTION, s2, e);
+			ra->markers = true;
+		} else if (run->mode != MPX_MODE_POOL && find_mark(run, pid, "started", &s1) &&
+			   b <= s1 && s1 <= e) {
+			add_phase(ra, "start", MPX_PC_SETUP, b, s1);
+			add_phase(ra, "join", MPX_PC_COLLECTION, s1, e);
+			ra->markers = true;
+		}
+	}
+	if (ra->markers) {
+		ra->begin = b;
+		ra->end = e;
+		snprintf(ra->teardown.name, sizeof(ra->teardown.name), "teardown");
+		ra->teardown.cls = MPX_PC_TEARDOWN;
+		ra->teardown.start = e;
+		ra->teardown.end = main_t->end_ns > e ? main_t->end_ns : e;
+		return 0;
+	}
+	/* No markers: the whole run, from release to the last task's end. */
+	ra->begin = m->t0;
+	ra->end = m->t0 + model__wall_ns(m);
+	add_phase(ra, "run", MPX_PC_RUN, ra->begin, ra->end);
+	memset(&ra->teardown, 0, sizeof(ra->teardown));
+	return 0;
+}
+
+/* The class a stretch of critical path counts as: task processes running
+ * inside a hand-over or collection phase are the tasks' own execution. */
+static enum mpx_phase_class seg_class(const struct mpx_phase *p, enum mpx_role_class rc)
+{
+	if (rc == MPX_RC_TASK && p->cls != MPX_PC_SETUP && p->cls != MPX_PC_RUN &&
+	    p->cls != MPX_PC_TEARDOWN)
+		return MPX_PC_EXECUTION;
+	if (rc == MPX_RC_TASK && p->cls == MPX_PC_SETUP && !strcmp(p->name, "start"))
+		return MPX_PC_EXECUTION;	/* a Process runs its task at once */
+	return p->cls;
+}
+
+static enum mpx_bucket seg_bucket(const struct mpx_cp_seg *s)
+{
+	switch (s->kind) {
+	case MPX_CP_WAKE_LAT: return MPX_B_RUNQ_WAKEUP;
+	case MPX_CP_UNKNOWN: return MPX_B_UNACCOUNTED;
+	default: return mpx_state_bucket((enum mpx_tstate)s->state);
+	}
+}
+
+static int add_total(struct mpx_run_analysis *ra, size_t *cap, enum mpx_phase_class pc,
+		     enum mpx_role_class rc, enum mpx_bucket b, const char *reason,
+		     int64_t ns)
+{
+	size_t i;
+
+	for (i = 0; i < ra->ncpt; i++) {
+		struct mpx_cp_total *t = &ra->cpt[i];
+
+		if (t->phase == pc && t->role == rc && t->bucket == b &&
+		    (t->reason == reason || (t->reason && reason && !strcmp(t->reason, reason)))) {
+			t->ns += ns;
+			return 0;
+		}
+	}
+	if (mpx_grow((void **)&ra->cpt, cap, ra->ncpt + 1, sizeof(*ra->cpt)))
+		return -ENOMEM;
+	ra->cpt[ra->ncpt++] = (struct mpx_cp_total){ pc, rc, b, reason, ns };
+	return 0;
+}
+
+/* Critical path totals, each segment split at the phase boundaries. */
+static int cp_totals(struct mpx_run_analysis *ra)
+{
+	const struct mpx_model *m = &ra->run->m;
+	size_t cap = 0, i;
+	int p;
+
+	for (i = 0; i < ra->cp.n; i++) {
+		const struct mpx_cp_seg *s = &ra->cp.seg[i];
+		enum mpx_role_class rc = ra->roles[s->task].cls;
+		enum mpx_bucket b = seg_bucket(s);
+		const char *reason = NULL;
+
+		if (s->kind == MPX_CP_WAIT)
+			reason = reasons__get(&m->reasons, s->reason);
+		for (p = 0; p < ra->nph; p++) {
+			uint64_t o = overlap(s->start, s->end, ra->ph[p].start, ra->ph[p].end);
+
+			if (o && add_total(ra, &cap, seg_class(&ra->ph[p], rc), rc, b, reason,
+					   (int64_t)o))
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* ---- facts ------------------------------------------------------------ */
+
+struct edge {
+	uint64_t t;
+	int d;
+};
+
+static int cmp_edge(const void *a, const void *b)
+{
+	const struct edge *x = a, *y = b;
+
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->d - y->d;	/* ends before starts at the same instant */
+}
+
+/* Most intervals open at once. */
+static uint32_t peak(struct edge *e, size_t n)
+{
+	int cur = 0, best = 0;
+	size_t i;
+
+	qsort(e, n, sizeof(*e), cmp_edge);
+	for (i = 0; i < n; i++) {
+		cur += e[i].d;
+		if (cur > best)
+			best = cur;
+	}
+	return (uint32_t)best;
+}
+
+static bool push_edge(struct edge **e, size_t *n, size_t *cap, uint64_t s, uint64_t t)
+{
+	if (t <= s || mpx_grow((void **)e, cap, *n + 2, sizeof(**e)))
+		return false;
+	(*e)[(*n)++] = (struct edge){ s, +1 };
+	(*e)[(*n)++] = (struct edge){ t, -1 };
+	return true;
+}
+
+/* A wait that is the multiprocessing machinery itself, not a task's own. */
+static bool ipc_wait(const char *reason)
+{
+	return reason && (strstr(reason, "futex") || strstr(reason, "pipe_read") ||
+			  strstr(reason, "poll") || strstr(reason, "do_wait") ||
+			  strstr(reason, "unix_stream") || strstr(reason, "epoll") ||
+			  strstr(reason, "barrier"));
+}
+
+static bool task_wait(const struct mpx_model *m, const struct mpx_ival *v)
+{
+	return (v->state == MPX_TS_SLEEP || v->state == MPX_TS_DSLEEP) &&
+	       !ipc_wait(reasons__get(&m->reasons, v->reason));
+}
+
+static bool same_proc_as_task(const struct mpx_run_analysis *ra, size_t i)
+{
+	return ra->roles[i].cls == MPX_RC_TASK;
+}
+
+static void facts(struct mpx_run_analysis *ra)
+{
+	const struct mpx_model *m = &ra->run->m;
+	struct edge *e = NULL, *w = NULL;
+	size_t n = 0, cap = 0, nw = 0, wcap = 0, i, k;
+	uint64_t b = ra->begin, end = ra->end, first_fork = 0;
+	const struct mpx_task *mt = m->ntasks ? &m->tasks[ra->main_idx] : NULL;
+
+	for (i = 0; i < m->ntasks; i++) {
+		const struct mpx_task *t = &m->tasks[i];
+		bool task = same_proc_as_task(ra, i);
+
+		if (task) {
+			ra->ntask_procs++;
+			ra->task_preemptions += (uint32_t)t->nswitch_invol;
+			if (!first_fork || t->start_ns < first_fork)
+				first_fork = t->start_ns;
+			push_edge(&e, &n, &cap, t->start_ns > b ? t->start_ns : b,
+				  t->end_ns < end ? t->end_ns : end);
+		}
+		if (ra->roles[i].cls == MPX_RC_HELPER)
+			ra->nhelpers++;
+		for (k = 0; k < t->niv; k++) {
+			const struct mpx_ival *v = &t->iv[k];
+			uint64_t o = overlap(v->start, v->end, b, end);
+
+			if (!o)
+				continue;
+			if (v->state == MPX_TS_RUNQ_WAKEUP || v->state == MPX_TS_RUNQ_PREEMPT ||
+			    v->state == MPX_TS_NEW)
+				ra->runq_total_ns += o;
+			if (!task)
+				continue;
+			if (v->state == MPX_TS_RUNNING)
+				ra->task_oncpu_ns += o;
+			if (task_wait(m, v)) {
+				ra->task_blocked_ns += o;
+				if (v->flags & MPX_IV_IOWAIT)
+					ra->task_io_ns += o;
+				push_edge(&w, &nw, &wcap, v->start > b ? v->start : b,
+					  v->end < end ? v->end : end);
+			}
+		}
+	}
+	ra->peak_task_procs = n ? peak(e, n) : 0;
+	/* Other tasks on CPU while some task process was in its own wait. */
+	if (nw) {
+		struct edge *u = w;
+		int depth = 0;
+		uint64_t us = 0;
+
+		qsort(u, nw, sizeof(*u), cmp_edge);
+		for (k = 0; k < nw; k++) {
+			if (depth == 0 && u[k].d > 0)
+				us = u[k].t;
+			depth += u[k].d;
+			if (depth == 0 && u[k].d < 0) {
+				for (i = 0; i < m->ntasks; i++) {
+					const struct mpx_task *t = &m->tasks[i];
+					size_t j;
+
+					for (j = 0; j < t->niv; j++)
+						if (t->iv[j].state == MPX_TS_RUNNING)
+							ra->others_oncpu_while_tasks_blocked_ns +=
+								overlap(t->iv[j].start,
+									t->iv[j].end, us, u[k].t);
+				}
+			}
+		}
+		ra->peak_blocked_tasks = peak(w, nw);
+	}
+	/* Runnable (running or queued) tasks at once. */
+	n = 0;
+	for (i = 0; i < m->ntasks; i++) {
+		const struct mpx_task *t = &m->tasks[i];
+
+		for (k = 0; k < t->niv; k++) {
+			const struct mpx_ival *v = &t->iv[k];
+
+			if (v->state == MPX_TS_RUNNING || v->state == MPX_TS_RUNQ_WAKEUP ||
+			    v->state == MPX_TS_RUNQ_PREEMPT)
+				push_edge(&e, &n, &cap, v->start > b ? v->start : b,
+					  v->end < end ? v->end : end);
+		}
+	}
+	ra->peak_runnable = n ? peak(e, n) : 0;
+	/* Main on CPU from begin to its first fork of a task process. */
+	if (mt && first_fork > b)
+		for (k = 0; k < mt->niv; k++)
+			if (mt->iv[k].state == MPX_TS_RUNNING)
+				ra->main_cpu_before_fork_ns +=
+					overlap(mt->iv[k].start, mt->iv[k].end, b, first_fork);
+	/* Did task processes first run in the order they were forked? */
+	{
+		uint64_t last_first_run = 0;
+
+		for (i = 0; i < m->ntasks; i++) {
+			const struct mpx_task *t = &m->tasks[i];
+			uint64_t fr = 0;
+
+			if (!same_proc_as_task(ra, i))
+				continue;
+			for (k = 0; k < t->niv; k++)
+				if (t->iv[k].state == MPX_TS_RUNNING) {
+					fr = t->iv[k].start;
+					break;
+				}
+			if (fr && fr < last_first_run)
+				ra->fork_order_violations++;
+			if (fr > last_first_run)
+				last_first_run = fr;
+		}
+	}
+	free(e);
+	free(w);
+}
+
+/* ---- one run ---------------------------------------------------------- */
+
+static int analyse_run(struct mpx_run_analysis *ra, const struct mpx_run *run)
+{
+	const struct mpx_model *m = &run->m;
+	int err;
+
+	ra->run = run;
+	err = report__build(&ra->rep, &run->info, m);
+	if (err)
+		return err;
+	ra->roles = calloc(m->ntasks ? m->ntasks : 1, sizeof(*ra->roles));
+	if (!ra->roles)
+		return -ENOMEM;
+	analysis__roles(run, ra->roles);
+	ra->main_idx = root_index(m);
+	analysis__phases(ra);
+	/* The run's wall time is the measured interval when it is marked. */
+	if (ra->markers)
+		ra->rep.wall_ns = ra->end - ra->begin;
+	if (m->ntasks) {
+		err = critpath__build(m, ra->main_idx, ra->begin, ra->end, &ra->cp);
+		if (err)
+			return err;
+		err = cp_totals(ra);
+		if (err)
+			return err;
+	}
+	facts(ra);
+	return 0;
+}
+
+/* ---- explanation ------------------------------------------------------ */
+
+static uint64_t wall(const struct mpx_run_analysis *ra)
+{
+	return ra->end - ra->begin;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Index of the run with the median wall time among runs of mode. */
+static int median_run(const struct mpx_analysis *an, enum mpx_mode mode,
+		      uint64_t *med, uint64_t *mn, uint64_t *mx, int *count)
+{
+	uint64_t v[1024];
+	size_t i, n = 0;
+	int best = -1;
+	uint64_t bestd = UINT64_MAX;
+
+	for (i = 0; i < an->n && n < 1024; i++)
+		if (an->ra[i].run->mode == mode && an->ra[i].markers)
+			v[n++] = wall(&an->ra[i]);
+	*count = (int)n;
+	if (!n)
+		return -1;
+	qsort(v, n, sizeof(v[0]), cmp_u64);
+	*med = v[(n - 1) / 2];
+	*mn = v[0];
+	*mx = v[n - 1];
+	for (i = 0; i < an->n; i++) {
+		uint64_t wl;
+
+		if (an->ra[i].run->mode != mode || !an->ra[i].markers)
+			continue;
+		wl = wall(&an->ra[i]);
+		if ((wl > *med ? wl - *med : *med - wl) < bestd) {
+			bestd = wl > *med ? wl - *med : *med - wl;
+			best = (int)i;
+		}
+	}
+	return best;
+}
+
+static int64_t cp_sum(const struct mpx_run_analysis *ra, int pc, int rc, int b)
+{
+	int64_t s = 0;
+	size_t i;
+
+	for (i = 0; i < ra->ncpt; i++)
+		if ((pc < 0 || (int)ra->cpt[i].phase == pc) &&
+		    (rc < 0 || (int)ra->cpt[i].role == rc) &&
+		    (b < 0 || (int)ra->cpt[i].bucket == b))
+			s += ra->cpt[i].ns;
+	return s;
+}
+
+static int cmp_contrib(const void *a, const void *b)
+{
+	const struct mpx_contrib *x = a, *y = b;
+	int64_t ax = x->ns < 0 ? -x->ns : x->ns, ay = y->ns < 0 ? -y->ns : y->ns;
+
+	return ax < ay ? 1 : ax > ay ? -1 : 0;
+}
+
+static void contributions(struct mpx_explanation *ex, const struct mpx_run_analysis *a,
+			  const struct mpx_run_analysis *b)
+{
+	struct mpx_contrib all[MPX_PC_MAX * MPX_RC_MAX * MPX_B_MAX];
+	int n = 0, pc, rc, bk, i;
+
+	for (pc = 0; pc < MPX_PC_MAX; pc++)
+		for (rc = 0; rc < MPX_RC_MAX; rc++)
+			for (bk = 0; bk < MPX_B_MAX; bk++) {
+				int64_t x = cp_sum(a, pc, rc, bk), y = cp_sum(b, pc, rc, bk);
+
+				if (!x && !y)
+					continue;
+				all[n++] = (struct mpx_contrib){ pc, rc, bk, y - x, x, y };
+			}
+	qsort(all, n, sizeof(all[0]), cmp_contrib);
+	ex->ncontrib = n < MPX_MAX_CONTRIB ? n : MPX_MAX_CONTRIB;
+	memcpy(ex->contrib, all, ex->ncontrib * sizeof(all[0]));
+	ex->contrib_rest_ns = 0;
+	for (i = ex->ncontrib; i < n; i++)
+		ex->contrib_rest_ns += all[i].ns;
+}
+
+static const char *bucket_words(enum mpx_bucket b)
+{
+	switch (b) {
+	case MPX_B_ONCPU: return "on CPU";
+	case MPX_B_RUNQ_WAKEUP: return "waiting for a CPU after a wakeup";
+	case MPX_B_RUNQ_PREEMPT: return "waiting for a CPU after preemption";
+	case MPX_B_SLEEP: return "sleeping";
+	case MPX_B_DSLEEP: return "in uninterruptible sleep";
+	default: return "unaccounted";
+	}
+}
+
+/* The longest wait reason on the critical path for (phase, role, bucket). */
+static const char *top_reason(const struct mpx_run_analysis *ra, enum mpx_phase_class pc,
+			      enum mpx_role_class rc, enum mpx_bucket b)
+{
+	const char *best = NULL;
+	int64_t bn = 0;
+	size_t i;
+
+	for (i = 0; i < ra->ncpt; i++)
+		if (ra->cpt[i].phase == pc && ra->cpt[i].role == rc && ra->cpt[i].bucket == b &&
+		    ra->cpt[i].reason && ra->cpt[i].ns > bn) {
+			bn = ra->cpt[i].ns;
+			best = ra->cpt[i].reason;
+		}
+	return best;
+}
+
+static void say(struct mpx_explanation *ex, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void say(struct mpx_explanation *ex, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ex->nsentences >= MPX_MAX_SENTENCES)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(ex->sentence[ex->nsentences++], sizeof(ex->sentence[0]), fmt, ap);
+	va_end(ap);
+}
+
+static void sentences(struct mpx_analysis *an)
+{
+	struct mpx_explanation *ex = &an->ex;
+	const struct mpx_run_analysis *a = &an->ra[ex->a], *b = &an->ra[ex->b];
+	const struct mpx_workload_opts *w = &an->rs->work;
+	int64_t d = ex->delta_ns, setup_b, setup_a, exec_a, exec_b, rq_a, rq_b;
+	const struct mpx_contrib *top = NULL;
+	int i;
+
+	say(ex, "Pool is %.1f ms %s than Process (%.1f vs %.1f ms from the first "
+	    "start to the last result, %u %s task%s, %u pool workers, %s).",
+	    ms(d < 0 ? -d : d), d >= 0 ? "slower" : "faster", ms((int64_t)wall(b)),
+	    ms((int64_t)wall(a)), w->tasks, w->kind, w->tasks == 1 ? "" : "s",
+	    b->ntask_procs, w->runtime == MPX_RT_NATIVE ? "native C" : "Python multiprocessing");
+
+	setup_b = cp_sum(b, MPX_PC_SETUP, -1, -1);
+	setup_a = cp_sum(a, MPX_PC_SETUP, -1, -1);
+	say(ex, "Creating the pool took %.1f ms: main ran %.1f ms on CPU before forking "
+	    "its first worker (imports, queues, locks), then forked %u workers and "
+	    "started %u helper threads; Process mode spent %.1f ms starting %u "
+	    "processes.", ms(setup_b), ms((int64_t)b->main_cpu_before_fork_ns),
+	    b->ntask_procs, b->nhelpers, ms(setup_a), a->ntask_procs);
+
+	for (i = 0; i < ex->ncontrib; i++)
+		if ((d >= 0) == (ex->contrib[i].ns >= 0) && ex->contrib[i].phase != MPX_PC_SETUP) {
+			top = &ex->contrib[i];
+			break;
+		}
+	if (top) {
+		const char *r = top_reason(top->ns >= 0 ? b : a, top->phase, top->role,
+					   top->bucket);
+
+		say(ex, "Beyond setup, the largest difference is %s time of %s %s: "
+		    "%.1f ms in pool vs %.1f ms in process%s%s%s.",
+		    mpx_phase_class_name(top->phase), mpx_role_class_name(top->role),
+		    bucket_words(top->bucket), ms(top->b_ns), ms(top->a_ns),
+		    r ? " (mostly " : "", r ? r : "", r ? ")" : "");
+	}
+
+	exec_a = cp_sum(a, MPX_PC_EXECUTION, -1, -1);
+	exec_b = cp_sum(b, MPX_PC_EXECUTION, -1, -1);
+	say(ex, "The tasks themselves: %.1f vs %.1f ms of their work on the critical "
+	    "path; they spent %.1f vs %.1f ms on CPU and %.1f vs %.1f ms in their own "
+	    "waits (%.1f vs %.1f ms of it block IO), with at most %u vs %u of them "
+	    "waiting at once (pool vs process).", ms(exec_b), ms(exec_a),
+	    ms((int64_t)b->task_oncpu_ns), ms((int64_t)a->task_oncpu_ns),
+	    ms((int64_t)b->task_blocked_ns), ms((int64_t)a->task_blocked_ns),
+	    ms((int64_t)b->task_io_ns), ms((int64_t)a->task_io_ns),
+	    b->peak_blocked_tasks, a->peak_blocked_tasks);
+
+	rq_a = cp_sum(a, -1, -1, MPX_B_RUNQ_WAKEUP) + cp_sum(a, -1, -1, MPX_B_RUNQ_PREEMPT);
+	rq_b = cp_sum(b, -1, -1, MPX_B_RUNQ_WAKEUP) + cp_sum(b, -1, -1, MPX_B_RUNQ_PREEMPT);
+	say(ex, "Waiting for a CPU on the critical path: %.1f ms in pool vs %.1f ms in "
+	    "process, with up to %u vs %u tasks runnable at once on %d CPUs.",
+	    ms(rq_b), ms(rq_a), b->peak_runnable, a->peak_runnable, b->run->info.ncpus);
+
+	/* What to do about it. */
+	if (d > 0 && setup_b - setup_a >= d / 2)
+		say(ex, "For so few tasks the pool's one-off setup dominates: create the Pool "
+		    "once and reuse it across batches (or use Process for one small batch); "
+		    "the pool's per-task hand-off is cheap once it exists.");
+	else if (d > 0 && b->peak_blocked_tasks < a->peak_blocked_tasks &&
+		 b->task_blocked_ns > (uint64_t)exec_b / 2)
+		say(ex, "The pool runs at most %u tasks at once, so their waits queue up "
+		    "behind each other: for waiting-bound tasks raise the pool size "
+		    "(--workers, Pool(processes=N)) toward the number of tasks.",
+		    b->ntask_procs);
+	else if (d < 0)
+		say(ex, "Process pays a fork, an exit and a reap for every task and puts up "
+		    "to %u runnable tasks on %d CPUs; for many short tasks keep a Pool.",
+		    a->peak_runnable, a->run->info.ncpus);
+	else
+		say(ex, "Neither setup nor queued waits explain most of the gap; see the "
+		    "ranked contributions below.");
+	(void)rq_a;
+}
+
+static void claims(struct mpx_analysis *an)
+{
+	struct mpx_explanation *ex = &an->ex;
+	const struct mpx_run_analysis *a = &an->ra[ex->a], *b = &an->ra[ex->b];
+	const struct mpx_workload_opts *w = &an->rs->work;
+	struct mpx_claim *c = ex->claims;
+	bool blocking = !strcmp(w->kind, "sleep") || !strcmp(w->kind, "fsync") ||
+			!strcmp(w->kind, "direct") || !strcmp(w->kind, "read-cold");
+
+	c[0].claim = "Both Process and Pool use a FIFO scheduler";
+	if (a->fork_order_violations || a->task_preemptions || b->task_preemptions) {
+		c[0].verdict = MPX_V_NOT_SUPPORTED;
+		snprintf(c[0].evidence, sizeof(c[0].evidence),
+			 "the kernel, not Python, schedules: %u child processes first ran out "
+			 "of fork order, task processes were preempted %u (process) and %u "
+			 "(pool) times while runnable", a->fork_order_violations,
+			 a->task_preemptions, b->task_preemptions);
+	} else {
+		c[0].verdict = MPX_V_NOT_TESTED;
+		snprintf(c[0].evidence, sizeof(c[0].evidence),
+			 "this run cannot tell: %u tasks never competed for a CPU (0 "
+			 "preemptions, children ran in fork order)", w->tasks);
+	}
+	snprintf(c[0].test_with, sizeof(c[0].test_with),
+		 "--mode=both --task=cpu --task-ms 20 --tasks 8");
+
+	c[1].claim = "Process keeps all the memory, Pool only that of running tasks";
+	c[1].verdict = a->peak_task_procs > b->peak_task_procs ? MPX_V_PARTLY : MPX_V_NOT_TESTED;
+	snprintf(c[1].evidence, sizeof(c[1].evidence),
+		 "what differs is concurrency, not retention: at most %u task processes "
+		 "were alive at once in process mode vs %u in pool mode; each process "
+		 "frees its memory at exit (RSS per task is not measured in this version)",
+		 a->peak_task_procs, b->peak_task_procs);
+	snprintf(c[1].test_with, sizeof(c[1].test_with),
+		 "--mode=both --task=mem --task-bytes 64M --tasks 8");
+
+	c[2].claim = "Pool does not schedule another task until a task's IO completes; "
+		     "Process halts on IO";
+	if (b->task_blocked_ns && b->others_oncpu_while_tasks_blocked_ns) {
+		c[2].verdict = MPX_V_NOT_SUPPORTED;
+		snprintf(c[2].evidence, sizeof(c[2].evidence),
+			 "while pool workers were blocked in their tasks' waits (%.2f ms), "
+			 "other tasks ran %.2f ms on CPU: the kernel runs whatever is runnable. "
+			 "What is true: a worker runs one task at a time, so at most %u (pool) "
+			 "vs %u (process) task waits overlapped",
+			 ms((int64_t)b->task_blocked_ns),
+			 ms((int64_t)b->others_oncpu_while_tasks_blocked_ns),
+			 b->peak_blocked_tasks, a->peak_blocked_tasks);
+	} else {
+		c[2].verdict = MPX_V_NOT_TESTED;
+		snprintf(c[2].evidence, sizeof(c[2].evidence),
+			 "the tasks barely blocked (%.2f ms in pool, %.2f ms in process): "
+			 "nothing here could show it", ms((int64_t)b->task_blocked_ns),
+			 ms((int64_t)a->task_blocked_ns));
+	}
+	snprintf(c[2].test_with, sizeof(c[2].test_with),
+		 "--mode=both --task=sleep --task-ms 50 --tasks 8 --workers 2");
+
+	c[3].claim = "Process for few tasks or long IO; Pool for many tasks, short IO, "
+		     "memory saving";
+	if (w->tasks <= (unsigned int)a->run->info.ncpus && !blocking) {
+		c[3].verdict = ex->delta_ns > 0 ? MPX_V_PARTLY : MPX_V_NOT_SUPPORTED;
+		snprintf(c[3].evidence, sizeof(c[3].evidence),
+			 "few short tasks (%u on %d CPUs): Process was %s by %.1f ms, %s; "
+			 "the many-tasks and long-IO halves need other runs",
+			 w->tasks, a->run->info.ncpus, ex->delta_ns > 0 ? "faster" : "slower",
+			 ms(ex->delta_ns < 0 ? -ex->delta_ns : ex->delta_ns),
+			 ex->delta_ns > 0 ? "because Pool pays its setup once per batch" :
+					    "against the claim");
+		snprintf(c[3].test_with, sizeof(c[3].test_with),
+			 "--mode=both --tasks 64 (many); --task=sleep --task-ms 50 --tasks 8 "
+			 "(long waits)");
+	} else {
+		c[3].verdict = MPX_V_PARTLY;
+		snprintf(c[3].evidence, sizeof(c[3].evidence),
+			 "%u %s tasks: %s was faster by %.1f ms; the rule is really about "
+			 "setup paid once vs per task, and concurrency (%u workers vs %u "
+			 "processes)", w->tasks, w->kind, ex->delta_ns > 0 ? "Process" : "Pool",
+			 ms(ex->delta_ns < 0 ? -ex->delta_ns : ex->delta_ns), b->ntask_procs,
+			 a->peak_task_procs);
+		snprintf(c[3].test_with, sizeof(c[3].test_with),
+			 "--mode=both --tasks 2 (few) and --tasks 64 (many)");
+	}
+}
+
+static void explain(struct mpx_analysis *an)
+{
+	struct mpx_explanation *ex = &an->ex;
+
+	memset(ex, 0, sizeof(*ex));
+	ex->a = median_run(an, MPX_MODE_PROCESS, &ex->med_ns[0], &ex->min_ns[0],
+			   &ex->max_ns[0], &ex->nruns[0]);
+	ex->b = median_run(an, MPX_MODE_POOL, &ex->med_ns[1], &ex->min_ns[1],
+			   &ex->max_ns[1], &ex->nruns[1]);
+	if (ex->a < 0 || ex->b < 0)
+		return;
+	an->have_expl = true;
+	ex->delta_ns = (int64_t)wall(&an->ra[ex->b]) - (int64_t)wall(&an->ra[ex->a]);
+	contributions(ex, &an->ra[ex->a], &an->ra[ex->b]);
+	sentences(an);
+	claims(an);
+}
+
+int analysis__run(struct mpx_analysis *an, const struct mpx_runset *rs)
+{
+	size_t i;
+	int err;
+
+	memset(an, 0, sizeof(*an));
+	an->rs = rs;
+	an->ra = calloc(rs->n ? rs->n : 1, sizeof(*an->ra));
+	if (!an->ra)
+		return -ENOMEM;
+	an->n = rs->n;
+	for (i = 0; i < rs->n; i++) {
+		err = analyse_run(&an->ra[i], &rs->runs[i]);
+		if (err)
+			return err;
+	}
+	if (rs->builtin)
+		explain(an);
+	return 0;
+}
+
+void analysis__free(struct mpx_analysis *an)
+{
+	size_t i;
+
+	for (i = 0; an->ra && i < an->n; i++) {
+		report__free(&an->ra[i].rep);
+		free(an->ra[i].roles);
+		critpath__free(&an->ra[i].cp);
+		free(an->ra[i].cpt);
+	}
+	free(an->ra);
+	memset(an, 0, sizeof(*an));
+}

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Analyses of traced runs: roles, phases from the workload's markers, the
+ * critical path of the measured interval, and, across the process and
+ * pool runs, the explanation of their difference and the blog's claims.
+ * Pure C over the model: no libbpf, no kernel access.
+ */
+#ifndef MPX_ANALYSIS_H
+#define MPX_ANALYSIS_H
+
+#ifdef __BPF__
+#error "analysis.h is user-space only"
+#endif
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "critpath.h"
+#include "report.h"
+#include "run.h"
+
+/* Marker names a workload sets with prctl(PR_SET_NAME) on its main thread. */
+#define MPX_MARK_PREFIX "mpx@"
+
+enum mpx_role_class {
+	MPX_RC_MAIN,		/* the workload's first process, main thread */
+	MPX_RC_HELPER,		/* other threads of the main process */
+	MPX_RC_TASK,		/* a process that runs tasks: child-N, worker-N */
+	MPX_RC_SERVICE,		/* forkserver, resource tracker */
+	MPX_RC_OTHER,
+	MPX_RC_MAX,
+};
+
+struct mpx_role {
+	enum mpx_role_class cls;
+	char name[24];		/* "main", "worker-2", "result-handler", ... */
+};
+
+/* Common phase classes, so that process and pool runs can be compared. */
+enum mpx_phase_class {
+	MPX_PC_SETUP,		/* creating processes or the pool */
+	MPX_PC_DISPATCH,	/* handing tasks over */
+	MPX_PC_EXECUTION,	/* the tasks' own work */
+	MPX_PC_COLLECTION,	/* joining, waiting for results */
+	MPX_PC_TEARDOWN,	/* after the last result (outside the post's timing) */
+	MPX_PC_RUN,		/* a command without markers: the whole run */
+	MPX_PC_MAX,
+};
+
+#define MPX_MAX_PHASES 8
+
+struct mpx_phase {
+	char name[16];		/* "setup", "dispatch", "wait", "start", "join", ... */
+	enum mpx_phase_class cls;
+	uint64_t start, end;
+};
+
+/* Critical-path time summed by (phase class, role class, bucket, reason). */
+struct mpx_cp_total {
+	enum mpx_phase_class phase;
+	enum mpx_role_class role;
+	enum mpx_bucket bucket;
+	const char *reason;	/* wait reason for blocked time, else NULL */
+	int64_t ns;
+};
+
+struct mpx_run_analysis {
+	const struct mpx_run *run;
+	struct mpx_report rep;
+	struct mpx_role *roles;		/* one per task of run->m */
+	struct mpx_phase ph[MPX_MAX_PHASES];
+	int nph;			/* phases inside the measured interval */
+	struct mpx_phase teardown;	/* after it, when markers exist */
+	bool markers;			/* the workload marked its phases */
+	size_t main_idx;		/* the workload's main task */
+	uint64_t begin, end;		/* measured interval */
+	struct mpx_cpath cp;
+	struct mpx_cp_total *cpt;
+	size_t ncpt;
+	/* facts */
+	uint32_t ntask_procs;		/* child-N / worker-N processes */
+	uint32_t nhelpers;		/* threads of the main process */
+	uint32_t peak_task_procs;	/* most task processes alive at once */
+	uint32_t peak_blocked_tasks;	/* most task processes blocked at once */
+	uint32_t peak_runnable;		/* most traced tasks runnable at once */
+	uint64_t runq_total_ns;		/* all tasks, inside the interval */
+	uint64_t main_cpu_before_fork_ns; /* main on CPU from begin to its first fork */
+	uint64_t task_oncpu_ns, task_blocked_ns, task_io_ns; /* task processes */
+	uint64_t others_oncpu_while_tasks_blocked_ns;
+	uint32_t fork_order_violations;	/* children first ran out of fork order */
+	uint32_t task_preemptions;	/* involuntary switches of task processes */
+};
+
+struct mpx_contrib {
+	enum mpx_phase_class phase;
+	enum mpx_role_class role;
+	enum mpx_bucket bucket;
+	int64_t ns;			/* pool minus process */
+	int64_t a_ns, b_ns;		/* process, pool */
+};
+
+enum mpx_verdict {
+	MPX_V_SUPPORTED,
+	MPX_V_NOT_SUPPORTED,
+	MPX_V_PARTLY,
+	MPX_V_NOT_TESTED,
+};
+
+struct mpx_claim {
+	const char *claim;		/* the post's words, shortened */
+	enum mpx_verdict verdict;
+	char evidence[512];
+	char test_with[160];		/* flags that would test it (better) */
+};
+
+#define MPX_MAX_CONTRIB 24
+#define MPX_MAX_SENTENCES 6
+#define MPX_NCLAIMS 4
+
+struct mpx_explanation {
+	int a, b;			/* representative runs: process, pool */
+	int64_t delta_ns;		/* b.wall - a.wall */
+	struct mpx_contrib contrib[MPX_MAX_CONTRIB];
+	int ncontrib;
+	int64_t contrib_rest_ns;	/* what the listed ones leave (sum exact) */
+	char sentence[MPX_MAX_SENTENCES][320];
+	int nsentences;
+	struct mpx_claim claims[MPX_NCLAIMS];
+	/* spread over --repeat: median and min/max of wall per mode */
+	uint64_t med_ns[2], min_ns[2], max_ns[2];
+	int nruns[2];
+};
+
+struct mpx_analysis {
+	const struct mpx_runset *rs;
+	struct mpx_run_analysis *ra;
+	size_t n;
+	bool have_expl;
+	struct mpx_explanation ex;
+};
+
+int analysis__run(struct mpx_analysis *an, const struct mpx_runset *rs);
+void analysis__free(struct mpx_analysis *an);
+
+const char *mpx_role_class_name(enum mpx_role_class c);
+const char *mpx_phase_class_name(enum mpx_phase_class c);
+const char *mpx_verdict_name(enum mpx_verdict v);
+
+/* Exposed for tests. */
+int analysis__roles(const struct mpx_run *run, struct mpx_role *roles);
+int analysis__phases(struct mpx_run_analysis *ra);
+
+#endif /* MPX_ANALYSIS_H */

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The critical path of an interval: walk back from its end through the
+ * start task's waits, following each wakeup to the task that woke it.
+ * Segments are disjoint, in time order, and sum exactly to end - begin.
+ */
+#ifndef MPX_CRITPATH_H
+#define MPX_CRITPATH_H
+
+#ifdef __BPF__
+#error "critpath.h is user-space only"
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+enum mpx_cp_kind {
+	MPX_CP_RUN,		/* running or runnable */
+	MPX_CP_WAIT,		/* blocked, woken by no traced task */
+	MPX_CP_WAKE_LAT,	/* the waker's try_to_wake_up to our wakeup */
+	MPX_CP_UNKNOWN,		/* nothing traced to follow */
+};
+
+struct mpx_cp_seg {
+	uint64_t start, end;
+	uint32_t task;		/* index into m->tasks */
+	uint8_t state;		/* enum mpx_tstate of that task then */
+	uint8_t kind;		/* enum mpx_cp_kind */
+	int32_t reason;		/* wait reason id for blocked segments, else -1 */
+	uint32_t via_tid;	/* the task whose wakeup (or fork) led here */
+};
+
+struct mpx_cpath {
+	struct mpx_cp_seg *seg;
+	size_t n, cap;
+	uint64_t begin, end;
+};
+
+int critpath__build(const struct mpx_model *m, size_t start_task, uint64_t begin,
+		    uint64_t end, struct mpx_cpath *out);
+void critpath__free(struct mpx_cpath *cp);
+
+#endif /* MPX_CRITPATH_H */

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <stdio.h>
+#include <string.h>
+
+#include "live.h"
+#include "trace.h"
+#include "util.h"
+#include "workload.h"
+
+static int trace_one(struct trace_session *s, const struct mpx_opts *o,
+		     char *const argv[], struct mpx_run *r)
+{
+	int err;
+
+	err = trace__run(s, argv, o->as_root, o->json && !o->output, &r->eb, &r->m,
+			 &r->info, &r->exit_code);
+	if (err)
+		return err;
+	trace__analyze(&r->eb, &r->m, mpx_now_ns());
+	r->info.events = r->eb.n;
+	r->info.rejected_records = r->eb.rejected;
+	r->done = true;
+	return 0;
+}
+
+/* --mode: process and/or pool, alternating when repeated. */
+static int run_builtin(struct trace_session *s, const struct mpx_opts *o,
+		       struct mpx_workload *w, struct mpx_runset *rs)
+{
+	enum mpx_mode order[2];
+	int nmodes = 0, rep, i, err;
+
+	if (o->work.mode == MPX_MODE_BOTH) {
+		order[nmodes++] = MPX_MODE_PROCESS;
+		order[nmodes++] = MPX_MODE_POOL;
+	} else {
+		order[nmodes++] = o->work.mode;
+	}
+	for (rep = 0; rep < (int)w->o.repeat; rep++) {
+		for (i = 0; i < nmodes; i++) {
+			/* Alternate which mode goes first, so neither always
+			 * runs on a cold cache. */
+			enum mpx_mode mode = order[(i + rep) % nmodes];
+			struct mpx_run *r;
+
+			if (trace__stopped())
+				return 0;
+			r = runset__add(rs, mode, rep);
+			if (!r)
+				return MPX_EXIT_ERROR;
+			mpx_info("run %zu: %s\n", rs->n, workload__mode_name(mode));
+			err = trace_one(s, o, workload__argv(w, mode), r);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+int live__execute(const struct mpx_opts *o, struct mpx_runset *rs)
+{
+	struct trace_session *s = NULL;
+	struct mpx_workload w;
+	bool have_w = false;
+	long uid, gid;
+	int err;
+
+	if (o->work.mode) {
+		trace__workload_ids(o->as_root, &uid, &gid);
+		err = workload__prepare(&w, &o->work, uid, gid);
+		if (err)
+			return err;
+		have_w = true;
+		rs->builtin = true;
+		rs->work = w.o;
+		rs->note = w.note;
+		if (w.note)
+			mpx_warn("%s", w.note);
+	}
+	err = trace__open(&s, &o->collect);
+	if (err)
+		goto cleanup;
+	if (have_w) {
+		err = run_builtin(s, o, &w, rs);
+	} else {
+		struct mpx_run *r = runset__add(rs, MPX_MODE_NONE, 0);
+
+		err = r ? trace_one(s, o, o->argv, r) : MPX_EXIT_ERROR;
+	}
+cleanup:
+	trace__close(s);
+	if (have_w)
+		workload__cleanup(&w);
+	return err;
+}

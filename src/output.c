@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <string.h>
+
+#include "json_writer.h"
+#include "output.h"
+
+static double ms(int64_t ns)
+{
+	return (double)ns / 1e6;
+}
+
+static const char *mode_name(enum mpx_mode m)
+{
+	switch (m) {
+	case MPX_MODE_PROCESS: return "process";
+	case MPX_MODE_POOL: return "pool";
+	default: return "command";
+	}
+}
+
+static const char *role_of(const void *ctx, size_t i)
+{
+	const struct mpx_run_analysis *ra = ctx;
+
+	return ra->roles[i].name;
+}
+
+static const char *cp_kind_name(uint8_t k)
+{
+	switch (k) {
+	case MPX_CP_RUN: return "run";
+	case MPX_CP_WAIT: return "wait";
+	case MPX_CP_WAKE_LAT: return "wake-latency";
+	default: return "unknown";
+	}
+}
+
+static enum mpx_bucket cp_bucket(const struct mpx_cp_seg *s)
+{
+	if (s->kind == MPX_CP_WAKE_LAT)
+		return MPX_B_RUNQ_WAKEUP;
+	if (s->kind == MPX_CP_UNKNOWN)
+		return MPX_B_UNACCOUNTED;
+	return mpx_state_bucket((enum mpx_tstate)s->state);
+}
+
+/* ---- text ------------------------------------------------------------- */
+
+static void phases_line(const struct mpx_run_analysis *ra, FILE *f)
+{
+	int p;
+
+	for (p = 0; p < ra->nph; p++)
+		fprintf(f, "%s %s %.2f", p ? "," : "", ra->ph[p].name,
+			ms((int64_t)(ra->ph[p].end - ra->ph[p].start)));
+	if (ra->markers)
+		fprintf(f, "; teardown %.2f ms after",
+			ms((int64_t)(ra->teardown.end - ra->teardown.start)));
+	fputc('\n', f);
+}
+
+/* The critical path, folded into the longest few stretches. */
+static void cp_text(const struct mpx_run_analysis *ra, FILE *f)
+{
+	const struct mpx_model *m = &ra->run->m;
+	size_t i, shown = 0;
+
+	fprintf(f, "  critical path, %.2f ms in %zu stretches; the longest:\n",
+		ms((int64_t)(ra->end - ra->begin)), ra->cp.n);
+	for (i = 0; i < ra->cp.n && shown < 6; i++) {
+		const struct mpx_cp_seg *s = &ra->cp.seg[i];
+		const char *r = s->kind == MPX_CP_WAIT ? reasons__get(&m->reasons, s->reason) : NULL;
+
+		if (s->end - s->start < (ra->end - ra->begin) / 20)
+			continue;
+		shown++;
+		fprintf(f, "    %+8.2f ms %7.2f ms  %-14.14s %s%s%.30s\n",
+			ms((int64_t)(s->start - ra->begin)), ms((int64_t)(s->end - s->start)),
+			ra->roles[s->task].name, mpx_bucket_name(cp_bucket(s)),
+			r ? ": " : "", r ? r : "");
+	}
+}
+
+static void summary(const struct mpx_analysis *an, FILE *f)
+{
+	const struct mpx_runset *rs = an->rs;
+	const struct mpx_workload_opts *w = &rs->work;
+	const struct mpx_explanation *ex = &an->ex;
+	size_t i;
+	int k;
+
+	fprintf(f, "mpxtrace: Process vs Pool: %u %s task%s, %s",
+		w->tasks, w->kind, w->tasks == 1 ? "" : "s",
+		w->runtime == MPX_RT_NATIVE ? "native C" : "Python multiprocessing");
+	if (w->runtime != MPX_RT_NATIVE)
+		fprintf(f, " (%s)", w->start_method);
+	fprintf(f, ", %d CPUs\n", an->n ? an->ra[0].run->info.ncpus : 0);
+	if (rs->note)
+		fprintf(f, "  note: %s\n", rs->note);
+	fputc('\n', f);
+	for (i = 0; i < an->n; i++) {
+		const struct mpx_run_analysis *ra = &an->ra[i];
+
+		if (an->have_expl && (int)i != ex->a && (int)i != ex->b)
+			continue;
+		fprintf(f, "  %-8s %8.2f ms  first start to last result (as the post times it)\n",
+			mode_name(ra->run->mode), ms((int64_t)(ra->end - ra->begin)));
+		fprintf(f, "          ");
+		phases_line(ra, f);
+	}
+	if (an->have_expl && (ex->nruns[0] > 1 || ex->nruns[1] > 1))
+		for (k = 0; k < 2; k++)
+			fprintf(f, "  %s over %d runs: median %.2f ms, min %.2f, max %.2f\n",
+				k ? "pool" : "process", ex->nruns[k], ms((int64_t)ex->med_ns[k]),
+				ms((int64_t)ex->min_ns[k]), ms((int64_t)ex->max_ns[k]));
+	if (!an->have_expl)
+		return;
+
+	fputs("\nWhy:\n", f);
+	for (k = 0; k < ex->nsentences; k++)
+		fprintf(f, "  %d. %s\n", k + 1, ex->sentence[k]);
+
+	fprintf(f, "\nWhere the %+.2f ms come from (critical path, pool minus process):\n",
+		ms(ex->delta_ns));
+	fprintf(f, "  %9s  %-10s  %-14s  %-13s %8s %8s\n", "delta ms", "phase", "role",
+		"state", "process", "pool");
+	for (k = 0; k < ex->ncontrib && k < 10; k++) {
+		const struct mpx_contrib *c = &ex->contrib[k];
+
+		fprintf(f, "  %+9.2f  %-10s  %-14s  %-13s %8.2f %8.2f\n", ms(c->ns),
+			mpx_phase_class_name(c->phase), mpx_role_class_name(c->role),
+			mpx_bucket_name(c->bucket), ms(c->a_ns), ms(c->b_ns));
+	}
+	{
+		int64_t rest = ex->contrib_rest_ns;
+
+		for (; k < ex->ncontrib; k++)
+			rest += ex->contrib[k].ns;
+		fprintf(f, "  %+9.2f  (everything else)\n", ms(rest));
+	}
+
+	fputs("\nThe post's claims, against this run:\n", f);
+	for (k = 0; k < MPX_NCLAIMS; k++) {
+		const struct mpx_claim *c = &ex->claims[k];
+
+		fprintf(f, "  %d. \"%s\": %s.\n     %s.\n     test with: %s\n", k + 1,
+			c->claim, mpx_verdict_name(c->verdict), c->evidence, c->test_with);
+	}
+}
+
+void output__text(const struct mpx_analysis *an, FILE *f, bool wide)
+{
+	const struct mpx_runset *rs = an->rs;
+	size_t i;
+
+	if (rs->builtin)
+		summary(an, f);
+	for (i = 0; i < an->n; i++) {
+		const struct mpx_run_analysis *ra = &an->ra[i];
+
+		if (rs->builtin && an->have_expl && (int)i != an->ex.a && (int)i != an->ex.b)
+			continue;
+		if (rs->builtin)
+			fprintf(f, "\n==== %s run %d ====================================="
+				"=====================\n", mode_name(ra->run->mode),
+				ra->run->repeat + 1);
+		report__text(&ra->rep, f, wide, role_of, ra);
+		fputc('\n', f);
+		if (rs->builtin)
+			cp_text(ra, f);
+	}
+}
+
+/* ---- JSON ------------------------------------------------------------- */
+
+static void phase_json(struct json_writer *w, const struct mpx_phase *p)
+{
+	jw_start_object(w);
+	jw_kv_string(w, "name", p->name);
+	jw_kv_string(w, "class", mpx_phase_class_name(p->cls));
+	jw_kv_u64(w, "start_ns", p->start);
+	jw_kv_u64(w, "end_ns", p->end);
+	jw_kv_u64(w, "duration_ns", p->end - p->start);
+	jw_end_object(w);
+}
+
+static void run_json(struct json_writer *w, const struct mpx_run_analysis *ra,
+		     const struct mpx_runset *rs)
+{
+	const struct mpx_model *m = &ra->run->m;
+	size_t i;
+	int p;
+
+	jw_kv_string(w, "mode", mode_name(ra->run->mode));
+	if (rs->builtin) {
+		jw_kv_string(w, "runtime", rs->work.runtime == MPX_RT_NATIVE ? "native" : "python");
+		jw_kv_u64(w, "repeat", (uint64_t)ra->run->repeat);
+	}
+	jw_kv_bool(w, "markers", ra->markers);
+	jw_kv_u64(w, "begin_ns", ra->begin);
+	jw_kv_u64(w, "end_ns", ra->end);
+	jw_kv_u64(w, "measured_ns", ra->end - ra->begin);
+	jw_key(w, "phases");
+	jw_start_array(w);
+	for (p = 0; p < ra->nph; p++)
+		phase_json(w, &ra->ph[p]);
+	jw_end_array(w);
+	if (ra->markers) {
+		jw_key(w, "teardown");
+		phase_json(w, &ra->teardown);
+	}
+	jw_key(w, "critical_path");
+	jw_start_array(w);
+	for (i = 0; i < ra->cp.n; i++) {
+		const struct mpx_cp_seg *s = &ra->cp.seg[i];
+		const char *r = reasons__get(&m->reasons, s->reason);
+
+		jw_start_object(w);
+		jw_kv_u64(w, "tid", m->tasks[s->task].tid);
+		jw_kv_string(w, "role", ra->roles[s->task].name);
+		jw_kv_string(w, "kind", cp_kind_name(s->kind));
+		jw_kv_string(w, "bucket", mpx_bucket_name(cp_bucket(s)));
+		jw_kv_u64(w, "start_ns", s->start);
+		jw_kv_u64(w, "end_ns", s->end);
+		jw_kv_u64(w, "duration_ns", s->end - s->start);
+		if (s->kind == MPX_CP_WAIT && r)
+			jw_kv_string(w, "reason", r);
+		if (s->via_tid)
+			jw_kv_u64(w, "via_tid", s->via_tid);
+		jw_end_object(w);
+	}
+	jw_end_array(w);
+	jw_key(w, "facts");
+	jw_start_object(w);
+	jw_kv_u64(w, "task_processes", ra->ntask_procs);
+	jw_kv_u64(w, "helper_threads", ra->nhelpers);
+	jw_kv_u64(w, "peak_task_processes", ra->peak_task_procs);
+	jw_kv_u64(w, "peak_blocked_tasks", ra->peak_blocked_tasks);
+	jw_kv_u64(w, "peak_runnable", ra->peak_runnable);
+	jw_kv_u64(w, "runq_total_ns", ra->runq_total_ns);
+	jw_kv_u64(w, "main_cpu_before_first_fork_ns", ra->main_cpu_before_fork_ns);
+	jw_kv_u64(w, "task_oncpu_ns", ra->task_oncpu_ns);
+	jw_kv_u64(w, "task_blocked_ns", ra->task_blocked_ns);
+	jw_kv_u64(w, "task_blockio_ns", ra->task_io_ns);
+	jw_kv_u64(w, "others_oncpu_while_tasks_blocked_ns",
+		  ra->others_oncpu_while_tasks_blocked_ns);
+	jw_kv_u64(w, "fork_order_violations", ra->fork_order_violations);
+	jw_kv_u64(w, "task_preemptions", ra->task_preemptions);
+	jw_end_object(w);
+	report__json_fields(&ra->rep, w, role_of, ra);
+}
+
+static void explanation_json(struct json_writer *w, const struct mpx_analysis *an)
+{
+	const struct mpx_explanation *ex = &an->ex;
+	int k;
+
+	jw_key(w, "explanation");
+	jw_start_object(w);
+	jw_kv_u64(w, "process_run", (uint64_t)ex->a);
+	jw_kv_u64(w, "pool_run", (uint64_t)ex->b);
+	jw_kv_s64(w, "delta_ns", ex->delta_ns);
+	jw_key(w, "contributions");
+	jw_start_array(w);
+	for (k = 0; k < ex->ncontrib; k++) {
+		const struct mpx_contrib *c = &ex->contrib[k];
+
+		jw_start_object(w);
+		jw_kv_string(w, "phase", mpx_phase_class_name(c->phase));
+		jw_kv_string(w, "role", mpx_role_class_name(c->role));
+		jw_kv_string(w, "bucket", mpx_bucket_name(c->bucket));
+		jw_kv_s64(w, "ns", c->ns);
+		jw_kv_s64(w, "process_ns", c->a_ns);
+		jw_kv_s64(w, "pool_ns", c->b_ns);
+		jw_end_object(w);
+	}
+	jw_end_array(w);
+	jw_kv_s64(w, "contributions_rest_ns", ex->contrib_rest_ns);
+	jw_key(w, "sentences");
+	jw_start_array(w);
+	for (k = 0; k < ex->nsentences; k++)
+		jw_string(w, ex->sentence[k]);
+	jw_end_array(w);
+	jw_key(w, "claims");
+	jw_start_array(w);
+	for (k = 0; k < MPX_NCLAIMS; k++) {
+		jw_start_object(w);
+		jw_kv_string(w, "claim", ex->claims[k].claim);
+		jw_kv_string(w, "verdict", mpx_verdict_name(ex->claims[k].verdict));
+		jw_kv_string(w, "evidence", ex->claims[k].evidence);
+		jw_kv_string(w, "test_with", ex->claims[k].test_with);
+		jw_end_object(w);
+	}
+	jw_end_array(w);
+	jw_key(w, "spread");
+	jw_start_object(w);
+	for (k = 0; k < 2; k++) {
+		jw_key(w, k ? "pool" : "process");
+		jw_start_object(w);
+		jw_kv_u64(w, "runs", (uint64_t)ex->nruns[k]);
+		jw_kv_u64(w, "median_ns", ex->med_ns[k]);
+		jw_kv_u64(w, "min_ns", ex->min_ns[k]);
+		jw_kv_u64(w, "max_ns", ex->max_ns[k]);
+		jw_end_object(w);
+	}
+	jw_end_object(w);
+	jw_end_object(w);
+}
+
+void output__json(const struct mpx_analysis *an, FILE *f)
+{
+	const struct mpx_runset *rs = an->rs;
+	const struct mpx_workload_opts *wo = &rs->work;
+	struct json_writer *w = jw_new(f, true);
+	size_t i;
+
+	if (!w)
+		return;
+	jw_start_object(w);
+	if (!rs->builtin && an->n == 1) {
+		/* A command: the run's keys at the top. */
+		run_json(w, &an->ra[0], rs);
+	} else {
+		jw_key(w, "workload");
+		jw_start_object(w);
+		jw_kv_string(w, "runtime", wo->runtime == MPX_RT_NATIVE ? "native" : "python");
+		jw_kv_u64(w, "tasks", wo->tasks);
+		jw_kv_u64(w, "workers", wo->workers);
+		jw_kv_string(w, "task", wo->kind ? wo->kind : "");
+		jw_kv_u64(w, "task_bytes", wo->bytes);
+		jw_kv_u64(w, "task_ms", wo->ms);
+		jw_kv_string(w, "start_method", wo->start_method ? wo->start_method : "");
+		jw_kv_u64(w, "repeat", wo->repeat);
+		if (rs->note)
+			jw_kv_string(w, "note", rs->note);
+		jw_end_object(w);
+		jw_key(w, "runs");
+		jw_start_array(w);
+		for (i = 0; i < an->n; i++) {
+			jw_start_object(w);
+			run_json(w, &an->ra[i], rs);
+			jw_end_object(w);
+		}
+		jw_end_array(w);
+		if (an->have_expl)
+			explanation_json(w, an);
+	}
+	jw_end_object(w);
+	fputc('\n', f);
+	jw_free(w);
+}

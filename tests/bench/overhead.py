@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Tracing overhead, measured side by side in one run.
+
+Each case runs its command untraced and under mpxtrace, alternating, and
+prints medians and the ratio traced/untraced for two clocks: the workload's
+own timing of its measured region (what tracing adds inside the run) and
+the wall time of the whole command from outside (adds attach and report).
+
+Environment: MPXTRACE (default ./mpxtrace), BENCH_RUNS (default 10).
+The machine is noisy: compare the ratios, not the absolute times.
+"""
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+MPXTRACE = os.environ.get("MPXTRACE", "./mpxtrace")
+RUNS = int(os.environ.get("BENCH_RUNS", "10"))
+PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else "python3"
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+POOL_10K = r"""
+import time
+from multiprocessing import Pool
+def noop(x):
+    return x
+if __name__ == "__main__":
+    pool = Pool(2)
+    t = time.perf_counter()
+    pool.map(noop, range(10000), chunksize=1)
+    print("ms", (time.perf_counter() - t) * 1000)
+    pool.close(); pool.join()
+"""
+
+
+def seed_metric(out):
+    times = [float(x) for x in re.findall(r"Time taken for \w+\s*:\s+([0-9.]+)", out)]
+    return sum(times) if len(times) == 2 else None
+
+
+def ms_metric(out):
+    m = re.search(r"^ms ([0-9.]+)", out, re.M)
+    return float(m.group(1)) if m else None
+
+
+def pipe_metric(out):
+    m = re.search(r"Total time:\s+([0-9.]+) \[sec\]", out)
+    return float(m.group(1)) * 1000 if m else None
+
+
+CASES = [
+    ("seed experiment (Process x2 + Pool x2)",
+     [PY, os.path.join(ROOT, "tests/workloads/process_vs_pool.py")], seed_metric),
+    ("pool, 10,000 tiny tasks", [PY, "-c", POOL_10K], ms_metric),
+    ("context-switch ping-pong (perf bench sched pipe)",
+     ["perf", "bench", "sched", "pipe", "-l", "100000"], pipe_metric),
+    ("start to exit of /bin/true", ["/bin/true"], lambda out: 0.0),
+]
+
+
+def run(cmd, traced):
+    full = [MPXTRACE, "-o", "/dev/null", "--"] + cmd if traced else cmd
+    t = time.perf_counter()
+    p = subprocess.run(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wall = (time.perf_counter() - t) * 1000
+    if p.returncode != 0:
+        sys.exit("bench: %s failed (%d): %s" % (" ".join(full), p.returncode, p.stderr[-300:]))
+    return wall, p.stdout
+
+
+def main():
+    print("mpxtrace overhead, %d alternating runs per side, medians (ms)" % RUNS)
+    print("%-48s %9s %9s %6s %9s %9s %6s" % ("case", "self:off", "self:on", "ratio",
+                                             "wall:off", "wall:on", "ratio"))
+    for name, cmd, metric in CASES:
+        res = {False: ([], []), True: ([], [])}
+        for i in range(RUNS):
+            for traced in ((False, True) if i % 2 == 0 else (True, False)):
+                wall, out = run(cmd, traced)
+                m = metric(out)
+                if m is None:
+                    sys.exit("bench: could not read the metric of %s" % name)
+                res[traced][0].append(m)
+                res[traced][1].append(wall)
+        so, st = statistics.median(res[False][0]), statistics.median(res[True][0])
+        wo, wt = statistics.median(res[False][1]), statistics.median(res[True][1])
+        ratio = "%6.3f" % (st / so) if so else "     -"
+        print("%-48s %9.2f %9.2f %s %9.2f %9.2f %6.3f" % (name[:48], so, st, ratio, wo, wt,
+                                                          wt / wo))
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* Wait reasons: kallsyms parsing, symbol lookup, picking the reason. */
+#include <stdio.h>
+#include <string.h>
+
+#include "testlib.h"
+#include "waits.h"
+
+static const char kallsyms[] =
+	"ffffffff81000000 T _stext\n"
+	"ffffffff81100000 t __schedule\n"
+	"ffffffff81100800 T schedule\n"
+	"ffffffff81200000 T anon_pipe_read\n"
+	"ffffffff81300000 d some_data\n"
+	"ffffffff81400000 T ksys_read\n"
+	"ffffffff81500000 T do_syscall_64\n"
+	"0000000000000000 T hidden_when_restricted extra-col\n";
+
+TEST(ksyms_load_and_find)
+{
+	FILE *f = fmemopen((void *)kallsyms, sizeof(kallsyms) - 1, "r");
+	struct ksyms *k;
+
+	if (!ASSERT_NOT_NULL(f))
+		return;
+	k = ksyms__load(f);
+	fclose(f);
+	if (!ASSERT_NOT_NULL(k))
+		return;
+	ASSERT_STREQ(ksyms__find(k, 0xffffffff81200010ull), "anon_pipe_read");
+	ASSERT_STREQ(ksyms__find(k, 0xffffffff81100800ull), "schedule");
+	/* Data symbols are not functions: the address falls to the text before. */
+	ASSERT_STREQ(ksyms__find(k, 0xffffffff81300010ull), "anon_pipe_read");
+	ASSERT_STREQ(ksyms__find(k, 0xffffffff81500123ull), "do_syscall_64");
+	ksyms__free(k);
+}
+
+static void reason(const char *const *names, size_t n, const char *want)
+{
+	char out[MPX_REASON_LEN];
+
+	waits__reason(names, n, out, sizeof(out));
+	ASSERT_STREQ(out, want);
+}
+
+TEST(reason_skips_scheduler_and_names_syscall)
+{
+	static const char *const pipe[] = {
+		"bpf_prog_x_sched_switch", "bpf_trace_run4", "__schedule", "schedule",
+		"anon_pipe_read", "vfs_read", "ksys_read", "do_syscall_64",
+		"entry_SYSCALL_64_after_hwframe",
+	};
+	static const char *const futex[] = {
+		"bpf_trace_run4", "__schedule", "schedule", "futex_do_wait",
+		"__futex_wait", "futex_wait", "do_futex", "__x64_sys_futex",
+		"do_syscall_64",
+	};
+	static const char *const wait4[] = {
+		"__schedule", "schedule", "do_wait", "kernel_wait4", "do_syscall_64",
+	};
+	static const char *const poll[] = {
+		"__schedule", "schedule_hrtimeout_range_clock",
+		"poll_schedule_timeout.constprop.0", "do_sys_poll", "__x64_sys_poll",
+		"do_syscall_64",
+	};
+
+	reason(pipe, 9, "anon_pipe_read in read()");
+	reason(futex, 9, "futex_do_wait in futex()");
+	reason(wait4, 5, "do_wait in wait4()");
+	reason(poll, 6, "do_sys_poll in poll()");
+}
+
+TEST(reason_page_fault_and_unknown)
+{
+	static const char *const fault[] = {
+		"__schedule", "io_schedule", "folio_wait_bit_common", "filemap_fault",
+		"__do_fault", "handle_mm_fault", "exc_page_fault", "asm_exc_page_fault",
+	};
+	static const char *const kthread[] = { "__schedule", "schedule", NULL };
+	static const char *const suffix[] = { "__schedule", "ext4_sync_file.isra.0" };
+
+	reason(fault, 8, "folio_wait_bit_common in page fault");
+	reason(kthread, 3, "?");
+	reason(suffix, 2, "ext4_sync_file");
+}
+
+TEST(reasons_table)
+{
+	struct mpx_reasons r = {};
+
+	ASSERT_EQ(reasons__add(&r, 7, "do_wait in wait4()"), 0);
+	ASSERT_EQ(reasons__add(&r, 7, "ignored: first name wins"), 0);
+	ASSERT_EQ(reasons__add(&r, 9, "futex_do_wait in futex()"), 0);
+	ASSERT_EQ(r.n, 2);
+	ASSERT_STREQ(reasons__get(&r, 7), "do_wait in wait4()");
+	ASSERT_STREQ(reasons__get(&r, 9), "futex_do_wait in futex()");
+	ASSERT_TRUE(reasons__get(&r, 8) == NULL);
+	ASSERT_TRUE(reasons__get(&r, -1) == NULL);
+	ASSERT_STREQ(reasons__get(&r, MPX_REASON_BARRIER), "mpxtrace start barrier");
+	reasons__free(&r);
+}
