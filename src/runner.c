@@ -150,6 +150,38 @@ fail:
 	return MPX_EXIT_ERROR;
 }
 
+/* Field 3 of /proc/PID/stat: R, S, D, ... */
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return '?';
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return '?';
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
+int runner__wait_held(struct runner *r, int timeout_ms)
+{
+	int i;
+
+	for (i = 0; i < timeout_ms * 5; i++) {
+		if (proc_state(r->pid) == 'S')
+			return 0;
+		usleep(200);
+	}
+	return -ETIMEDOUT;
+}
+
 int runner__release(struct runner *r)
 {
 	ssize_t n;

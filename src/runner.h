@@ -36,6 +36,11 @@ int runner__start(struct runner *r, char *const argv[], bool as_root,
 		  bool stdout_to_stderr);
 /* Fill r->uid/gid from SUDO_UID/SUDO_GID when root under sudo; true then. */
 bool runner__sudo_ids(struct runner *r);
+/*
+ * Wait (up to timeout_ms) until the held child sleeps at the barrier, so
+ * that tracing starts from a known state.  Returns 0 or -ETIMEDOUT.
+ */
+int runner__wait_held(struct runner *r, int timeout_ms);
 /* Let the child exec.  Returns 0, or MPX_EXIT_* if the exec failed. */
 int runner__release(struct runner *r);
 /* Reap what has exited.  Returns the number of children still alive. */

@@ -244,6 +244,9 @@ int trace__run(struct trace_session *s, char *const argv[], bool as_root,
 		runner__abort(&r);
 		return MPX_EXIT_ERROR;
 	}
+	if (runner__wait_held(&r, 1000))
+		mpx_warn("the workload did not reach its start barrier in 1 s: its "
+			 "first moments may be misattributed");
 	t0 = mpx_now_ns();
 	model__seed_root(m, (uint32_t)r.pid, (uint32_t)r.pid, (uint32_t)getpid(),
 			 "mpxtrace", t0, read_schedstat(r.pid, &k) ? NULL : &k);
@@ -297,9 +300,15 @@ void trace__analyze(struct evbuf *eb, struct mpx_model *m, uint64_t end_ns)
 
 	evbuf__sort(eb);
 	for (i = 0; i < eb->n; i++) {
+		const struct mpx_hdr *h = evbuf__get(eb, i);
+
+		/* Before the release the held child was only getting to its
+		 * barrier: the seed (schedstat read after that) covers it. */
+		if (h->ts < m->t0)
+			continue;
 		if (dump)
-			mpx_event_print(stderr, evbuf__get(eb, i), m->t0);
-		model__apply(m, evbuf__get(eb, i));
+			mpx_event_print(stderr, h, m->t0);
+		model__apply(m, h);
 	}
 	model__finish(m, end_ns);
 }
