@@ -46,6 +46,34 @@ static enum mpx_bucket cp_bucket(const struct mpx_cp_seg *s)
 
 /* ---- text ------------------------------------------------------------- */
 
+/* Print s word-wrapped to 79 columns: first line after lead, the rest
+ * indented by indent spaces. */
+static void wrap(FILE *f, const char *lead, int indent, const char *s)
+{
+	int col = fprintf(f, "%s", lead);
+
+	while (*s) {
+		const char *e = s;
+		int len;
+
+		while (*e && *e != ' ')
+			e++;
+		len = (int)(e - s);
+		if (col > indent && col + 1 + len > 79) {
+			fprintf(f, "\n%*s", indent, "");
+			col = indent;
+		} else if (col > indent) {
+			fputc(' ', f);
+			col++;
+		}
+		col += fprintf(f, "%.*s", len, s);
+		s = e;
+		while (*s == ' ')
+			s++;
+	}
+	fputc('\n', f);
+}
+
 static void phases_line(const struct mpx_run_analysis *ra, FILE *f)
 {
 	int p;
@@ -117,8 +145,12 @@ static void summary(const struct mpx_analysis *an, FILE *f)
 		return;
 
 	fputs("\nWhy:\n", f);
-	for (k = 0; k < ex->nsentences; k++)
-		fprintf(f, "  %d. %s\n", k + 1, ex->sentence[k]);
+	for (k = 0; k < ex->nsentences; k++) {
+		char lead[16];
+
+		snprintf(lead, sizeof(lead), "  %d. ", k + 1);
+		wrap(f, lead, 5, ex->sentence[k]);
+	}
 
 	fprintf(f, "\nWhere the %+.2f ms come from (critical path, pool minus process):\n",
 		ms(ex->delta_ns));
@@ -143,8 +175,14 @@ static void summary(const struct mpx_analysis *an, FILE *f)
 	for (k = 0; k < MPX_NCLAIMS; k++) {
 		const struct mpx_claim *c = &ex->claims[k];
 
-		fprintf(f, "  %d. \"%s\": %s.\n     %s.\n     test with: %s\n", k + 1,
-			c->claim, mpx_verdict_name(c->verdict), c->evidence, c->test_with);
+		char lead[16], buf[1024];
+
+		snprintf(lead, sizeof(lead), "  %d. ", k + 1);
+		snprintf(buf, sizeof(buf), "\"%s\": %s. %c%s.", c->claim,
+			 mpx_verdict_name(c->verdict), c->evidence[0] & ~0x20, c->evidence + 1);
+		wrap(f, lead, 5, buf);
+		snprintf(buf, sizeof(buf), "test with: mpxtrace %s", c->test_with);
+		wrap(f, "     ", 5, buf);
 	}
 }
 
