@@ -58,4 +58,51 @@ static __always_inline void get_task_blkio(void *task, __u64 *delay, __u64 *coun
 	*count = BPF_CORE_READ(d, blkio_count);
 }
 
+/*
+ * mm->rss_stat[i]: a percpu_counter since v6.2 (f1a7941243c1), whose
+ * .count is the folded value; before that an atomic_long_t.
+ */
+struct percpu_counter___x {
+	__s64 count;
+} __attribute__((preserve_access_index));
+
+struct mm_struct___new {
+	struct percpu_counter___x rss_stat[4];
+} __attribute__((preserve_access_index));
+
+struct mm_rss_stat___old {
+	atomic_long_t count[4];
+} __attribute__((preserve_access_index));
+
+struct mm_struct___old {
+	struct mm_rss_stat___old rss_stat;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u64 read_rss_member(void *mm, int i)
+{
+	__s64 v;
+
+	if (bpf_core_type_exists(struct percpu_counter___x) &&
+	    bpf_core_field_exists(((struct mm_struct___new *)mm)->rss_stat[0].count)) {
+		struct mm_struct___new *m = mm;
+
+		switch (i) {
+		case 0: v = BPF_CORE_READ(m, rss_stat[0].count); break;
+		case 1: v = BPF_CORE_READ(m, rss_stat[1].count); break;
+		case 2: v = BPF_CORE_READ(m, rss_stat[2].count); break;
+		default: v = BPF_CORE_READ(m, rss_stat[3].count); break;
+		}
+	} else {
+		struct mm_struct___old *m = mm;
+
+		switch (i) {
+		case 0: v = BPF_CORE_READ(m, rss_stat.count[0].counter); break;
+		case 1: v = BPF_CORE_READ(m, rss_stat.count[1].counter); break;
+		case 2: v = BPF_CORE_READ(m, rss_stat.count[2].counter); break;
+		default: v = BPF_CORE_READ(m, rss_stat.count[3].counter); break;
+		}
+	}
+	return v > 0 ? (__u64)v : 0;
+}
+
 #endif /* MPX_CORE_FIXES_BPF_H */

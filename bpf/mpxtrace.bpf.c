@@ -32,6 +32,10 @@ const volatile bool has_exit_group_dead = true;
 const volatile __u64 wakeup_bytes = 256 * 1024;
 /* Record the kernel stack of each blocking switch-out (wait reasons). */
 const volatile bool want_stacks = true;
+/* Emit a memory sample when a process's RSS moved by this many pages. */
+const volatile __u64 rss_step_pages = 64;
+/* sched_process_exit runs before exit_mm() (v6.16): task->mm is valid. */
+const volatile bool exit_has_mm = true;
 
 struct mpx_track {
 	__u64 start_time;	/* task->start_time: tells a reused tid apart */
@@ -63,6 +67,40 @@ struct {
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, MPX_STACK_DEPTH * sizeof(__u64));
 } stacks SEC(".maps");
+
+/* Block requests followed from submission to completion, by request. */
+struct req_info {
+	__u64 start_ns, issue_ns;
+	__u32 tid, pid, credit_tid, credit_pid;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct req_info);
+} reqs SEC(".maps");
+
+/* Inodes whose pages a tracked task dirtied: writeback is credited back. */
+struct dirtier {
+	__u32 tid, pid;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct dirtier);
+} dirtied SEC(".maps");
+
+/* Last RSS (pages) sampled per process, to emit only changes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, __u64);
+} rss_last SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -116,6 +154,57 @@ static __always_inline void read_kcounters(struct task_struct *t,
 	k->run_delay = BPF_CORE_READ(t, sched_info.run_delay);
 	k->pcount = BPF_CORE_READ(t, sched_info.pcount);
 	get_task_blkio(t, &k->blkio_delay, &cnt);
+}
+
+/*
+ * mm->rss_stat[].count: the folded part of each per-CPU counter, exact to
+ * within a batch per CPU (v6.2 made them percpu_counters, f1a7941243c1).
+ */
+static __always_inline bool read_mem(struct task_struct *t, struct mpx_mem *m)
+{
+	struct mm_struct *mm = BPF_CORE_READ(t, mm);
+
+	m->min_flt = BPF_CORE_READ(t, min_flt);
+	m->maj_flt = BPF_CORE_READ(t, maj_flt);
+	if (!mm) {
+		m->file = m->anon = m->swap = m->shmem = m->hiwater = 0;
+		return false;
+	}
+	m->file = read_rss_member(mm, 0);
+	m->anon = read_rss_member(mm, 1);
+	m->swap = read_rss_member(mm, 2);
+	m->shmem = read_rss_member(mm, 3);
+	m->hiwater = BPF_CORE_READ(mm, hiwater_rss);
+	return true;
+}
+
+/* A memory sample for prev's process when its RSS moved enough. */
+static __always_inline void sample_rss(struct task_struct *prev, __u32 tid, __u32 pid,
+				       __u64 ts)
+{
+	struct mpx_rss *e;
+	struct mpx_mem m;
+	__u64 total, *last, d;
+
+	if (!read_mem(prev, &m))
+		return;
+	total = m.file + m.anon + m.shmem;
+	last = bpf_map_lookup_elem(&rss_last, &pid);
+	if (last) {
+		d = total > *last ? total - *last : *last - total;
+		if (d < rss_step_pages)
+			return;
+		*last = total;
+	} else {
+		bpf_map_update_elem(&rss_last, &pid, &total, BPF_ANY);
+	}
+	e = reserve(sizeof(*e), MPX_EV_RSS, ts);
+	if (!e)
+		return;
+	e->mem = m;
+	e->tid = tid;
+	e->pid = pid;
+	submit(e);
 }
 
 /* ---- sched_switch ----------------------------------------------------- */
@@ -181,6 +270,8 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 		}
 		submit(e);
 	}
+	if (ptr && !(state & MPX_TASK_DEAD))
+		sample_rss(prev, prev_tid, prev_pid, ts);
 	/* The final switch of a dead task: it will never run again. */
 	if (ptr && (state & MPX_TASK_DEAD) && !(state & MPX_TASK_WAKING))
 		bpf_map_delete_elem(&tracked, &prev_tid);
@@ -410,6 +501,13 @@ static __always_inline int handle_exit(__u64 *ctx, struct task_struct *p)
 		return 0;
 	read_kcounters(p, &e->k);
 	get_task_blkio(p, &e->k.blkio_delay, &e->blkio_count);
+	e->has_mm = exit_has_mm && read_mem(p, &e->mem);
+	if (!e->has_mm) {
+		e->mem.min_flt = BPF_CORE_READ(p, min_flt);
+		e->mem.maj_flt = BPF_CORE_READ(p, maj_flt);
+	}
+	e->maxrss = BPF_CORE_READ(p, signal, maxrss);
+	e->pad = 0;
 	e->nvcsw = BPF_CORE_READ(p, nvcsw);
 	e->nivcsw = BPF_CORE_READ(p, nivcsw);
 	e->tid = tid;
@@ -419,6 +517,8 @@ static __always_inline int handle_exit(__u64 *ctx, struct task_struct *p)
 		e->group_dead = (__u32)ctx[1] & 1;
 	else
 		e->group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
+	if (e->group_dead)
+		bpf_map_delete_elem(&rss_last, &e->pid);
 	submit(e);
 	return 0;
 }
@@ -494,4 +594,188 @@ SEC("raw_tp/task_rename")
 int BPF_PROG(task_rename_raw, struct task_struct *task, const char *comm)
 {
 	return handle_rename(task, comm);
+}
+
+/* ---- block IO ------------------------------------------------------- */
+
+/* The inode of the first page a request writes, 0 if not a file page. */
+static __always_inline __u64 rq_inode(struct request *rq)
+{
+	struct page *pg = BPF_CORE_READ(rq, bio, bi_io_vec, bv_page);
+	unsigned long mapping;
+
+	if (!pg)
+		return 0;
+	mapping = (unsigned long)BPF_CORE_READ(pg, mapping);
+	if (!mapping || (mapping & 1))	/* anonymous or movable: no inode */
+		return 0;
+	return (__u64)BPF_CORE_READ((struct address_space *)mapping, host);
+}
+
+/*
+ * A request starts: at block_io_start (v6.5, 5a80bd075f3b) or, before
+ * that, block_rq_insert; both run in the submitter's context.  Follow it
+ * if the submitter is tracked, or if it writes back pages of an inode a
+ * tracked task dirtied (the flusher's writeback of the task's writes).
+ */
+static __always_inline int handle_rq_start(struct request *rq)
+{
+	__u64 id = bpf_get_current_pid_tgid(), key = (__u64)rq, ino;
+	__u32 tid = (__u32)id;
+	struct req_info ri = {};
+	struct mpx_track *t;
+	struct dirtier *d;
+
+	t = bpf_map_lookup_elem(&tracked, &tid);
+	if (t) {
+		ri.tid = tid;
+		ri.pid = t->pid;
+	}
+	/* Pages a tracked task dirtied, written back by someone else (the
+	 * flusher, or a task calling sync): credit them to the dirtier. */
+	ino = rq_inode(rq);
+	d = ino ? bpf_map_lookup_elem(&dirtied, &ino) : NULL;
+	if (d && d->tid != tid) {
+		ri.credit_tid = d->tid;
+		ri.credit_pid = d->pid;
+	}
+	if (!ri.tid && !ri.credit_tid)
+		return 0;
+	ri.start_ns = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&reqs, &key, &ri, BPF_ANY))
+		count_drop(MPX_DROP_REQ_FULL);
+	return 0;
+}
+
+SEC("tp_btf/block_io_start")
+int BPF_PROG(block_io_start, struct request *rq)
+{
+	return handle_rq_start(rq);
+}
+
+SEC("raw_tp/block_io_start")
+int BPF_PROG(block_io_start_raw, struct request *rq)
+{
+	return handle_rq_start(rq);
+}
+
+SEC("tp_btf/block_rq_insert")
+int BPF_PROG(block_rq_insert, struct request *rq)
+{
+	return handle_rq_start(rq);
+}
+
+SEC("raw_tp/block_rq_insert")
+int BPF_PROG(block_rq_insert_raw, struct request *rq)
+{
+	return handle_rq_start(rq);
+}
+
+static __always_inline int handle_rq_issue(struct request *rq)
+{
+	__u64 key = (__u64)rq;
+	struct req_info *ri = bpf_map_lookup_elem(&reqs, &key);
+
+	if (ri && !ri->issue_ns)
+		ri->issue_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("tp_btf/block_rq_issue")
+int BPF_PROG(block_rq_issue, struct request *rq)
+{
+	return handle_rq_issue(rq);
+}
+
+SEC("raw_tp/block_rq_issue")
+int BPF_PROG(block_rq_issue_raw, struct request *rq)
+{
+	return handle_rq_issue(rq);
+}
+
+struct block_device___x {
+	dev_t bd_dev;
+} __attribute__((preserve_access_index));
+
+struct request___x {
+	struct block_device___x *part;
+} __attribute__((preserve_access_index));
+
+/* Completion, in interrupt context: report the request and forget it. */
+static __always_inline int handle_rq_complete(struct request *rq, int error,
+					      unsigned int nr_bytes)
+{
+	__u64 key = (__u64)rq;
+	struct req_info *ri = bpf_map_lookup_elem(&reqs, &key);
+	struct request___x *rx = (void *)rq;
+	struct mpx_block *e;
+
+	if (!ri)
+		return 0;
+	e = reserve(sizeof(*e), MPX_EV_BLOCK, bpf_ktime_get_ns());
+	if (e) {
+		e->start_ns = ri->start_ns;
+		e->issue_ns = ri->issue_ns;
+		e->sector = BPF_CORE_READ(rq, __sector);
+		e->bytes = nr_bytes;
+		e->dev = 0;
+		if (bpf_core_field_exists(rx->part) && BPF_CORE_READ(rx, part))
+			e->dev = BPF_CORE_READ(rx, part, bd_dev);
+		e->tid = ri->tid;
+		e->pid = ri->pid;
+		e->credit_tid = ri->credit_tid;
+		e->credit_pid = ri->credit_pid;
+		e->op = BPF_CORE_READ(rq, cmd_flags);
+		e->error = error;
+		e->flags = (ri->credit_tid ? MPX_BLK_DEFERRED : 0) |
+			   (ri->issue_ns ? MPX_BLK_ISSUED : 0);
+		e->pad = 0;
+		submit(e);
+	}
+	bpf_map_delete_elem(&reqs, &key);
+	return 0;
+}
+
+SEC("tp_btf/block_rq_complete")
+int BPF_PROG(block_rq_complete, struct request *rq, int error, unsigned int nr_bytes)
+{
+	return handle_rq_complete(rq, error, nr_bytes);
+}
+
+SEC("raw_tp/block_rq_complete")
+int BPF_PROG(block_rq_complete_raw, struct request *rq, int error, unsigned int nr_bytes)
+{
+	return handle_rq_complete(rq, error, nr_bytes);
+}
+
+/* A tracked task dirtied a page cache folio of an inode (its context). */
+static __always_inline int handle_dirty(struct address_space *mapping)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct mpx_track *t = bpf_map_lookup_elem(&tracked, &tid);
+	struct dirtier d;
+	__u64 ino;
+
+	if (!t || !mapping)
+		return 0;
+	ino = (__u64)BPF_CORE_READ(mapping, host);
+	if (!ino)
+		return 0;
+	d.tid = tid;
+	d.pid = t->pid;
+	bpf_map_update_elem(&dirtied, &ino, &d, BPF_ANY);
+	return 0;
+}
+
+SEC("tp_btf/writeback_dirty_folio")
+int BPF_PROG(writeback_dirty_folio, struct folio *folio, struct address_space *mapping)
+{
+	return handle_dirty(mapping);
+}
+
+SEC("raw_tp/writeback_dirty_folio")
+int BPF_PROG(writeback_dirty_folio_raw, struct folio *folio,
+	     struct address_space *mapping)
+{
+	return handle_dirty(mapping);
 }

@@ -13,7 +13,7 @@
 #ifndef MPX_EVENTS_H
 #define MPX_EVENTS_H
 
-#define MPX_EVENTS_VERSION	1
+#define MPX_EVENTS_VERSION	2
 #define MPX_COMM_LEN		16
 #define MPX_FILENAME_LEN	64
 #define MPX_ARGS_LEN		128	/* start of the exec'd argv, NUL-separated */
@@ -26,6 +26,8 @@ enum mpx_ev_type {
 	MPX_EV_EXEC = 4,	/* sched_process_exec */
 	MPX_EV_EXIT = 5,	/* sched_process_exit: one per thread */
 	MPX_EV_COMM = 6,	/* task_rename (prctl PR_SET_NAME, pthread_setname) */
+	MPX_EV_BLOCK = 7,	/* a block request submitted for a tracked task, done */
+	MPX_EV_RSS = 8,		/* a process's memory changed (sampled at switch-out) */
 	MPX_EV_TYPE_MAX,
 };
 
@@ -52,6 +54,10 @@ enum mpx_ev_type {
 /* mpx_wakeup.flags */
 #define MPX_WK_NEW		0x01	/* sched_wakeup_new (first wakeup after fork) */
 #define MPX_WK_WAKER_KNOWN	0x02	/* waker_tid came from sched_waking */
+
+/* mpx_block.flags */
+#define MPX_BLK_DEFERRED	0x01	/* writeback of pages a tracked task dirtied */
+#define MPX_BLK_ISSUED		0x02	/* issue_ns is valid */
 
 /* mpx_fork.flags */
 #define MPX_FORK_THREAD		0x01	/* child shares the parent's thread group */
@@ -121,16 +127,52 @@ struct mpx_exec {
 	char args[MPX_ARGS_LEN];
 };
 
+/* Memory of a task's mm, in pages (mm->rss_stat[].count: approximate by up
+ * to a per-CPU batch per counter) and faults. */
+struct mpx_mem {
+	__u64 file, anon, swap, shmem;	/* MM_FILEPAGES, MM_ANONPAGES, ... */
+	__u64 hiwater;			/* mm->hiwater_rss (lazily updated) */
+	__u64 min_flt, maj_flt;		/* this thread's faults */
+};
+
 struct mpx_exit {
 	struct mpx_hdr hdr;
 	struct mpx_kcounters k;
+	struct mpx_mem mem;	/* valid when has_mm (6.16+: before exit_mm()) */
 	__u64 nvcsw;
 	__u64 nivcsw;
 	__u64 blkio_count;
+	__u64 maxrss;		/* signal->maxrss, pages (group_dead only) */
 	__u32 tid;
 	__u32 pid;
 	__s32 exit_code;	/* task->exit_code: status << 8 | signal */
 	__u32 group_dead;
+	__u32 has_mm;
+	__u32 pad;
+};
+
+/* A memory sample of a process, taken at a switch-out when it changed. */
+struct mpx_rss {
+	struct mpx_hdr hdr;
+	struct mpx_mem mem;
+	__u32 tid;
+	__u32 pid;
+};
+
+/* One block request, at its completion (the header's ts). */
+struct mpx_block {
+	struct mpx_hdr hdr;
+	__u64 start_ns;		/* block_io_start / rq_insert: submitter context */
+	__u64 issue_ns;		/* block_rq_issue: to the driver */
+	__u64 sector;
+	__u32 bytes;
+	__u32 dev;		/* kernel dev_t: major << 20 | minor */
+	__u32 tid, pid;		/* submitter, when tracked */
+	__u32 credit_tid, credit_pid;	/* deferred: who dirtied the pages */
+	__u32 op;		/* rq->cmd_flags */
+	__s32 error;
+	__u32 flags;		/* MPX_BLK_* */
+	__u32 pad;
 };
 
 struct mpx_comm {
@@ -145,6 +187,7 @@ enum mpx_drop {
 	MPX_DROP_RINGBUF = 0,	/* bpf_ringbuf_reserve() failed: event lost */
 	MPX_DROP_TRACK_FULL,	/* tracked-task map full: a task was not tracked */
 	MPX_DROP_STACK,		/* stack map full or walk failed: wait reason lost */
+	MPX_DROP_REQ_FULL,	/* request map full: a block request not followed */
 	MPX_DROP_MAX,
 };
 

@@ -33,7 +33,8 @@ static const char *const bucket_names[MPX_B_MAX] = {
 	[MPX_B_RUNQ_WAKEUP] = "runq_wakeup",
 	[MPX_B_RUNQ_PREEMPT] = "runq_preempt",
 	[MPX_B_SLEEP] = "sleep",
-	[MPX_B_DSLEEP] = "dsleep",
+	[MPX_B_DSLEEP] = "dsleep_other",
+	[MPX_B_BLKIO] = "blkio",
 	[MPX_B_UNACCOUNTED] = "unaccounted",
 };
 
@@ -54,6 +55,8 @@ void model__free(struct mpx_model *m)
 	for (i = 0; i < m->ntasks; i++)
 		free(m->tasks[i].iv);
 	free(m->tasks);
+	free(m->reqs);
+	free(m->rss);
 	reasons__free(&m->reasons);
 	free(m->hkey);
 	free(m->hval);
@@ -154,6 +157,7 @@ enum mpx_bucket mpx_state_bucket(enum mpx_tstate s)
 	case MPX_TS_RUNQ_PREEMPT: return MPX_B_RUNQ_PREEMPT;
 	case MPX_TS_SLEEP: return MPX_B_SLEEP;
 	case MPX_TS_DSLEEP: return MPX_B_DSLEEP;
+	case MPX_TS_BLKIO: return MPX_B_BLKIO;
 	default: return MPX_B_UNACCOUNTED;
 	}
 }
@@ -394,7 +398,7 @@ out:
 
 /* ---- event handlers --------------------------------------------------- */
 
-static enum mpx_tstate classify(uint32_t raw)
+static enum mpx_tstate classify(uint32_t raw, uint32_t flags)
 {
 	uint32_t s = raw & ~MPX_STATE_REREAD;
 
@@ -404,8 +408,11 @@ static enum mpx_tstate classify(uint32_t raw)
 		return MPX_TS_SLEEP;
 	if ((s & 0xff) == 0)		/* still runnable: preempted or yielded */
 		return MPX_TS_RUNQ_PREEMPT;
-	if (s & MPX_TASK_UNINTERRUPTIBLE)
+	if (s & MPX_TASK_UNINTERRUPTIBLE) {
+		if (flags & MPX_SW_IOWAIT)	/* io_schedule(): delayacct's blkio */
+			return MPX_TS_BLKIO;
 		return (s & MPX_TASK_NOLOAD) ? MPX_TS_SLEEP : MPX_TS_DSLEEP;
+	}
 	return MPX_TS_SLEEP;
 }
 
@@ -423,7 +430,7 @@ static void switch_out(struct mpx_model *m, const struct mpx_switch *e)
 		t->missed_in++;
 	reconcile(m, t, &e->prev_k, clean);
 
-	ns = classify(e->prev_state);
+	ns = classify(e->prev_state, e->flags);
 	if (ns == MPX_TS_DEAD) {
 		t->k_final = e->prev_k;
 		t->have_final = true;
@@ -446,7 +453,7 @@ static void switch_out(struct mpx_model *m, const struct mpx_switch *e)
 	}
 	t->pending_wake_ns = 0;
 	t->state = ns;
-	if (ns == MPX_TS_SLEEP || ns == MPX_TS_DSLEEP) {
+	if (ns == MPX_TS_SLEEP || ns == MPX_TS_DSLEEP || ns == MPX_TS_BLKIO) {
 		t->cur_reason = e->stack_id;
 		t->cur_flags = e->flags & MPX_SW_IOWAIT ? MPX_IV_IOWAIT : 0;
 	} else {
@@ -475,6 +482,7 @@ static void on_wakeup(struct mpx_model *m, const struct mpx_wakeup *e)
 	switch (t->state) {
 	case MPX_TS_SLEEP:
 	case MPX_TS_DSLEEP:
+	case MPX_TS_BLKIO:
 	case MPX_TS_NEW:
 	case MPX_TS_UNKNOWN:
 		set_state(m, t, e->hdr.ts, MPX_TS_RUNQ_WAKEUP);
@@ -548,6 +556,101 @@ static void on_exec(struct mpx_model *m, const struct mpx_exec *e)
 	mpx_args_string(e, t->args, sizeof(t->args));
 }
 
+/* The task alive at ts with this tid (NULL when none is known). */
+static struct mpx_task *task_at(struct mpx_model *m, uint32_t tid, uint64_t ts)
+{
+	struct mpx_task *t = model__find(m, tid);
+
+	if (t && t->start_ns <= ts)
+		return t;
+	return NULL;
+}
+
+static void on_block(struct mpx_model *m, const struct mpx_block *e)
+{
+	struct mpx_task *sub = e->tid ? task_at(m, e->tid, e->start_ns) : NULL;
+	struct mpx_task *cr = e->credit_tid ? task_at(m, e->credit_tid, e->start_ns) : NULL;
+	struct mpx_req *r;
+
+	if (mpx_grow((void **)&m->reqs, &m->reqcap, m->nreqs + 1, sizeof(*m->reqs))) {
+		m->nomem++;
+		return;
+	}
+	r = &m->reqs[m->nreqs++];
+	r->start = e->start_ns;
+	r->issue = e->flags & MPX_BLK_ISSUED ? e->issue_ns : 0;
+	r->complete = e->hdr.ts;
+	r->sector = e->sector;
+	r->bytes = e->bytes;
+	r->dev = e->dev;
+	r->op = e->op;
+	r->error = e->error;
+	r->task = sub ? (int32_t)(sub - m->tasks) : -1;
+	r->credit = cr ? (int32_t)(cr - m->tasks) : -1;
+	/* Bytes moved: reads and writes; discards and flushes move none. */
+	if ((e->op & 0xff) > 1)
+		r->bytes = 0;
+	if (sub) {
+		sub->io_requests++;
+		sub->io_bytes += r->bytes;
+		if (r->issue && r->issue >= r->start && r->complete >= r->issue) {
+			sub->io_queue_ns += r->issue - r->start;
+			sub->io_device_ns += r->complete - r->issue;
+		}
+	}
+	if (cr) {
+		cr->deferred_requests++;
+		cr->deferred_bytes += r->bytes;
+	}
+}
+
+/* Track a process's memory: first, peak and last values, pages. */
+static void mem_update(struct mpx_task *t, const struct mpx_mem *mem)
+{
+	uint64_t rss = mem->file + mem->anon + mem->shmem;
+
+	if (!t->have_mem) {
+		t->rss_first = rss;
+		t->have_mem = true;
+	}
+	if (rss > t->rss_peak)
+		t->rss_peak = rss;
+	if (mem->hiwater > t->hiwater)
+		t->hiwater = mem->hiwater;
+	t->rss_exit = rss;
+}
+
+/* The process's leader task, where its memory is kept. */
+static struct mpx_task *leader_of(struct mpx_model *m, uint32_t pid, uint64_t ts)
+{
+	struct mpx_task *t = task_at(m, pid, ts);
+
+	return t && t->pid == pid ? t : NULL;
+}
+
+static void on_rss(struct mpx_model *m, const struct mpx_rss *e)
+{
+	struct mpx_task *t = leader_of(m, e->pid, e->hdr.ts);
+	struct mpx_rss_sample *s;
+
+	if (!t)
+		t = task_at(m, e->tid, e->hdr.ts);
+	if (t)
+		mem_update(t, &e->mem);
+	if (mpx_grow((void **)&m->rss, &m->rsscap, m->nrss + 1, sizeof(*m->rss))) {
+		m->nomem++;
+		return;
+	}
+	s = &m->rss[m->nrss++];
+	memset(s, 0, sizeof(*s));
+	s->ts = e->hdr.ts;
+	s->pid = e->pid;
+	s->file = e->mem.file;
+	s->anon = e->mem.anon;
+	s->shmem = e->mem.shmem;
+	s->swap = e->mem.swap;
+}
+
 static void on_exit_(struct mpx_model *m, const struct mpx_exit *e)
 {
 	struct mpx_task *t = get_task(m, e->tid, e->pid, e->hdr.ts);
@@ -562,6 +665,19 @@ static void on_exit_(struct mpx_model *m, const struct mpx_exit *e)
 	t->nvcsw = e->nvcsw;
 	t->nivcsw = e->nivcsw;
 	t->blkio_count = e->blkio_count;
+	t->min_flt = e->mem.min_flt;
+	t->maj_flt = e->mem.maj_flt;
+	if (e->group_dead)
+		t->maxrss = e->maxrss;
+	if (e->has_mm) {
+		struct mpx_task *l = leader_of(m, e->pid, e->hdr.ts);
+		struct mpx_rss r = { .hdr = e->hdr, .mem = e->mem, .tid = e->tid,
+				     .pid = e->pid };
+
+		mem_update(l ? l : t, &e->mem);
+		if (e->group_dead)
+			on_rss(m, &r);
+	}
 }
 
 static void on_comm(struct mpx_model *m, const struct mpx_comm *e)
@@ -611,6 +727,12 @@ void model__apply(struct mpx_model *m, const struct mpx_hdr *h)
 		break;
 	case MPX_EV_COMM:
 		on_comm(m, (const void *)h);
+		break;
+	case MPX_EV_BLOCK:
+		on_block(m, (const void *)h);
+		break;
+	case MPX_EV_RSS:
+		on_rss(m, (const void *)h);
 		break;
 	default:
 		break;

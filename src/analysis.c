@@ -362,7 +362,8 @@ static bool ipc_wait(const char *reason)
 
 static bool task_wait(const struct mpx_model *m, const struct mpx_ival *v)
 {
-	return (v->state == MPX_TS_SLEEP || v->state == MPX_TS_DSLEEP) &&
+	return (v->state == MPX_TS_SLEEP || v->state == MPX_TS_DSLEEP ||
+		v->state == MPX_TS_BLKIO) &&
 	       !ipc_wait(reasons__get(&m->reasons, v->reason));
 }
 
@@ -619,6 +620,7 @@ static const char *bucket_words(enum mpx_bucket b)
 	case MPX_B_RUNQ_PREEMPT: return "waiting for a CPU after preemption";
 	case MPX_B_SLEEP: return "sleeping";
 	case MPX_B_DSLEEP: return "in uninterruptible sleep";
+	case MPX_B_BLKIO: return "waiting for block IO";
 	default: return "unaccounted";
 	}
 }

@@ -55,6 +55,22 @@ void check__task(const struct mpx_task *t, struct mpx_task_check *c)
 	c->runq_dev_pct = pct(c->runq_dev_ns, c->kernel_run_delay_ns);
 	c->in_bounds = in_bounds(c->oncpu_dev_ns, c->kernel_exec_ns) &&
 		       in_bounds(c->runq_dev_ns, c->kernel_run_delay_ns);
+	/* Delay accounting counts from try_to_block_task() with in_iowait to
+	 * the wakeup: our blkio intervals.  Only when it was on (a task that
+	 * blocked in IO and shows no delay had it off). */
+	if (end->blkio_delay >= t->k_base.blkio_delay &&
+	    (end->blkio_delay > t->k_base.blkio_delay || !t->bucket[MPX_B_BLKIO])) {
+		uint64_t a, bound;
+
+		c->blkio_valid = true;
+		c->kernel_blkio_ns = end->blkio_delay - t->k_base.blkio_delay;
+		c->blkio_dev_ns = (int64_t)t->bucket[MPX_B_BLKIO] - (int64_t)c->kernel_blkio_ns;
+		a = c->blkio_dev_ns < 0 ? (uint64_t)-c->blkio_dev_ns : (uint64_t)c->blkio_dev_ns;
+		bound = (uint64_t)((double)c->kernel_blkio_ns * MPX_CHECK_BLKIO_PCT / 100.0);
+		if (bound < MPX_CHECK_BLKIO_FLOOR_NS)
+			bound = MPX_CHECK_BLKIO_FLOOR_NS;
+		c->blkio_in_bounds = a <= bound;
+	}
 }
 
 static int64_t mag(int64_t v)
@@ -80,6 +96,18 @@ void check__model(const struct mpx_model *m, struct mpx_check *c)
 		c->tasks_checked++;
 		if (!tc.in_bounds)
 			c->tasks_out_of_bounds++;
+		if (tc.blkio_valid && tc.kernel_blkio_ns) {
+			double bp = 100.0 * (double)mag(tc.blkio_dev_ns) /
+				    (double)tc.kernel_blkio_ns;
+
+			c->blkio_checked++;
+			if (!tc.blkio_in_bounds)
+				c->blkio_out_of_bounds++;
+			if (mag(tc.blkio_dev_ns) > mag(c->max_blkio_dev_ns))
+				c->max_blkio_dev_ns = tc.blkio_dev_ns;
+			if (bp > c->max_blkio_dev_pct)
+				c->max_blkio_dev_pct = bp;
+		}
 		if (mag(tc.oncpu_dev_ns) > mag(c->max_oncpu_dev_ns)) {
 			c->max_oncpu_dev_ns = tc.oncpu_dev_ns;
 			c->worst_oncpu_tid = t->tid;
@@ -99,5 +127,6 @@ void check__model(const struct mpx_model *m, struct mpx_check *c)
 		if (tc.runq_dev_pct > c->max_runq_dev_pct)
 			c->max_runq_dev_pct = tc.runq_dev_pct;
 	}
-	c->pass = c->tasks_checked > 0 && c->tasks_out_of_bounds == 0;
+	c->pass = c->tasks_checked > 0 && c->tasks_out_of_bounds == 0 &&
+		  c->blkio_out_of_bounds == 0;
 }

@@ -19,6 +19,8 @@
 /* A deviation is in bounds when |dev| <= max(1% of the kernel's value, 200 us). */
 #define MPX_CHECK_PCT		1.0
 #define MPX_CHECK_FLOOR_NS	200000ull
+#define MPX_CHECK_BLKIO_PCT	5.0
+#define MPX_CHECK_BLKIO_FLOOR_NS 100000ull
 
 /*
  * Like with like.  Our buckets keep tracepoint time.  The kernel's exec time
@@ -41,6 +43,11 @@ struct mpx_task_check {
 	uint64_t kernel_exec_ns, kernel_run_delay_ns;
 	double oncpu_dev_pct, runq_dev_pct;	/* of max(kernel's figure, 20 ms) */
 	bool in_bounds;
+	/* Block IO wait against delay accounting's blkio_delay. */
+	bool blkio_valid;
+	int64_t blkio_dev_ns;
+	uint64_t kernel_blkio_ns;
+	bool blkio_in_bounds;	/* within max(5%, 100 us) */
 };
 
 struct mpx_check {
@@ -52,6 +59,9 @@ struct mpx_check {
 	int64_t max_raw_oncpu_dev_ns, max_raw_runq_dev_ns;
 	uint64_t wake_charge_ns;	/* sums over checked tasks */
 	uint64_t unexec_ns;
+	uint32_t blkio_checked, blkio_out_of_bounds;
+	int64_t max_blkio_dev_ns;
+	double max_blkio_dev_pct;
 	uint64_t reconciled_ns;
 	uint32_t missed_switches;
 	uint64_t unaccounted_ns;

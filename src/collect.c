@@ -70,24 +70,54 @@ fail:
 	return NULL;
 }
 
-/*
- * Arguments of the tracepoints whose prototype changed: sched_switch got
- * prev_state in v5.18 (commit fa2c3254d7cf), sched_process_exit got
- * group_dead in v6.16.  Read from vmlinux BTF, never from a version.
- */
-static void probe_tp_args(struct mpxtrace_bpf *skel)
+/* Tracepoints the programs attach to (program name = tracepoint name). */
+static const char *const tp_names[] = {
+	"sched_switch", "sched_waking", "sched_wakeup", "sched_wakeup_new",
+	"sched_process_fork", "sched_process_exec", "sched_process_exit",
+	"sched_process_free", "task_rename", "block_io_start", "block_rq_insert",
+	"block_rq_issue", "block_rq_complete", "writeback_dirty_folio",
+};
+#define NTP (sizeof(tp_names) / sizeof(tp_names[0]))
+
+static int tp_index(const char *name)
 {
-	static const char *const tps[] = { "sched_switch", "sched_process_exit" };
-	int nargs[2] = { -1, -1 };
-	size_t size;
+	size_t i;
+
+	for (i = 0; i < NTP; i++)
+		if (!strcmp(tp_names[i], name))
+			return (int)i;
+	return -1;
+}
+
+/*
+ * Which tracepoints exist and with how many arguments, from vmlinux BTF,
+ * never from a version number: sched_switch got prev_state in v5.18
+ * (fa2c3254d7cf); sched_process_exit got group_dead and moved before
+ * exit_mm() in v6.16; block_io_start exists since v6.5 (5a80bd075f3b);
+ * block_rq_insert lost its queue argument in v5.11 (a54895fa).
+ */
+static void probe_tps(struct mpxtrace_bpf *skel, int nargs[NTP])
+{
+	size_t size, i;
 	void *btf = slurp("/sys/kernel/btf/vmlinux", &size);
 
+	for (i = 0; i < NTP; i++)
+		nargs[i] = -1;
 	if (btf)
-		btfscan__tp_nargs(btf, size, tps, nargs, 2);
+		btfscan__tp_nargs(btf, size, tp_names, nargs, NTP);
 	free(btf);
-	skel->rodata->has_prev_state_arg = nargs[0] >= 4;
-	skel->rodata->has_exit_group_dead = nargs[1] >= 2;
-	mpx_info("sched_switch has %d args, sched_process_exit %d\n", nargs[0], nargs[1]);
+	skel->rodata->has_prev_state_arg = nargs[tp_index("sched_switch")] >= 4;
+	skel->rodata->has_exit_group_dead = nargs[tp_index("sched_process_exit")] >= 2;
+	skel->rodata->exit_has_mm = skel->rodata->has_exit_group_dead;
+	/* One submit hook: block_io_start where it exists. */
+	if (nargs[tp_index("block_io_start")] >= 0)
+		nargs[tp_index("block_rq_insert")] = -1;
+	else if (nargs[tp_index("block_rq_insert")] != 1)
+		nargs[tp_index("block_rq_insert")] = -1;
+	if (nargs[tp_index("block_rq_issue")] != 1)
+		nargs[tp_index("block_rq_issue")] = -1;
+	for (i = 0; i < NTP; i++)
+		mpx_info("tracepoint %s: %d args\n", tp_names[i], nargs[i]);
 }
 
 static int on_record(void *ctx, void *data, size_t size)
@@ -106,36 +136,53 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static void set_raw(struct mpxtrace_bpf *skel, bool raw)
+/* Load the tp_btf or the raw_tp twin of each hook whose tracepoint exists. */
+static int set_autoload(struct mpxtrace_bpf *skel, bool raw, const int nargs[NTP])
 {
 	struct bpf_program *p;
 
 	bpf_object__for_each_program(p, skel->obj) {
+		char base[64];
 		const char *n = bpf_program__name(p);
 		size_t l = strlen(n);
 		bool is_raw = l > 4 && !strcmp(n + l - 4, "_raw");
+		int i;
 
-		bpf_program__set_autoload(p, is_raw == raw);
+		snprintf(base, sizeof(base), "%.*s", (int)(is_raw ? l - 4 : l), n);
+		i = tp_index(base);
+		bpf_program__set_autoload(p, is_raw == raw && i >= 0 && nargs[i] >= 0);
+		/* The scheduler hooks are the tool: without them, nothing. */
+		if (is_raw == raw && i >= 0 && i <= tp_index("task_rename") && nargs[i] < 0 &&
+		    strcmp(base, "task_rename") && strcmp(base, "sched_process_free")) {
+			mpx_err("this kernel has no %s tracepoint in its BTF", base);
+			return -ENOENT;
+		}
 	}
+	return 0;
 }
 
 static int open_load(struct collector *c, const struct collect_opts *o, bool raw)
 {
 	uint64_t t0 = mpx_now_ns();
-	int err;
+	int nargs[NTP], err;
 
 	c->skel = mpxtrace_bpf__open();
 	if (!c->skel) {
 		err = -errno;
 		return err ? err : -EINVAL;
 	}
-	probe_tp_args(c->skel);
+	probe_tps(c->skel, nargs);
 	mpx_info("opened and probed in %.1f ms\n", (double)(mpx_now_ns() - t0) / 1e6);
 	c->skel->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
 
 	bpf_map__set_max_entries(c->skel->maps.events, o->ringbuf_bytes);
 	bpf_map__set_max_entries(c->skel->maps.tracked, o->max_tasks);
-	set_raw(c->skel, raw);
+	err = set_autoload(c->skel, raw, nargs);
+	if (err) {
+		mpxtrace_bpf__destroy(c->skel);
+		c->skel = NULL;
+		return err;
+	}
 	t0 = mpx_now_ns();
 	err = mpxtrace_bpf__load(c->skel);
 	mpx_info("programs loaded in %.1f ms\n", (double)(mpx_now_ns() - t0) / 1e6);

@@ -15,6 +15,8 @@ size_t mpx_event_size(unsigned int type)
 	case MPX_EV_EXEC: return sizeof(struct mpx_exec);
 	case MPX_EV_EXIT: return sizeof(struct mpx_exit);
 	case MPX_EV_COMM: return sizeof(struct mpx_comm);
+	case MPX_EV_BLOCK: return sizeof(struct mpx_block);
+	case MPX_EV_RSS: return sizeof(struct mpx_rss);
 	default: return 0;
 	}
 }
@@ -152,6 +154,24 @@ void mpx_event_print(FILE *f, const struct mpx_hdr *h, uint64_t t0)
 		const struct mpx_comm *e = (const void *)h;
 
 		fprintf(f, "%12.3f cpu%u comm tid=%u %.16s", t, h->cpu, e->tid, e->comm);
+		break;
+	}
+	case MPX_EV_BLOCK: {
+		const struct mpx_block *e = (const void *)h;
+
+		fprintf(f, "%12.3f cpu%u block tid=%u credit=%u dev=%u:%u sector=%llu bytes=%u "
+			"op=0x%x queue=%.3f device=%.3f ms", t, h->cpu, e->tid, e->credit_tid,
+			e->dev >> 20, e->dev & 0xfffff, (unsigned long long)e->sector, e->bytes,
+			e->op, e->issue_ns ? (double)(e->issue_ns - e->start_ns) / 1e6 : 0,
+			e->issue_ns ? (double)(h->ts - e->issue_ns) / 1e6 : 0);
+		break;
+	}
+	case MPX_EV_RSS: {
+		const struct mpx_rss *e = (const void *)h;
+
+		fprintf(f, "%12.3f cpu%u rss pid=%u file=%llu anon=%llu shmem=%llu pages",
+			t, h->cpu, e->pid, (unsigned long long)e->mem.file,
+			(unsigned long long)e->mem.anon, (unsigned long long)e->mem.shmem);
 		break;
 	}
 	default:

@@ -26,7 +26,8 @@ enum mpx_bucket {
 	MPX_B_RUNQ_WAKEUP,	/* woken (or new), waiting for a CPU */
 	MPX_B_RUNQ_PREEMPT,	/* preempted while runnable, waiting to run again */
 	MPX_B_SLEEP,		/* interruptible sleep (S, and T/t/P/I) */
-	MPX_B_DSLEEP,		/* uninterruptible sleep (D) */
+	MPX_B_DSLEEP,		/* uninterruptible sleep (D), not in an IO wait */
+	MPX_B_BLKIO,		/* uninterruptible IO wait (D with in_iowait) */
 	MPX_B_UNACCOUNTED,	/* the events could not place it */
 	MPX_B_MAX,
 };
@@ -40,6 +41,7 @@ enum mpx_tstate {
 	MPX_TS_SLEEP,
 	MPX_TS_DSLEEP,
 	MPX_TS_DEAD,
+	MPX_TS_BLKIO,		/* D in io_schedule(): what delay accounting calls blkio */
 };
 
 #define MPX_MAX_COMMS 4
@@ -58,6 +60,24 @@ struct mpx_ival {
 	uint8_t flags;		/* MPX_IV_* */
 	uint16_t pad;
 	uint32_t pad2;
+};
+
+/* A block request of the traced tree (submitted by, or credited to, a task). */
+struct mpx_req {
+	uint64_t start, issue, complete;	/* issue 0: not seen */
+	uint64_t sector;
+	uint32_t bytes, dev, op;
+	int32_t error;
+	int32_t task;		/* submitter's task index, -1: not traced */
+	int32_t credit;		/* deferred: the dirtier's task index, else -1 */
+};
+
+/* Memory of a process at one moment, in pages. */
+struct mpx_rss_sample {
+	uint64_t ts;
+	uint32_t pid;
+	uint32_t pad;
+	uint64_t file, anon, shmem, swap;
 };
 
 struct mpx_task {
@@ -95,6 +115,17 @@ struct mpx_task {
 	bool have_base, have_last, have_exit, have_final;
 	uint64_t nvcsw, nivcsw, blkio_count;
 
+	/* Block IO: own requests and writeback of pages it dirtied. */
+	uint32_t io_requests, deferred_requests;
+	uint64_t io_bytes, deferred_bytes;
+	uint64_t io_queue_ns, io_device_ns;	/* summed over own requests */
+
+	/* Memory (process: the same mm for all threads), pages. */
+	bool have_mem;
+	uint64_t rss_first, rss_peak, rss_exit, hiwater;
+	uint64_t min_flt, maj_flt;		/* this thread's, at exit */
+	uint64_t maxrss;			/* signal->maxrss at group exit */
+
 	/* Reconciliation with the kernel's counters (see account.c). */
 	uint64_t reconciled_ns;	/* time moved between buckets */
 	uint32_t missed_in;	/* switch-out with no switch-in seen */
@@ -121,6 +152,10 @@ struct mpx_model {
 	uint32_t root_tid;
 	uint64_t t0;		/* tracing started (workload released) */
 	uint64_t first_ns, last_ns;
+	struct mpx_req *reqs;
+	size_t nreqs, reqcap;
+	struct mpx_rss_sample *rss;
+	size_t nrss, rsscap;
 	uint64_t nevents;
 	uint64_t nomem;		/* intervals lost to allocation failure */
 	uint64_t orphan_events;	/* events for tids never seen forked */

@@ -148,7 +148,8 @@ size_t report__task_waits(const struct mpx_model *m, const struct mpx_task *t,
 		const struct mpx_ival *v = &t->iv[i];
 		const char *r;
 
-		if (v->state != MPX_TS_SLEEP && v->state != MPX_TS_DSLEEP)
+		if (v->state != MPX_TS_SLEEP && v->state != MPX_TS_DSLEEP &&
+		    v->state != MPX_TS_BLKIO)
 			continue;
 		r = reasons__get(&m->reasons, v->reason);
 		for (j = 0; j < n; j++)
@@ -172,4 +173,93 @@ size_t report__task_waits(const struct mpx_model *m, const struct mpx_task *t,
 		memcpy(out, all, n * sizeof(*out));
 	free(all);
 	return n;
+}
+
+/* Length of [s, e) covered by the union of intervals in v (sorted by start). */
+struct span {
+	uint64_t s, e;
+};
+
+static int cmp_span(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+
+	return x->s < y->s ? -1 : x->s > y->s;
+}
+
+static uint64_t covered(const struct span *v, size_t n, uint64_t s, uint64_t e)
+{
+	uint64_t sum = 0, cs = 0, ce = 0;
+	size_t i;
+
+	for (i = 0; i <= n; i++) {
+		if (i < n && v[i].s <= ce) {
+			if (v[i].e > ce)
+				ce = v[i].e;
+			continue;
+		}
+		if (ce > cs) {
+			uint64_t a = cs > s ? cs : s, b = ce < e ? ce : e;
+
+			if (b > a)
+				sum += b - a;
+		}
+		if (i < n) {
+			cs = v[i].s;
+			ce = v[i].e;
+		}
+	}
+	return sum;
+}
+
+void report__task_io(const struct mpx_model *m, const struct mpx_task *t,
+		     struct mpx_task_io *io)
+{
+	size_t idx = (size_t)(t - m->tasks), i, nq = 0, nd = 0;
+	struct span *q = NULL, *d = NULL;
+	size_t qcap = 0, dcap = 0;
+
+	memset(io, 0, sizeof(*io));
+	io->blkio_ns = t->bucket[MPX_B_BLKIO];
+	if (!t->io_requests)
+		return;
+	for (i = 0; i < m->nreqs; i++) {
+		const struct mpx_req *r = &m->reqs[i];
+		size_t k;
+
+		if (r->task != (int32_t)idx || !r->issue)
+			continue;
+		if (!mpx_grow((void **)&q, &qcap, nq + 1, sizeof(*q)))
+			q[nq++] = (struct span){ r->start, r->issue };
+		if (!mpx_grow((void **)&d, &dcap, nd + 1, sizeof(*d)))
+			d[nd++] = (struct span){ r->issue, r->complete };
+		for (k = 0; k < t->niv; k++)
+			if (t->iv[k].state == MPX_TS_BLKIO && r->complete > t->iv[k].start &&
+			    r->complete <= t->iv[k].end) {
+				io->requests_waited++;
+				break;
+			}
+	}
+	/* q gets the device spans too: queue time is what the union of
+	 * both covers beyond the device spans. */
+	for (i = 0; i < nd; i++)
+		if (!mpx_grow((void **)&q, &qcap, nq + 1, sizeof(*q)))
+			q[nq++] = d[i];
+	if (nq)
+		qsort(q, nq, sizeof(*q), cmp_span);
+	if (nd)
+		qsort(d, nd, sizeof(*d), cmp_span);
+	for (i = 0; i < t->niv; i++) {
+		const struct mpx_ival *v = &t->iv[i];
+		uint64_t dev, any;
+
+		if (v->state != MPX_TS_BLKIO)
+			continue;
+		dev = covered(d, nd, v->start, v->end);
+		any = covered(q, nq, v->start, v->end);
+		io->blkio_device_ns += dev;
+		io->blkio_queue_ns += any - dev;
+	}
+	free(q);
+	free(d);
 }

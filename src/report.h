@@ -48,6 +48,17 @@ struct mpx_wait_total {
 	bool iowait;
 };
 
+/* A task's block IO wait, joined to the requests it issued. */
+struct mpx_task_io {
+	uint64_t blkio_ns;		/* the bucket */
+	uint64_t blkio_queue_ns;	/* ... while an own request was queued */
+	uint64_t blkio_device_ns;	/* ... while an own request was on the device */
+	uint32_t requests_waited;	/* own requests that completed in its IO waits */
+};
+
+void report__task_io(const struct mpx_model *m, const struct mpx_task *t,
+		     struct mpx_task_io *io);
+
 /* The task's top waits by time, at most max; returns how many. */
 size_t report__task_waits(const struct mpx_model *m, const struct mpx_task *t,
 			  struct mpx_wait_total *out, size_t max);

@@ -79,6 +79,34 @@ static void task(struct json_writer *w, const struct mpx_model *m,
 		snprintf(key, sizeof(key), "%s_ns", mpx_bucket_name(i));
 		jw_kv_u64(w, key, t->bucket[i]);
 	}
+	/* All uninterruptible sleep, IO wait or not. */
+	jw_kv_u64(w, "dsleep_ns", t->bucket[MPX_B_DSLEEP] + t->bucket[MPX_B_BLKIO]);
+	{
+		struct mpx_task_io io;
+
+		report__task_io(m, t, &io);
+		jw_kv_u64(w, "io_requests", t->io_requests);
+		jw_kv_u64(w, "io_bytes", t->io_bytes);
+		jw_kv_u64(w, "io_queue_ns", t->io_queue_ns);
+		jw_kv_u64(w, "io_device_ns", t->io_device_ns);
+		jw_kv_u64(w, "blkio_on_queue_ns", io.blkio_queue_ns);
+		jw_kv_u64(w, "blkio_on_device_ns", io.blkio_device_ns);
+		jw_kv_u64(w, "io_requests_waited", io.requests_waited);
+		jw_kv_u64(w, "deferred_io_requests", t->deferred_requests);
+		jw_kv_u64(w, "deferred_io_bytes", t->deferred_bytes);
+	}
+	if (t->have_mem) {
+		long pg = 4096;
+
+		jw_kv_u64(w, "rss_start_bytes", t->rss_first * pg);
+		jw_kv_u64(w, "rss_peak_bytes", (t->rss_peak > t->hiwater ? t->rss_peak :
+						 t->hiwater) * pg);
+		jw_kv_u64(w, "rss_exit_bytes", t->rss_exit * pg);
+	}
+	jw_kv_u64(w, "minflt", t->min_flt);
+	jw_kv_u64(w, "majflt", t->maj_flt);
+	if (t->maxrss)
+		jw_kv_u64(w, "maxrss_bytes", t->maxrss * 4096);
 	jw_kv_u64(w, "switches_voluntary", t->nswitch_vol);
 	jw_kv_u64(w, "switches_involuntary", t->nswitch_invol);
 	jw_kv_u64(w, "wakeups", t->nwakeups);
@@ -101,6 +129,11 @@ static void task(struct json_writer *w, const struct mpx_model *m,
 		jw_kv_double(w, "oncpu_dev_pct", row->chk.oncpu_dev_pct);
 		jw_kv_double(w, "runq_dev_pct", row->chk.runq_dev_pct);
 		jw_kv_bool(w, "in_bounds", row->chk.in_bounds);
+		if (row->chk.blkio_valid) {
+			jw_kv_u64(w, "blkio_delay_ns", row->chk.kernel_blkio_ns);
+			jw_kv_s64(w, "blkio_dev_ns", row->chk.blkio_dev_ns);
+			jw_kv_bool(w, "blkio_in_bounds", row->chk.blkio_in_bounds);
+		}
 	}
 	if (t->have_exit) {
 		kcounters(w, "at_exit", &t->k_exit);
@@ -161,6 +194,7 @@ void report__json_fields(const struct mpx_report *r, struct json_writer *w,
 		snprintf(key, sizeof(key), "%s_ns", mpx_bucket_name(b));
 		jw_kv_u64(w, key, r->total[b]);
 	}
+	jw_kv_u64(w, "dsleep_ns", r->total[MPX_B_DSLEEP] + r->total[MPX_B_BLKIO]);
 	jw_end_object(w);
 
 	jw_key(w, "check");
@@ -182,6 +216,10 @@ void report__json_fields(const struct mpx_report *r, struct json_writer *w,
 	jw_kv_u64(w, "reconciled_ns", c->reconciled_ns);
 	jw_kv_u64(w, "missed_switches", c->missed_switches);
 	jw_kv_u64(w, "unaccounted_ns", c->unaccounted_ns);
+	jw_kv_u64(w, "blkio_checked", c->blkio_checked);
+	jw_kv_u64(w, "blkio_out_of_bounds", c->blkio_out_of_bounds);
+	jw_kv_s64(w, "max_blkio_dev_ns", c->max_blkio_dev_ns);
+	jw_kv_double(w, "max_blkio_dev_pct", c->max_blkio_dev_pct);
 	jw_kv_bool(w, "pass", c->pass);
 	jw_end_object(w);
 

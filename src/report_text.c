@@ -4,7 +4,7 @@
 #include "report.h"
 
 static const char *const short_names[MPX_B_MAX] = {
-	"ON-CPU", "RQ-WAKE", "RQ-PREE", "SLEEP", "D-SLEEP", "UNACC",
+	"ON-CPU", "RQ-WAKE", "RQ-PREE", "SLEEP", "D-OTHER", "BLKIO", "UNACC",
 };
 
 static double ms(uint64_t ns)
@@ -74,18 +74,18 @@ static void table(const struct mpx_report *r, FILE *f, bool wide, const struct n
 	size_t i;
 	int b;
 
-	fprintf(f, "\n%7s %-15s %8s", "TID", nm->role ? "ROLE" : "COMM", "LIFE ms");
+	fprintf(f, "\n%6s %-14s %8s", "TID", nm->role ? "ROLE" : "COMM", "LIFE ms");
 	for (b = 0; b < MPX_B_MAX; b++)
-		fprintf(f, " %7s", short_names[b]);
+		fprintf(f, " %6.6s", short_names[b]);
 	fputc('\n', f);
 	for (i = 0; i < r->nrows; i++) {
 		const struct mpx_task_row *row = &r->rows[i];
 		const struct mpx_task *t = row->t;
 
-		name_cell(name, sizeof(name), r, row, nm, 15);
-		fprintf(f, "%7u %-15s %8.2f", t->tid, name, ms(row->life_ns));
+		name_cell(name, sizeof(name), r, row, nm, 14);
+		fprintf(f, "%6u %-14s %8.2f", t->tid, name, ms(row->life_ns));
 		for (b = 0; b < MPX_B_MAX; b++)
-			fprintf(f, " %7.2f", ms(t->bucket[b]));
+			fprintf(f, " %6.2f", ms(t->bucket[b]));
 		if (wide) {
 			for (b = 0; b < MPX_B_MAX; b++)
 				fprintf(f, " %5.1f%%", pct(t->bucket[b], row->life_ns));
@@ -93,15 +93,15 @@ static void table(const struct mpx_report *r, FILE *f, bool wide, const struct n
 		}
 		fputc('\n', f);
 		if (!wide) {
-			fprintf(f, "%7s %-15s %8s", "", "", "");
+			fprintf(f, "%6s %-14s %8s", "", "", "");
 			for (b = 0; b < MPX_B_MAX; b++)
-				fprintf(f, " %6.1f%%", pct(t->bucket[b], row->life_ns));
+				fprintf(f, " %5.1f%%", pct(t->bucket[b], row->life_ns));
 			fputc('\n', f);
 		}
 	}
-	fprintf(f, "%7s %-15s %8s", "", "total", "");
+	fprintf(f, "%6s %-14s %8s", "", "total", "");
 	for (b = 0; b < MPX_B_MAX; b++)
-		fprintf(f, " %7.2f", ms(r->total[b]));
+		fprintf(f, " %6.2f", ms(r->total[b]));
 	fputs("\n  (ms; % of each task's lifetime; ~ marks a thread)\n", f);
 }
 
@@ -128,6 +128,46 @@ static void waits(const struct mpx_report *r, FILE *f)
 				wt[j].count, wt[j].iowait ? " (io)" : "");
 		fputc('\n', f);
 	}
+}
+
+static double mib(uint64_t bytes)
+{
+	return (double)bytes / (1024.0 * 1024.0);
+}
+
+/* Requests each task issued, its IO wait joined to them, what it left to
+ * writeback, and its process's memory. */
+static void io_mem(const struct mpx_report *r, FILE *f)
+{
+	bool any = false;
+	size_t i;
+
+	for (i = 0; i < r->nrows; i++) {
+		const struct mpx_task *t = r->rows[i].t;
+		struct mpx_task_io io;
+		uint64_t peak = t->rss_peak > t->hiwater ? t->rss_peak : t->hiwater;
+
+		if (!t->io_requests && !t->deferred_requests && !t->bucket[MPX_B_BLKIO] &&
+		    !t->have_mem)
+			continue;
+		if (!any)
+			fprintf(f, "\nblock IO and memory:\n%6s %-14s %5s %7s %8s %7s %7s %7s "
+				"%8s\n", "TID", "COMM", "REQS", "MiB", "BLKIO ms", "device",
+				"queue", "defer", "RSS MiB");
+		any = true;
+		report__task_io(r->m, t, &io);
+		fprintf(f, "%6u %-14.14s %5u %7.2f %8.2f %7.2f %7.2f %7.2f ", t->tid, t->comm,
+			t->io_requests, mib(t->io_bytes), ms(io.blkio_ns), ms(io.blkio_device_ns),
+			ms(io.blkio_queue_ns), mib(t->deferred_bytes));
+		if (t->have_mem)
+			fprintf(f, "%8.2f\n", mib(peak * 4096));
+		else
+			fprintf(f, "%8s\n", "-");
+	}
+	if (any)
+		fputs("  (device/queue: IO wait while its own requests were on the device /\n"
+		      "  queued; defer: writeback of pages it dirtied, done by others; RSS: peak)\n",
+		      f);
 }
 
 static void dev_line(FILE *f, const char *what, int64_t dev, uint32_t tid, double pct)
@@ -157,6 +197,10 @@ static void selfcheck(const struct mpx_report *r, FILE *f)
 		"  in tracepoint time the worst deviations are %+.3f / %+.3f ms\n",
 		ms(c->wake_charge_ns), ms(c->unexec_ns),
 		sms(c->max_raw_oncpu_dev_ns), sms(c->max_raw_runq_dev_ns));
+	if (c->blkio_checked)
+		fprintf(f, "  block IO wait vs delay accounting (%u tasks): worst %+.3f ms "
+			"(%.2f%%), bound max(5%%, 0.1 ms)\n", c->blkio_checked,
+			sms(c->max_blkio_dev_ns), c->max_blkio_dev_pct);
 	fprintf(f, "  %s: %u of %u tasks within max(1%%, 0.2 ms)\n",
 		c->pass ? "PASS" : "FAIL", c->tasks_checked - c->tasks_out_of_bounds,
 		c->tasks_checked);
@@ -173,5 +217,6 @@ void report__text(const struct mpx_report *r, FILE *f, bool wide,
 	header(r, f);
 	table(r, f, wide, &nm);
 	waits(r, f);
+	io_mem(r, f);
 	selfcheck(r, f);
 }

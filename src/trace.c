@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,10 +95,32 @@ static void handle_stop(struct collector *c, struct runner *r, uint64_t *since)
 
 struct trace_session {
 	struct collector *c;
+	int delayacct_was;	/* kernel.task_delayacct before us, -1: unknown */
 	int sigfd;		/* SIGCHLD, blocked and read here */
 	int epfd;		/* sigfd + the ring buffer */
 	sigset_t oldmask;
 };
+
+/*
+ * Switch delay accounting (kernel.task_delayacct) to on; returns what it
+ * was (0/1), or -1 when it cannot be read.  It is the self-check's oracle
+ * for block IO wait; trace__close() puts it back as it was.
+ */
+static int sysctl_delayacct(int on)
+{
+	const char *path = "/proc/sys/kernel/task_delayacct";
+	char c = 0;
+	int fd = open(path, O_RDWR | O_CLOEXEC), was = -1;
+
+	if (fd < 0)
+		return -1;
+	if (read(fd, &c, 1) == 1)
+		was = c == '1';
+	if (was >= 0 && was != on && pwrite(fd, on ? "1" : "0", 1, 0) != 1)
+		was = -1;
+	close(fd);
+	return was;
+}
 
 int trace__open(struct trace_session **out, const struct collect_opts *co)
 {
@@ -110,6 +133,7 @@ int trace__open(struct trace_session **out, const struct collect_opts *co)
 	if (!s)
 		return MPX_EXIT_ERROR;
 	s->sigfd = s->epfd = -1;
+	s->delayacct_was = sysctl_delayacct(1);
 	err = collector__open(&s->c, co, NULL);
 	if (err) {
 		free(s);
@@ -142,6 +166,8 @@ void trace__close(struct trace_session *s)
 	if (!s)
 		return;
 	collector__destroy(s->c);
+	if (s->delayacct_was == 0)
+		sysctl_delayacct(0);
 	if (s->epfd >= 0)
 		close(s->epfd);
 	if (s->sigfd >= 0) {
