@@ -52,6 +52,7 @@ CORE_LIB := $(OUTPUT)/libmpxcore.a
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(OUTPUT)/tests/unit_tests
 WORK_BIN := $(OUTPUT)/tests/mpx-work
+IO_BIN := $(OUTPUT)/tests/mpx-io
 
 # Debian packages the build and the tests need (make deps installs them).
 DEB_PKGS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config \
@@ -135,15 +136,19 @@ $(WORK_BIN): tests/workloads/mpx-work.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP $< -lpthread -o $@
 
+$(IO_BIN): tests/workloads/mpx-io.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP $< -o $@
+
 unit: $(UNIT_BIN)
 	$(Q)$(UNIT_BIN)
 
-integration: mpxtrace $(WORK_BIN)
-	$(Q)for t in tests/integration/test_*.py; do MPXTRACE=./mpxtrace MPX_WORK=$(WORK_BIN) $(PYTHON) $$t || exit 1; done
+integration: mpxtrace $(WORK_BIN) $(IO_BIN)
+	$(Q)for t in tests/integration/test_*.py; do MPXTRACE=./mpxtrace MPX_WORK=$(WORK_BIN) MPX_IO=$(IO_BIN) $(PYTHON) $$t || exit 1; done
 
 check: deps
-	$(Q)$(MAKE) --no-print-directory mpxtrace $(UNIT_BIN) $(WORK_BIN)
-	$(Q)MPXTRACE=./mpxtrace MPX_WORK=$(WORK_BIN) UNIT_BIN=$(UNIT_BIN) \
+	$(Q)$(MAKE) --no-print-directory mpxtrace $(UNIT_BIN) $(WORK_BIN) $(IO_BIN)
+	$(Q)MPXTRACE=./mpxtrace MPX_WORK=$(WORK_BIN) MPX_IO=$(IO_BIN) UNIT_BIN=$(UNIT_BIN) \
 		PYTHON=$(PYTHON) sh tests/run.sh
 
 test: check

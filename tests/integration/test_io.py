@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Root integration tests of block-IO attribution and memory, on workloads
+whose answer is known by construction (tests/workloads/mpx-io.c), with the
+kernel's delay accounting and the task's own VmHWM as oracles.
+
+Plain python3, stdlib only.  Environment: MPXTRACE (default ./mpxtrace),
+MPX_IO (default .output/tests/mpx-io).  Prints `ok - NAME` / `FAIL - NAME:
+detail` per test and ends with `N passed, M failed`.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+MPXTRACE = os.environ.get("MPXTRACE", "./mpxtrace")
+IO = os.path.abspath(os.environ.get("MPX_IO", ".output/tests/mpx-io"))
+MS = 1000000
+MIB = 1 << 20
+# On the disk, not tmpfs: O_DIRECT and real requests need a block device.
+SCRATCH_PARENT = os.path.abspath(".output/tests")
+
+
+class Failed(Exception):
+    pass
+
+
+def expect(cond, what):
+    if not cond:
+        raise Failed(what)
+
+
+def trace(*cmd):
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        p = subprocess.run([MPXTRACE, "-j", "-o", out.name, "--"] + list(cmd),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=120)
+        expect(p.returncode == 0, "rc %d: %s" % (p.returncode, p.stderr[-300:]))
+        with open(out.name) as f:
+            return json.load(f), p.stdout
+
+
+def task(rep, comm):
+    ts = [t for t in rep["tasks"] if t["comm"] == comm]
+    expect(ts, "no task %s in %s" % (comm, [t["comm"] for t in rep["tasks"]]))
+    return ts[0]
+
+
+def common(rep):
+    expect(rep["lost_events"] == 0, "lost %d events" % rep["lost_events"])
+    expect(rep["check"]["pass"], "self-check failed: %r" % rep["check"])
+    for t in rep["tasks"]:
+        total = sum(t[k] for k in ("oncpu_ns", "runq_wakeup_ns", "runq_preempt_ns",
+                                   "sleep_ns", "blkio_ns", "dsleep_other_ns",
+                                   "unaccounted_ns"))
+        expect(total == t["lifetime_ns"], "tid %d: buckets %d vs lifetime %d"
+               % (t["tid"], total, t["lifetime_ns"]))
+        expect(t["dsleep_ns"] == t["blkio_ns"] + t["dsleep_other_ns"], "dsleep split")
+
+
+def check_blkio_oracle(t):
+    """blkio against delay accounting: within 5% or 100 us."""
+    k = t["kernel"]
+    expect("blkio_delay_ns" in k, "no delay-accounting figure for tid %d" % t["tid"])
+    dev = abs(t["blkio_ns"] - k["blkio_delay_ns"])
+    expect(dev <= max(0.05 * k["blkio_delay_ns"], 100000),
+           "blkio %.3f ms vs delayacct %.3f ms" % (t["blkio_ns"] / MS, k["blkio_delay_ns"] / MS))
+
+
+def test_direct_8mib(d):
+    rep, _ = trace(IO, "direct", os.path.join(d, "direct"), str(8 * MIB))
+    common(rep)
+    t = task(rep, "mpx-io")
+    expect(t["io_bytes"] == 8 * MIB, "io_bytes %d vs 8 MiB" % t["io_bytes"])
+    expect(t["io_requests"] >= 8, "%d requests" % t["io_requests"])
+    expect(t["blkio_ns"] > 0, "no blkio")
+    expect(t["blkio_on_device_ns"] <= t["blkio_ns"], "device part exceeds the wait")
+    expect(t["blkio_on_device_ns"] >= 0.5 * t["blkio_ns"],
+           "only %.2f of %.2f ms of IO wait joined to own requests on the device"
+           % (t["blkio_on_device_ns"] / MS, t["blkio_ns"] / MS))
+    expect(t["io_device_ns"] <= t["blkio_ns"] * 1.1 + 2 * MS,
+           "device time %.2f ms vs blkio %.2f ms" % (t["io_device_ns"] / MS, t["blkio_ns"] / MS))
+    check_blkio_oracle(t)
+
+
+def test_fsync(d):
+    rep, _ = trace(IO, "fsync", os.path.join(d, "fsync"))
+    common(rep)
+    t = task(rep, "mpx-io")
+    expect(t["blkio_ns"] > 0, "fsync did not wait in IO")
+    expect(t["io_requests"] >= 1 and t["io_bytes"] >= 4096,
+           "%d own requests, %d bytes" % (t["io_requests"], t["io_bytes"]))
+    check_blkio_oracle(t)
+
+
+def test_read_cold(d):
+    rep, _ = trace(IO, "readcold", os.path.join(d, "cold"), str(4 * MIB))
+    common(rep)
+    t = task(rep, "mpx-io")
+    expect(t["blkio_ns"] > 0, "cold read did not wait in IO")
+    # the write-back of the preparation, plus the cold read of 4 MiB
+    expect(t["io_bytes"] >= 8 * MIB, "io_bytes %.2f MiB" % (t["io_bytes"] / MIB))
+    check_blkio_oracle(t)
+
+
+def test_buffered_write_is_deferred(d):
+    path = os.path.join(d, "buffered")
+    rep, _ = trace("sh", "-c", "%s write %s %d && sync" % (IO, path, 2 * MIB))
+    common(rep)
+    t = task(rep, "mpx-io")
+    expect(t["blkio_ns"] == 0, "the writer waited %.3f ms in IO" % (t["blkio_ns"] / MS))
+    expect(t["io_requests"] == 0, "the writer issued %d requests" % t["io_requests"])
+    expect(t["deferred_io_bytes"] >= 2 * MIB,
+           "deferred %.2f MiB vs 2 MiB written" % (t["deferred_io_bytes"] / MIB))
+
+
+def test_vfork_wait_is_not_blkio(d):
+    rep, _ = trace(IO, "vfork", "50")
+    common(rep)
+    parent = [t for t in rep["tasks"] if t["comm"] == "mpx-io" and not t["thread"]][0]
+    expect(parent["dsleep_other_ns"] >= 49 * MS,
+           "vfork wait in D-other %.2f ms" % (parent["dsleep_other_ns"] / MS))
+    expect(parent["blkio_ns"] < 1 * MS, "vfork wait counted as blkio %.2f ms"
+           % (parent["blkio_ns"] / MS))
+
+
+def test_mem_64mib_peak(d):
+    rep, out = trace(IO, "mem", str(64 * MIB))
+    common(rep)
+    m = re.search(r"VmHWM:\s+(\d+) kB", out)
+    expect(m, "the workload printed no VmHWM: %r" % out)
+    hwm = int(m.group(1)) * 1024
+    t = task(rep, "mpx-io")
+    expect(abs(t["rss_peak_bytes"] - hwm) <= 0.02 * hwm,
+           "peak %.2f MiB vs VmHWM %.2f MiB" % (t["rss_peak_bytes"] / MIB, hwm / MIB))
+    expect(t["minflt"] >= 64 * MIB // 4096, "minflt %d" % t["minflt"])
+
+
+def main():
+    tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_")]
+    only = sys.argv[1:]
+    passed = failed = 0
+    os.makedirs(SCRATCH_PARENT, exist_ok=True)
+    d = tempfile.mkdtemp(prefix="io-", dir=SCRATCH_PARENT)
+    try:
+        for name, fn in tests:
+            if only and not any(o in name for o in only):
+                continue
+            try:
+                fn(d)
+                print("ok - %s" % name)
+                passed += 1
+            except (Failed, subprocess.TimeoutExpired, KeyError, IndexError) as e:
+                print("FAIL - %s: %s: %s" % (name, type(e).__name__, e))
+                failed += 1
+            sys.stdout.flush()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
