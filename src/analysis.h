@@ -87,6 +87,9 @@ struct mpx_run_analysis {
 	uint64_t main_cpu_before_fork_ns; /* main on CPU from begin to its first fork */
 	uint64_t task_oncpu_ns, task_blocked_ns, task_io_ns; /* task processes */
 	uint64_t others_oncpu_while_tasks_blocked_ns;
+	uint64_t footprint_peak;	/* pages: most RSS summed over live processes */
+	uint64_t footprint_cow_peak;	/* same, each child counted from its RSS at fork */
+	uint64_t task_rss_peak;		/* pages: most RSS of task processes at once */
 	uint32_t fork_order_violations;	/* children first ran out of fork order */
 	uint32_t task_preemptions;	/* involuntary switches of task processes */
 };

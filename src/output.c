@@ -135,6 +135,9 @@ static void summary(const struct mpx_analysis *an, FILE *f)
 			mode_name(ra->run->mode), ms((int64_t)(ra->end - ra->begin)));
 		fprintf(f, "          ");
 		phases_line(ra, f);
+		fprintf(f, "          memory: tree peak %.1f MiB RSS (%.1f MiB with pages "
+			"shared after fork once)\n", (double)ra->footprint_peak / 256.0,
+			(double)ra->footprint_cow_peak / 256.0);
 	}
 	if (an->have_expl && (ex->nruns[0] > 1 || ex->nruns[1] > 1))
 		for (k = 0; k < 2; k++)
@@ -235,6 +238,7 @@ static void run_json(struct json_writer *w, const struct mpx_run_analysis *ra,
 		jw_kv_u64(w, "repeat", (uint64_t)ra->run->repeat);
 	}
 	jw_kv_bool(w, "markers", ra->markers);
+	jw_kv_u64(w, "footprint_peak_bytes", ra->footprint_peak * 4096);
 	jw_kv_u64(w, "begin_ns", ra->begin);
 	jw_kv_u64(w, "end_ns", ra->end);
 	jw_kv_u64(w, "measured_ns", ra->end - ra->begin);
@@ -282,6 +286,9 @@ static void run_json(struct json_writer *w, const struct mpx_run_analysis *ra,
 	jw_kv_u64(w, "task_blockio_ns", ra->task_io_ns);
 	jw_kv_u64(w, "others_oncpu_while_tasks_blocked_ns",
 		  ra->others_oncpu_while_tasks_blocked_ns);
+	jw_kv_u64(w, "footprint_peak_bytes", ra->footprint_peak * 4096);
+	jw_kv_u64(w, "footprint_cow_peak_bytes", ra->footprint_cow_peak * 4096);
+	jw_kv_u64(w, "task_rss_peak_bytes", ra->task_rss_peak * 4096);
 	jw_kv_u64(w, "fork_order_violations", ra->fork_order_violations);
 	jw_kv_u64(w, "task_preemptions", ra->task_preemptions);
 	jw_end_object(w);
