@@ -149,6 +149,54 @@ static void task(struct json_writer *w, const struct mpx_model *m,
 	jw_end_object(w);
 }
 
+/* REQ_OP_* (low 8 bits of cmd_flags) and the flags that matter. */
+static void req_op(uint32_t op, char *buf, size_t sz)
+{
+	static const char *const ops[] = {
+		[0] = "read", [1] = "write", [2] = "flush", [3] = "discard",
+		[5] = "secure-erase", [9] = "write-zeroes",
+	};
+	uint32_t o = op & 0xff;
+
+	snprintf(buf, sz, "%s%s%s%s%s", o < sizeof(ops) / sizeof(ops[0]) && ops[o] ? ops[o] :
+		 "other", op & (1u << 11) ? ",sync" : "", op & (1u << 12) ? ",meta" : "",
+		 op & (1u << 17) ? ",fua" : "", op & (1u << 18) ? ",preflush" : "");
+}
+
+static void requests(struct json_writer *w, const struct mpx_model *m)
+{
+	size_t i;
+
+	jw_key(w, "requests");
+	jw_start_array(w);
+	for (i = 0; i < m->nreqs; i++) {
+		const struct mpx_req *r = &m->reqs[i];
+		char op[48];
+
+		req_op(r->op, op, sizeof(op));
+		jw_start_object(w);
+		jw_kv_u64(w, "dev_major", r->dev >> 20);
+		jw_kv_u64(w, "dev_minor", r->dev & 0xfffff);
+		jw_kv_u64(w, "sector", r->sector);
+		jw_kv_u64(w, "bytes", r->bytes);
+		jw_kv_string(w, "op", op);
+		jw_kv_u64(w, "start_ns", r->start);
+		if (r->issue) {
+			jw_kv_u64(w, "queue_ns", r->issue - r->start);
+			jw_kv_u64(w, "device_ns", r->complete - r->issue);
+		}
+		jw_kv_u64(w, "complete_ns", r->complete);
+		if (r->task >= 0)
+			jw_kv_u64(w, "submitter_tid", m->tasks[r->task].tid);
+		if (r->credit >= 0)
+			jw_kv_u64(w, "deferred_for_tid", m->tasks[r->credit].tid);
+		if (r->error)
+			jw_kv_s64(w, "error", r->error);
+		jw_end_object(w);
+	}
+	jw_end_array(w);
+}
+
 void report__json_fields(const struct mpx_report *r, struct json_writer *w,
 			 const char *(*role)(const void *ctx, size_t task_idx),
 			 const void *ctx)
@@ -223,6 +271,7 @@ void report__json_fields(const struct mpx_report *r, struct json_writer *w,
 	jw_kv_bool(w, "pass", c->pass);
 	jw_end_object(w);
 
+	requests(w, r->m);
 	jw_key(w, "tasks");
 	jw_start_array(w);
 	for (i = 0; i < r->nrows; i++)
