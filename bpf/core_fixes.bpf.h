@@ -105,4 +105,40 @@ static __always_inline __u64 read_rss_member(void *mm, int i)
 	return v > 0 ? (__u64)v : 0;
 }
 
+/*
+ * Hypervisor steal time accounted on a task's CPU so far: rq->prev_steal_time
+ * (CONFIG_PARAVIRT_TIME_ACCOUNTING), reached through se.cfs_rq->rq
+ * (CONFIG_FAIR_GROUP_SCHED).  Exec time excludes it; 0 when unavailable.
+ */
+struct rq___steal {
+	__u64 prev_steal_time;
+} __attribute__((preserve_access_index));
+
+struct cfs_rq___steal {
+	struct rq___steal *rq;
+} __attribute__((preserve_access_index));
+
+struct sched_entity___steal {
+	struct cfs_rq___steal *cfs_rq;
+} __attribute__((preserve_access_index));
+
+struct task_struct___steal {
+	struct sched_entity___steal se;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u64 get_rq_steal(void *task)
+{
+	struct task_struct___steal *t = task;
+	struct cfs_rq___steal *cfs;
+
+	if (!bpf_core_field_exists(t->se.cfs_rq) ||
+	    !bpf_core_field_exists(((struct cfs_rq___steal *)0)->rq) ||
+	    !bpf_core_field_exists(((struct rq___steal *)0)->prev_steal_time))
+		return 0;
+	cfs = BPF_CORE_READ(t, se.cfs_rq);
+	if (!cfs)
+		return 0;
+	return BPF_CORE_READ(cfs, rq, prev_steal_time);
+}
+
 #endif /* MPX_CORE_FIXES_BPF_H */

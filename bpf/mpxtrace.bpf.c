@@ -117,12 +117,36 @@ static __always_inline void count_drop(__u32 what)
 		*cnt += 1;
 }
 
-static __always_inline void *reserve(__u32 size, __u16 type, __u64 ts)
+/* Events lost per task, so the report can say whose figures miss time. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+static __always_inline void charge_loss(__u32 tid)
+{
+	__u64 one = 1, *n;
+
+	if (!tid)
+		return;
+	n = bpf_map_lookup_elem(&lost, &tid);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else
+		bpf_map_update_elem(&lost, &tid, &one, BPF_NOEXIST);
+}
+
+/* Reserve a record for tasks a and b (0: none); count a failure on both. */
+static __always_inline void *reserve2(__u32 size, __u16 type, __u64 ts, __u32 a, __u32 b)
 {
 	struct mpx_hdr *h = bpf_ringbuf_reserve(&events, size, 0);
 
 	if (!h) {
 		count_drop(MPX_DROP_RINGBUF);
+		charge_loss(a);
+		charge_loss(b);
 		return NULL;
 	}
 	h->ts = ts;
@@ -131,6 +155,8 @@ static __always_inline void *reserve(__u32 size, __u16 type, __u64 ts)
 	h->size = size;
 	return h;
 }
+
+#define reserve(size, type, ts, tid) reserve2(size, type, ts, tid, 0)
 
 /*
  * No wakeup per record: the consumer polls every 100 ms and is woken early
@@ -198,7 +224,7 @@ static __always_inline void sample_rss(struct task_struct *prev, __u32 tid, __u3
 	} else {
 		bpf_map_update_elem(&rss_last, &pid, &total, BPF_ANY);
 	}
-	e = reserve(sizeof(*e), MPX_EV_RSS, ts);
+	e = reserve(sizeof(*e), MPX_EV_RSS, ts, tid);
 	if (!e)
 		return;
 	e->mem = m;
@@ -239,7 +265,8 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 	else
 		state = get_task_state(prev) | MPX_STATE_REREAD;
 
-	e = reserve(sizeof(*e), MPX_EV_SWITCH, ts);
+	e = reserve2(sizeof(*e), MPX_EV_SWITCH, ts, ptr ? prev_tid : 0,
+		     ntr ? next_tid : 0);
 	if (e) {
 		__builtin_memset(&e->prev_k, 0, sizeof(e->prev_k));
 		e->prev_tid = 0;
@@ -250,6 +277,8 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 		e->flags = preempt ? MPX_SW_PREEMPT : 0;
 		e->stack_id = -1;
 		e->pad = 0;
+		/* One CPU: prev's run ends and next's begins on the same rq. */
+		e->steal = get_rq_steal(ptr ? (void *)prev : (void *)next);
 		if (ptr) {
 			e->prev_tid = prev_tid;
 			e->prev_pid = prev_pid;
@@ -334,7 +363,7 @@ static __always_inline int handle_wakeup(struct task_struct *p, __u32 flags)
 	if (!t)
 		return 0;
 	ts = bpf_ktime_get_ns();
-	e = reserve(sizeof(*e), MPX_EV_WAKEUP, ts);
+	e = reserve(sizeof(*e), MPX_EV_WAKEUP, ts, tid);
 	if (!e)
 		return 0;
 	e->tid = tid;
@@ -401,7 +430,7 @@ static __always_inline int handle_fork(struct task_struct *parent,
 		count_drop(MPX_DROP_TRACK_FULL);
 		return 0;
 	}
-	e = reserve(sizeof(*e), MPX_EV_FORK, bpf_ktime_get_ns());
+	e = reserve2(sizeof(*e), MPX_EV_FORK, bpf_ktime_get_ns(), ptid, ctid);
 	if (!e)
 		return 0;
 	e->parent_tid = ptid;
@@ -451,7 +480,7 @@ static __always_inline int handle_exec(struct task_struct *p, __u32 old_tid,
 	}
 	if (!t)
 		return 0;
-	e = reserve(sizeof(*e), MPX_EV_EXEC, bpf_ktime_get_ns());
+	e = reserve(sizeof(*e), MPX_EV_EXEC, bpf_ktime_get_ns(), tid);
 	if (!e)
 		return 0;
 	e->tid = tid;
@@ -496,7 +525,7 @@ static __always_inline int handle_exit(__u64 *ctx, struct task_struct *p)
 	t = bpf_map_lookup_elem(&tracked, &tid);
 	if (!t)
 		return 0;
-	e = reserve(sizeof(*e), MPX_EV_EXIT, bpf_ktime_get_ns());
+	e = reserve(sizeof(*e), MPX_EV_EXIT, bpf_ktime_get_ns(), tid);
 	if (!e)
 		return 0;
 	read_kcounters(p, &e->k);
@@ -574,7 +603,7 @@ static __always_inline int handle_rename(struct task_struct *task,
 	t = bpf_map_lookup_elem(&tracked, &tid);
 	if (!t)
 		return 0;
-	e = reserve(sizeof(*e), MPX_EV_COMM, bpf_ktime_get_ns());
+	e = reserve(sizeof(*e), MPX_EV_COMM, bpf_ktime_get_ns(), tid);
 	if (!e)
 		return 0;
 	e->tid = tid;
@@ -712,7 +741,8 @@ static __always_inline int handle_rq_complete(struct request *rq, int error,
 
 	if (!ri)
 		return 0;
-	e = reserve(sizeof(*e), MPX_EV_BLOCK, bpf_ktime_get_ns());
+	e = reserve2(sizeof(*e), MPX_EV_BLOCK, bpf_ktime_get_ns(), ri->tid,
+		     ri->credit_tid);
 	if (e) {
 		e->start_ns = ri->start_ns;
 		e->issue_ns = ri->issue_ns;

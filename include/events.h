@@ -84,6 +84,7 @@ struct mpx_kcounters {
 struct mpx_switch {
 	struct mpx_hdr hdr;
 	struct mpx_kcounters prev_k;	/* valid when prev_tid != 0 */
+	__u64 steal;		/* this CPU's rq->prev_steal_time: steal so far, 0 if none */
 	__u32 prev_tid;		/* 0: prev is not tracked */
 	__u32 prev_pid;
 	__u32 next_tid;		/* 0: next is not tracked */

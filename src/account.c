@@ -57,6 +57,7 @@ void model__free(struct mpx_model *m)
 	free(m->tasks);
 	free(m->reqs);
 	free(m->rss);
+	free(m->lost);
 	reasons__free(&m->reasons);
 	free(m->hkey);
 	free(m->hval);
@@ -365,9 +366,9 @@ static uint64_t seg_oncpu(const struct mpx_task *t)
  * was seen switching in, so the traced run is complete.
  */
 static void reconcile(struct mpx_model *m, struct mpx_task *t,
-		      const struct mpx_kcounters *k, bool clean)
+		      const struct mpx_kcounters *k, bool clean, uint64_t steal)
 {
-	uint64_t dexec, dpc, on = seg_oncpu(t);
+	uint64_t dexec, dpc, on = seg_oncpu(t), st = 0;
 
 	if (!t->have_last || k->sum_exec_runtime < t->k_last.sum_exec_runtime ||
 	    k->pcount < t->k_last.pcount)
@@ -376,11 +377,19 @@ static void reconcile(struct mpx_model *m, struct mpx_task *t,
 	dpc = k->pcount - t->k_last.pcount;
 
 	if (clean && dpc == 1) {
-		/* Nothing missed: keep the traced times, note the kernel's view. */
-		if (dexec >= on)
-			t->wake_charge_ns += dexec - on;
-		else
+		/*
+		 * Nothing missed: keep the traced times, note the kernel's view.
+		 * dexec = on + wake charge - steal; the steal of this run is
+		 * the CPU's steal counter's advance since the switch-in.
+		 */
+		if (steal && t->steal_in && steal >= t->steal_in && steal - t->steal_in < on)
+			st = steal - t->steal_in;
+		if (dexec + st >= on) {
+			t->wake_charge_ns += dexec + st - on;
+			t->unexec_ns += st;
+		} else {
 			t->unexec_ns += on - dexec;
+		}
 	} else if (dexec > on) {
 		/* The kernel saw more running than we did: a switch-in was never
 		 * reported.  The task ran up to this switch-out. */
@@ -397,6 +406,9 @@ out:
 }
 
 /* ---- event handlers --------------------------------------------------- */
+
+/* How far a wakeup may precede the switch-out it belongs to. */
+#define MPX_RACE_WINDOW_NS 10000
 
 static enum mpx_tstate classify(uint32_t raw, uint32_t flags)
 {
@@ -428,7 +440,7 @@ static void switch_out(struct mpx_model *m, const struct mpx_switch *e)
 	clean = t->state == MPX_TS_RUNNING;
 	if (!clean)
 		t->missed_in++;
-	reconcile(m, t, &e->prev_k, clean);
+	reconcile(m, t, &e->prev_k, clean, e->steal);
 
 	ns = classify(e->prev_state, e->flags);
 	if (ns == MPX_TS_DEAD) {
@@ -442,8 +454,12 @@ static void switch_out(struct mpx_model *m, const struct mpx_switch *e)
 		t->nswitch_invol++;
 	} else {
 		t->nswitch_vol++;
-		if (t->pending_wake_ns) {
-			/* Woken before it finished going to sleep. */
+		/*
+		 * Woken just before it finished going to sleep (timestamps of
+		 * two CPUs).  A wakeup long before is of a running task
+		 * (ttwu_runnable) and says nothing about this sleep.
+		 */
+		if (t->pending_wake_ns && e->hdr.ts - t->pending_wake_ns <= MPX_RACE_WINDOW_NS) {
 			t->races++;
 			t->nwakeups++;
 			if (t->pending_waker_tid)
@@ -471,6 +487,7 @@ static void switch_in(struct mpx_model *m, const struct mpx_switch *e)
 	if (t->state == MPX_TS_RUNNING)
 		t->missed_out++;
 	set_state(m, t, e->hdr.ts, MPX_TS_RUNNING);
+	t->steal_in = e->steal;
 }
 
 static void on_wakeup(struct mpx_model *m, const struct mpx_wakeup *e)
@@ -739,9 +756,28 @@ void model__apply(struct mpx_model *m, const struct mpx_hdr *h)
 	}
 }
 
+int model__add_lost(struct mpx_model *m, uint32_t tid, uint64_t n)
+{
+	size_t cap = m->nlost;
+
+	if (mpx_grow((void **)&m->lost, &cap, m->nlost + 1, sizeof(*m->lost)))
+		return -ENOMEM;
+	m->lost[m->nlost].tid = tid;
+	m->lost[m->nlost].n = n;
+	m->nlost++;
+	return 0;
+}
+
 void model__finish(struct mpx_model *m, uint64_t end_ns)
 {
-	size_t i;
+	size_t i, j;
+
+	/* A tid's losses go to every task that had it: which one lost them
+	 * is unknown, so each is flagged. */
+	for (j = 0; j < m->nlost; j++)
+		for (i = 0; i < m->ntasks; i++)
+			if (m->tasks[i].tid == m->lost[j].tid)
+				m->tasks[i].lost_events += m->lost[j].n;
 
 	for (i = 0; i < m->ntasks; i++) {
 		struct mpx_task *t = &m->tasks[i];

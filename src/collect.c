@@ -329,6 +329,24 @@ int collector__epoll_fd(struct collector *c)
 	return ring_buffer__epoll_fd(c->rb);
 }
 
+int collector__take_lost(struct collector *c, struct mpx_model *m)
+{
+	int fd = bpf_map__fd(c->skel->maps.lost), n = 0;
+	__u32 key, next, *prev = NULL;
+	__u64 v;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		if (!bpf_map_lookup_elem(fd, &next, &v) && !model__add_lost(m, next, v))
+			n++;
+		key = next;
+		prev = &key;
+	}
+	/* Clear for the next run. */
+	while (!bpf_map_get_next_key(fd, NULL, &next))
+		bpf_map_delete_elem(fd, &next);
+	return n;
+}
+
 int collector__ntracked(struct collector *c)
 {
 	int fd = bpf_map__fd(c->skel->maps.tracked), n = 0;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "evbuf.h"
+#include "model.h"
 
 enum mpx_attach {
 	MPX_ATTACH_AUTO,	/* tp_btf, else raw_tp */
@@ -39,6 +40,8 @@ int collector__track(struct collector *c, uint32_t tid, uint32_t pid);
 int collector__poll(struct collector *c, int timeout_ms);
 /* An epoll fd that becomes readable when records wait (for the caller's epoll). */
 int collector__epoll_fd(struct collector *c);
+/* Move the per-task loss counts into the model, and clear them. */
+int collector__take_lost(struct collector *c, struct mpx_model *m);
 /* Number of tasks still in the in-kernel tracked set. */
 int collector__ntracked(struct collector *c);
 /* Per-CPU drop counters summed (enum mpx_drop). */

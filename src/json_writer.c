@@ -138,6 +138,25 @@ void jw_double(struct json_writer *w, double v)
 		fputs("null", w->f);
 }
 
+void jw_fixed(struct json_writer *w, int64_t v, int decimals)
+{
+	uint64_t a = v < 0 ? -(uint64_t)v : (uint64_t)v, p = 1;
+	int i;
+
+	if (decimals < 0)
+		decimals = 0;
+	if (decimals > 18)
+		decimals = 18;
+	for (i = 0; i < decimals; i++)
+		p *= 10;
+	sep(w);
+	if (!decimals)
+		fprintf(w->f, "%s%llu", v < 0 ? "-" : "", (unsigned long long)a);
+	else
+		fprintf(w->f, "%s%llu.%0*llu", v < 0 ? "-" : "", (unsigned long long)(a / p),
+			decimals, (unsigned long long)(a % p));
+}
+
 void jw_bool(struct json_writer *w, bool v)
 {
 	sep(w);
@@ -154,4 +173,5 @@ void jw_kv_string(struct json_writer *w, const char *k, const char *s) { jw_key(
 void jw_kv_u64(struct json_writer *w, const char *k, uint64_t v) { jw_key(w, k); jw_u64(w, v); }
 void jw_kv_s64(struct json_writer *w, const char *k, int64_t v) { jw_key(w, k); jw_s64(w, v); }
 void jw_kv_double(struct json_writer *w, const char *k, double v) { jw_key(w, k); jw_double(w, v); }
+void jw_kv_fixed(struct json_writer *w, const char *k, int64_t v, int decimals) { jw_key(w, k); jw_fixed(w, v, decimals); }
 void jw_kv_bool(struct json_writer *w, const char *k, bool v) { jw_key(w, k); jw_bool(w, v); }

@@ -26,6 +26,8 @@ void jw_string(struct json_writer *w, const char *s);
 void jw_u64(struct json_writer *w, uint64_t v);
 void jw_s64(struct json_writer *w, int64_t v);
 void jw_double(struct json_writer *w, double v);
+/* v / 10^decimals printed exactly, e.g. ns as microseconds "12.345". */
+void jw_fixed(struct json_writer *w, int64_t v, int decimals);
 void jw_bool(struct json_writer *w, bool v);
 void jw_null(struct json_writer *w);
 
@@ -33,6 +35,7 @@ void jw_kv_string(struct json_writer *w, const char *k, const char *s);
 void jw_kv_u64(struct json_writer *w, const char *k, uint64_t v);
 void jw_kv_s64(struct json_writer *w, const char *k, int64_t v);
 void jw_kv_double(struct json_writer *w, const char *k, double v);
+void jw_kv_fixed(struct json_writer *w, const char *k, int64_t v, int decimals);
 void jw_kv_bool(struct json_writer *w, const char *k, bool v);
 
 #endif /* MPX_JSON_WRITER_H */

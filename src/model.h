@@ -126,6 +126,8 @@ struct mpx_task {
 	uint64_t min_flt, maj_flt;		/* this thread's, at exit */
 	uint64_t maxrss;			/* signal->maxrss at group exit */
 
+	uint64_t lost_events;	/* its events the ring buffer could not take */
+
 	/* Reconciliation with the kernel's counters (see account.c). */
 	uint64_t reconciled_ns;	/* time moved between buckets */
 	uint32_t missed_in;	/* switch-out with no switch-in seen */
@@ -140,6 +142,7 @@ struct mpx_task {
 	 */
 	uint64_t wake_charge_ns;
 	uint64_t unexec_ns;
+	uint64_t steal_in;		/* the CPU's steal counter at the switch-in */
 };
 
 struct mpx_model {
@@ -152,6 +155,11 @@ struct mpx_model {
 	uint32_t root_tid;
 	uint64_t t0;		/* tracing started (workload released) */
 	uint64_t first_ns, last_ns;
+	struct mpx_lost {
+		uint32_t tid;
+		uint64_t n;
+	} *lost;			/* events lost per tid (kernel side) */
+	size_t nlost;
 	struct mpx_req *reqs;
 	size_t nreqs, reqcap;
 	struct mpx_rss_sample *rss;
@@ -174,6 +182,8 @@ struct mpx_task *model__seed_root(struct mpx_model *m, uint32_t tid, uint32_t pi
 				  const struct mpx_kcounters *k);
 /* Apply one event; events must come in timestamp order. */
 void model__apply(struct mpx_model *m, const struct mpx_hdr *h);
+/* Note n events lost for tid (applied to its tasks by model__finish). */
+int model__add_lost(struct mpx_model *m, uint32_t tid, uint64_t n);
 /* Close every lifetime still open at end_ns. */
 void model__finish(struct mpx_model *m, uint64_t end_ns);
 

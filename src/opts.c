@@ -47,7 +47,7 @@ static const char doc[] =
 enum {
 	OPT_AS_ROOT = 0x100,
 	OPT_ATTACH,
-	OPT_RINGBUF_MB,
+	OPT_RINGBUF,
 	OPT_MAX_TASKS,
 	OPT_WIDE,
 	OPT_MODE,
@@ -90,7 +90,7 @@ static const struct argp_option options[] = {
 	{ "as-root", OPT_AS_ROOT, NULL, 0, "Under sudo, run the workload as root too", 3 },
 	{ "attach", OPT_ATTACH, "KIND", 0,
 	  "auto (default), tp_btf or raw_tp: how programs attach", 3 },
-	{ "ringbuf-mb", OPT_RINGBUF_MB, "MB", 0,
+	{ "ringbuf-mb", OPT_RINGBUF, "MB", 0,
 	  "Event ring buffer size, a power of two (default 16)", 3 },
 	{ "max-tasks", OPT_MAX_TASKS, "N", 0,
 	  "Most tasks alive at once in the traced tree (default 65536)", 3 },
@@ -248,11 +248,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		else
 			usage_error("--attach: '%s' is not auto, tp_btf or raw_tp", arg);
 		break;
-	case OPT_RINGBUF_MB:
-		if (mpx_parse_u64(arg, 1, 4096, &v) || (v & (v - 1)))
-			usage_error("--ringbuf-mb: '%s' is not a power of two "
-				   "from 1 to 4096", arg);
-		o->collect.ringbuf_bytes = (size_t)v << 20;
+	case OPT_RINGBUF:
+		if (parse_size(arg, &v) || v < 4096 || v > (4ull << 30) || (v & (v - 1)))
+			usage_error("--ringbuf: '%s' is not a power of two from 4K to 4G", arg);
+		o->collect.ringbuf_bytes = (size_t)v;
 		break;
 	case OPT_MAX_TASKS:
 		o->collect.max_tasks = num_arg("--max-tasks", arg, 16, 4194304);

@@ -73,6 +73,7 @@ static void task(struct json_writer *w, const struct mpx_model *m,
 	else
 		jw_null(w);
 	jw_kv_bool(w, "alive_at_end", t->alive_at_end);
+	jw_kv_u64(w, "lost_events", t->lost_events);
 	for (i = 0; i < MPX_B_MAX; i++) {
 		char key[32];
 

@@ -59,10 +59,20 @@ static void header(const struct mpx_report *r, FILE *f)
 		fprintf(f, "\n  !!! INCOMPLETE TRACE: %llu events lost (ring buffer full), "
 			"%llu tasks untracked\n  !!! (task map full), %llu bad records. "
 			"Figures below miss that time;\n  !!! rerun with a larger "
-			"--ringbuf-mb / --max-tasks.\n",
+			"--ringbuf / --max-tasks.\n",
 			(unsigned long long)run->lost_events,
 			(unsigned long long)run->untracked_tasks,
 			(unsigned long long)run->rejected_records);
+		{
+			size_t i, k = 0;
+
+			fprintf(f, "  !!! tasks whose figures miss events:");
+			for (i = 0; i < r->nrows; i++)
+				if (r->rows[i].t->lost_events && k++ < 12)
+					fprintf(f, " %u(%llu)", r->rows[i].t->tid,
+						(unsigned long long)r->rows[i].t->lost_events);
+			fprintf(f, "%s\n", k > 12 ? " ..." : "");
+		}
 	} else {
 		fprintf(f, "  lost events: 0\n");
 	}

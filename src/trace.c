@@ -72,24 +72,28 @@ static void fill_static(char *const argv[], struct mpx_run_info *run)
 	run->ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
 }
 
-/* Escalate on signals: forward to the workload, then kill what is left. */
-static void handle_stop(struct collector *c, struct runner *r, uint64_t *since)
+/*
+ * Escalate on signals: SIGTERM to the whole traced tree (at once, or after
+ * 0.5 s for SIGINT, which a terminal has delivered to the workload already),
+ * then SIGKILL to what is left after 2 s.
+ */
+static void handle_stop(struct collector *c, struct runner *r, uint64_t *since, int *stage)
 {
 	uint64_t now = mpx_now_ns();
 
-	if (!*since) {
+	if (!*since)
 		*since = now;
-		/* From a terminal, Ctrl-C reached the workload already. */
-		if (stop_sig != SIGINT && r->pid > 0 && !r->root_done)
+	if (*stage < 1 && (stop_sig != SIGINT || now - *since > 500000000ull)) {
+		*stage = 1;
+		collector__signal_tracked(c, SIGTERM);
+		if (r->pid > 0 && !r->root_done)
 			kill(r->pid, SIGTERM);
-		return;
 	}
-	if (now - *since > 2000000000ull) {
+	if (*stage < 2 && now - *since > 2000000000ull) {
+		*stage = 2;
 		collector__signal_tracked(c, SIGKILL);
 		if (r->pid > 0 && !r->root_done)
 			kill(r->pid, SIGKILL);
-	} else if (now - *since > 500000000ull && r->pid > 0 && !r->root_done) {
-		kill(r->pid, SIGTERM);
 	}
 }
 
@@ -252,6 +256,7 @@ int trace__run(struct trace_session *s, char *const argv[], bool as_root,
 	struct collector *c = s->c;
 	struct mpx_kcounters k;
 	uint64_t drops0[MPX_DROP_MAX], drops[MPX_DROP_MAX], stop_since = 0, t0;
+	int stage = 0;
 	struct runner r;
 	int err, i;
 
@@ -294,7 +299,7 @@ int trace__run(struct trace_session *s, char *const argv[], bool as_root,
 			stop_sig = SIGTERM;
 		}
 		if (stop_sig)
-			handle_stop(c, &r, &stop_since);
+			handle_stop(c, &r, &stop_since, &stage);
 	}
 	/* A reaped task's final switch may still be on its way: wait (20 ms
 	 * at most) until the kernel side has let go of every task. */
@@ -304,6 +309,7 @@ int trace__run(struct trace_session *s, char *const argv[], bool as_root,
 	if (err)
 		mpx_err("reading events failed: %s", strerror(-err));
 	resolve_reasons(c, eb, &m->reasons);
+	collector__take_lost(c, m);
 	collector__drops(c, drops);
 	for (i = 0; i < MPX_DROP_MAX; i++)
 		drops[i] -= drops0[i];

@@ -223,6 +223,34 @@ TEST(wakeup_before_switch_out_race)
 	teardown(&s, &m);
 }
 
+/* A wakeup of a running task (ttwu_runnable) long before a later sleep must
+ * not turn that sleep into run-queue time. */
+TEST(stale_wakeup_while_running_keeps_next_sleep)
+{
+	struct mpx_model m;
+	struct mpx_task *t;
+	struct scn s;
+
+	setup(&s, &m);
+	scn__fork(&s, 1000, PARENT, CHILD, 0, "child");
+	scn__wakeup_new(&s, 1000, CHILD);
+	scn__in(&s, 2000, CHILD);
+	scn__wakeup_by(&s, 3000, CHILD, PARENT);		/* running: no effect */
+	scn__out(&s, 100000, CHILD, S_INT, kc(98000, 1000, 1));	/* sleeps */
+	scn__wakeup(&s, 120000, CHILD);				/* sleep 20000 */
+	scn__in(&s, 121000, CHILD);
+	scn__out(&s, 122000, CHILD, S_DEAD, kc(99000, 2000, 2));
+	scn__apply(&s, &m);
+
+	t = task(&m, CHILD);
+	if (t) {
+		ASSERT_BUCKETS(t, 99000, 2000, 0, 20000, 0, 0);
+		ASSERT_EQ(t->races, 0);
+		ASSERT_LIFETIME(t, 1000, 122000);
+	}
+	teardown(&s, &m);
+}
+
 /* Preempted after sched_process_exit: still run-queue time, and the life
  * ends at the final switch, not at the exit. */
 TEST(exit_while_runnable)
