@@ -13,6 +13,7 @@
 
 #include "collect.h"
 #include "waits.h"
+#include "run.h"
 #include "runner.h"
 #include "trace.h"
 #include "util.h"
@@ -324,23 +325,8 @@ int trace__run(struct trace_session *s, char *const argv[], bool as_root,
 	return 0;
 }
 
+/* The pure part lives in run.c: a trace file is replayed the same way. */
 void trace__analyze(struct evbuf *eb, struct mpx_model *m, uint64_t end_ns)
 {
-	size_t i;
-
-	const char *dump = getenv("MPX_DUMP_EVENTS");
-
-	evbuf__sort(eb);
-	for (i = 0; i < eb->n; i++) {
-		const struct mpx_hdr *h = evbuf__get(eb, i);
-
-		/* Before the release the held child was only getting to its
-		 * barrier: the seed (schedstat read after that) covers it. */
-		if (h->ts < m->t0)
-			continue;
-		if (dump)
-			mpx_event_print(stderr, h, m->t0);
-		model__apply(m, h);
-	}
-	model__finish(m, end_ns);
+	run__replay(eb, m, end_ns);
 }

@@ -16,7 +16,6 @@ import time
 
 MPXTRACE = os.environ.get("MPXTRACE", "./mpxtrace")
 PY = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else "python3"
-PROG_NAMES = ("sched_switch", "sched_wakeup", "sched_process_fork")
 
 
 class Failed(Exception):
@@ -28,11 +27,26 @@ def expect(cond, what):
         raise Failed(what)
 
 
-def our_progs():
-    """IDs of loaded BPF programs named like ours (any mpxtrace's)."""
+def loaded_progs():
+    """IDs of every BPF program loaded right now."""
     out = subprocess.run(["bpftool", "-j", "prog", "show"], stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL, text=True).stdout
-    return {p["id"] for p in json.loads(out or "[]") if p.get("name") in PROG_NAMES}
+    return {p["id"] for p in json.loads(out or "[]")}
+
+
+def progs_of(pid):
+    """IDs of the BPF programs process pid holds open (from its fdinfo)."""
+    ids = set()
+    d = "/proc/%d/fdinfo" % pid
+    for fd in os.listdir(d):
+        try:
+            with open(os.path.join(d, fd)) as f:
+                for line in f:
+                    if line.startswith("prog_id:"):
+                        ids.add(int(line.split()[1]))
+        except OSError:
+            pass
+    return ids
 
 
 def alive(tag):
@@ -55,14 +69,13 @@ def run_json(args, timeout=120, prefix=()):
 
 def interrupted(sig):
     tag = "mpxrobust%d" % sig
-    before = our_progs()    # other mpxtrace runs may come and go meanwhile
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         p = subprocess.Popen([MPXTRACE, "-j", "-o", out.name, "--", "sh", "-c",
                               "sleep 60 & sleep 61; wait # %s" % tag],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(1.0)
         expect(len(alive(tag)) >= 1, "workload not running")
-        mine = our_progs() - before
+        mine = progs_of(p.pid)
         expect(mine, "no programs of this run found loaded")
         t = time.monotonic()
         p.send_signal(sig)
@@ -76,7 +89,8 @@ def interrupted(sig):
             rep = json.load(f)
     expect(took < 4, "stopping took %.1f s" % took)
     expect(not alive(tag), "orphans left: %r" % alive(tag))
-    expect(not (mine & our_progs()), "BPF programs left loaded: %r" % (mine & our_progs()))
+    expect(not (mine & loaded_progs()), "BPF programs left loaded: %r"
+           % (mine & loaded_progs()))
     expect(rep["interrupted"] and not rep["complete"], "report not marked partial")
     expect(p.returncode == 128 + (rep["exit_signal"] or 0) and rep["exit_signal"],
            "exit code %d, workload signal %r" % (p.returncode, rep["exit_signal"]))
