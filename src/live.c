@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "live.h"
+#include "runner.h"
 #include "trace.h"
 #include "util.h"
 #include "workload.h"
@@ -10,10 +11,11 @@
 static int trace_one(struct trace_session *s, const struct mpx_opts *o,
 		     char *const argv[], struct mpx_run *r)
 {
+	int out = o->work.mode ? MPX_STDOUT_NULL :
+		  o->json && !o->output ? MPX_STDOUT_STDERR : MPX_STDOUT_KEEP;
 	int err;
 
-	err = trace__run(s, argv, o->as_root, o->json && !o->output, &r->eb, &r->m,
-			 &r->info, &r->exit_code);
+	err = trace__run(s, argv, o->as_root, out, &r->eb, &r->m, &r->info, &r->exit_code);
 	if (err)
 		return err;
 	/* run__analyze notes the seed and end time a trace file needs. */

@@ -117,7 +117,9 @@ static void summary(const struct mpx_analysis *an, FILE *f)
 	size_t i;
 	int k;
 
-	fprintf(f, "mpxtrace: Process vs Pool: %u %s task%s, %s",
+	fprintf(f, "mpxtrace: %s: %u %s task%s, %s",
+		w->mode == MPX_MODE_BOTH ? "Process vs Pool" :
+		w->mode == MPX_MODE_POOL ? "Pool" : "Process",
 		w->tasks, w->kind, w->tasks == 1 ? "" : "s",
 		w->runtime == MPX_RT_NATIVE ? "native C" : "Python multiprocessing");
 	if (w->runtime != MPX_RT_NATIVE)

@@ -75,7 +75,7 @@ static void child_fail(int fd, int err)
 }
 
 int runner__start(struct runner *r, char *const argv[], bool as_root,
-		  bool stdout_to_stderr)
+		  int stdout_to)
 {
 	int bar[2] = { -1, -1 }, ep[2] = { -1, -1 }, err;
 	char path[PATH_MAX];
@@ -111,8 +111,14 @@ int runner__start(struct runner *r, char *const argv[], bool as_root,
 		if (read(bar[0], &c, 1) != 1)
 			_exit(MPX_EXIT_ERROR);
 		close(bar[0]);
-		if (stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+		if (stdout_to == MPX_STDOUT_STDERR && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
 			child_fail(ep[1], errno);
+		if (stdout_to == MPX_STDOUT_NULL) {
+			int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+			if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0)
+				child_fail(ep[1], errno);
+		}
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);

@@ -15,6 +15,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+enum {
+	MPX_STDOUT_KEEP,
+	MPX_STDOUT_STDERR,
+	MPX_STDOUT_NULL,
+};
+
 struct runner {
 	pid_t pid;		/* the workload's first process */
 	int barrier_fd;		/* write end: one byte releases the child */
@@ -28,12 +34,13 @@ struct runner {
 
 /*
  * Find the command (as execvp would) and fork the held child.
- * stdout_to_stderr keeps the workload's output out of a report on stdout.
+ * stdout_to: MPX_STDOUT_KEEP, _STDERR (keeps a report on stdout clean) or
+ * _NULL (our own workloads: their output is ours to discard).
  * Returns 0,
  * or an MPX_EXIT_* code after printing one line.
  */
 int runner__start(struct runner *r, char *const argv[], bool as_root,
-		  bool stdout_to_stderr);
+		  int stdout_to);
 /* Fill r->uid/gid from SUDO_UID/SUDO_GID when root under sudo; true then. */
 bool runner__sudo_ids(struct runner *r);
 /*

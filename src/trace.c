@@ -251,7 +251,7 @@ static void resolve_reasons(struct collector *c, const struct evbuf *eb,
 }
 
 int trace__run(struct trace_session *s, char *const argv[], bool as_root,
-	       bool stdout_to_stderr, struct evbuf *eb, struct mpx_model *m,
+	       int stdout_to, struct evbuf *eb, struct mpx_model *m,
 	       struct mpx_run_info *run, int *exit_code)
 {
 	struct collector *c = s->c;
@@ -267,7 +267,7 @@ int trace__run(struct trace_session *s, char *const argv[], bool as_root,
 	collector__set_sink(c, eb);
 	/* Drop counters are per session: report this run's share. */
 	collector__drops(c, drops0);
-	err = runner__start(&r, argv, as_root, stdout_to_stderr);
+	err = runner__start(&r, argv, as_root, stdout_to);
 	if (err)
 		return err;
 	err = collector__track(c, (uint32_t)r.pid, (uint32_t)r.pid);

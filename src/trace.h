@@ -30,7 +30,7 @@ void trace__close(struct trace_session *s);
  * *exit_code receives the status mpxtrace should mirror.
  */
 int trace__run(struct trace_session *s, char *const argv[], bool as_root,
-	       bool stdout_to_stderr, struct evbuf *eb, struct mpx_model *m,
+	       int stdout_to, struct evbuf *eb, struct mpx_model *m,
 	       struct mpx_run_info *run, int *exit_code);
 
 /* A signal asked us to stop: no further runs. */
