@@ -1,0 +1,933 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * The timeline as Chrome trace-event JSON (see perfetto.h): an object with
+ * a "traceEvents" array; "X" slices with ts and dur in microseconds, here
+ * written exactly to the nanosecond ("12.345"); "M" metadata naming
+ * processes and threads; "s"/"f" flow arrows; "C" counters; "i" instants.
+ *
+ * Choices that make Perfetto's JSON importer show what we mean:
+ *  - pids are synthetic, one per (run, process), so that the runs of
+ *    --mode=both and --repeat never share a process group.  tids are the
+ *    real ones when unique over the whole file, else synthetic: the
+ *    importer keys threads by tid and would split a track whose tid shows
+ *    up again under another pid (a recycled tid, a later run).
+ *  - Events are written sorted by timestamp; at equal timestamps slices
+ *    come first (longest first, so that an enclosing slice opens before
+ *    what it holds), then flows.  So a flow end bound to its enclosing
+ *    slice ("bp":"e") at the instant a slice starts binds to that slice,
+ *    not to the one that just ended there.
+ *  - Flows are version 1 ("s"/"f" paired by id): one slice can start or
+ *    end any number of them, where a v2 bind_id allows one per slice.
+ *  - Zero-length intervals are left out: they show nothing.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "json_writer.h"
+#include "perfetto.h"
+#include "util.h"
+
+/* Above any real pid or tid (pid_max is at most 2^22). */
+#define PF_PID_BASE	100000000u
+#define PF_TID_BASE	200000000u
+
+enum pf_kind {
+	PF_IV,		/* a: task, b: its interval */
+	PF_PHASE,	/* b: phase index; PF_TEARDOWN: the teardown */
+	PF_CP,		/* b: critical path segment */
+	PF_EXIT,	/* a: task */
+	PF_FLOW_S,	/* a: task whose track it is on, b: flow id */
+	PF_FLOW_F,
+	PF_COUNTER,	/* b: runnable tasks */
+};
+
+#define PF_TEARDOWN MPX_MAX_PHASES
+
+/* Order of events at one timestamp. */
+enum pf_tie {
+	PF_T_SLICE,
+	PF_T_FLOW,
+	PF_T_INSTANT,
+	PF_T_COUNTER,
+};
+
+struct pf_ev {
+	uint64_t ts, dur;
+	uint32_t run, a, b;
+	uint32_t seq;		/* insertion order: ties end here */
+	uint8_t kind, tie;
+	bool fork;		/* a fork flow, else a wakeup */
+};
+
+/* A process of one run: the group its tasks' tracks are in. */
+struct pf_proc {
+	uint32_t pid, spid;
+	uint32_t leader;	/* task index: its first non-thread task */
+};
+
+struct pf_run {
+	uint32_t *spid, *stid;	/* per task: synthetic pid, track tid */
+	uint32_t *order;	/* per task: position in the report's rows */
+	struct pf_proc *proc;
+	size_t nproc;
+	uint32_t main_pid, main_tid, phase_tid, cp_tid;
+};
+
+struct pf {
+	const struct mpx_analysis *an;
+	struct pf_run *r;
+	struct pf_ev *ev;
+	size_t n, cap;
+	uint32_t next_pid, next_tid, next_flow;
+	int err;
+};
+
+static const char *mode_name(enum mpx_mode m)
+{
+	switch (m) {
+	case MPX_MODE_PROCESS: return "process";
+	case MPX_MODE_POOL: return "pool";
+	default: return "command";
+	}
+}
+
+static const char *cp_kind_name(uint8_t k)
+{
+	switch (k) {
+	case MPX_CP_RUN: return "run";
+	case MPX_CP_WAIT: return "wait";
+	case MPX_CP_WAKE_LAT: return "wake-latency";
+	default: return "unknown";
+	}
+}
+
+/* The bucket a critical path segment counts in (as the reports say it). */
+static enum mpx_bucket cp_bucket(const struct mpx_cp_seg *s)
+{
+	if (s->kind == MPX_CP_WAKE_LAT)
+		return MPX_B_RUNQ_WAKEUP;
+	if (s->kind == MPX_CP_UNKNOWN)
+		return MPX_B_UNACCOUNTED;
+	return mpx_state_bucket((enum mpx_tstate)s->state);
+}
+
+static const char *role_name(const struct mpx_run_analysis *ra, size_t i)
+{
+	return ra->roles && ra->roles[i].name[0] ? ra->roles[i].name : "task";
+}
+
+static bool blocked(uint8_t state)
+{
+	return state == MPX_TS_SLEEP || state == MPX_TS_DSLEEP || state == MPX_TS_BLKIO ||
+	       state == MPX_TS_UNKNOWN;
+}
+
+static bool runnable(uint8_t state)
+{
+	return state == MPX_TS_RUNNING || state == MPX_TS_RUNQ_WAKEUP ||
+	       state == MPX_TS_RUNQ_PREEMPT;
+}
+
+static struct pf_ev *push(struct pf *pf, uint8_t kind, uint32_t run, uint64_t ts)
+{
+	struct pf_ev *e;
+
+	if (pf->err)
+		return NULL;
+	if (mpx_grow((void **)&pf->ev, &pf->cap, pf->n + 1, sizeof(*pf->ev))) {
+		pf->err = -ENOMEM;
+		return NULL;
+	}
+	e = &pf->ev[pf->n];
+	memset(e, 0, sizeof(*e));
+	e->kind = kind;
+	e->run = run;
+	e->ts = ts;
+	e->seq = (uint32_t)pf->n++;
+	switch (kind) {
+	case PF_FLOW_S:
+	case PF_FLOW_F:
+		e->tie = PF_T_FLOW;
+		break;
+	case PF_EXIT:
+		e->tie = PF_T_INSTANT;
+		break;
+	case PF_COUNTER:
+		e->tie = PF_T_COUNTER;
+		break;
+	default:
+		e->tie = PF_T_SLICE;
+	}
+	return e;
+}
+
+static int cmp_ev(const void *a, const void *b)
+{
+	const struct pf_ev *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	if (x->tie != y->tie)
+		return x->tie < y->tie ? -1 : 1;
+	if (x->dur != y->dur)
+		return x->dur > y->dur ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* ---- ids ---------------------------------------------------------------- */
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Tasks by (pid, report order): consecutive equal pids are one process. */
+struct pf_key {
+	uint32_t pid, order, task;
+	bool thread;
+};
+
+static int cmp_key(const void *a, const void *b)
+{
+	const struct pf_key *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static int cmp_proc_order(const void *a, const void *b, void *arg)
+{
+	const struct pf_proc *x = a, *y = b;
+	const uint32_t *order = arg;
+
+	return order[x->leader] < order[y->leader] ? -1 : order[x->leader] > order[y->leader];
+}
+
+/* Real tids seen once over all runs keep their number. */
+static bool tid_unique(const uint32_t *all, size_t n, uint32_t tid)
+{
+	const uint32_t *p = bsearch(&tid, all, n, sizeof(*all), cmp_u32);
+
+	if (!p)
+		return false;
+	return !((p > all && p[-1] == tid) || (p + 1 < all + n && p[1] == tid));
+}
+
+static int assign_run(struct pf *pf, size_t ri, const uint32_t *all, size_t nall)
+{
+	const struct mpx_run_analysis *ra = &pf->an->ra[ri];
+	const struct mpx_model *m = &ra->run->m;
+	struct pf_run *r = &pf->r[ri];
+	struct pf_key *k;
+	size_t i, j, n = m->ntasks;
+
+	r->spid = calloc(n, sizeof(*r->spid));
+	r->stid = calloc(n, sizeof(*r->stid));
+	r->order = calloc(n, sizeof(*r->order));
+	r->proc = calloc(n, sizeof(*r->proc));
+	k = calloc(n, sizeof(*k));
+	if (!r->spid || !r->stid || !r->order || !r->proc || !k) {
+		free(k);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		r->order[i] = (uint32_t)(n + i);	/* not in the rows: last */
+	for (i = 0; i < ra->rep.nrows; i++)
+		r->order[ra->rep.rows[i].t - m->tasks] = (uint32_t)i;
+	for (i = 0; i < n; i++)
+		k[i] = (struct pf_key){ m->tasks[i].pid, r->order[i], (uint32_t)i,
+					m->tasks[i].is_thread };
+	qsort(k, n, sizeof(*k), cmp_key);
+	for (i = 0; i < n; i = j) {
+		struct pf_proc *p = &r->proc[r->nproc++];
+
+		p->pid = k[i].pid;
+		p->leader = k[i].task;
+		for (j = i; j < n && k[j].pid == k[i].pid; j++)
+			if (k[j].thread == false && m->tasks[p->leader].is_thread)
+				p->leader = k[j].task;
+	}
+	/* Process groups in report order (the root's first). */
+	qsort_r(r->proc, r->nproc, sizeof(*r->proc), cmp_proc_order, r->order);
+	for (i = 0; i < r->nproc; i++)
+		r->proc[i].spid = PF_PID_BASE + pf->next_pid++;
+	for (i = 0, j = 0; i < n; i++) {
+		const struct mpx_task *t = &m->tasks[k[i].task];
+		size_t p;
+
+		for (p = 0; p < r->nproc && r->proc[p].pid != t->pid; p++)
+			;
+		r->spid[k[i].task] = r->proc[p].spid;
+		r->stid[k[i].task] = tid_unique(all, nall, t->tid) ? t->tid :
+				     PF_TID_BASE + pf->next_tid++;
+	}
+	free(k);
+	r->main_pid = r->spid[ra->main_idx];
+	r->main_tid = r->stid[ra->main_idx];
+	r->phase_tid = PF_TID_BASE + pf->next_tid++;
+	r->cp_tid = PF_TID_BASE + pf->next_tid++;
+	return 0;
+}
+
+static int assign_ids(struct pf *pf)
+{
+	const struct mpx_analysis *an = pf->an;
+	uint32_t *all = NULL;
+	size_t nall = 0, i, j;
+	int err = 0;
+
+	for (i = 0; i < an->n; i++)
+		nall += an->ra[i].run->m.ntasks;
+	all = calloc(nall ? nall : 1, sizeof(*all));
+	pf->r = calloc(an->n ? an->n : 1, sizeof(*pf->r));
+	if (!all || !pf->r) {
+		free(all);
+		return -ENOMEM;
+	}
+	for (i = 0, nall = 0; i < an->n; i++)
+		for (j = 0; j < an->ra[i].run->m.ntasks; j++)
+			all[nall++] = an->ra[i].run->m.tasks[j].tid;
+	qsort(all, nall, sizeof(*all), cmp_u32);
+	for (i = 0; i < an->n && !err; i++)
+		if (an->ra[i].run->m.ntasks)
+			err = assign_run(pf, i, all, nall);
+	free(all);
+	return err;
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+/* Every task of a run by (tid, start): who had a tid at an instant. */
+struct tid_ent {
+	uint32_t tid, idx;
+	uint64_t start;
+};
+
+static int cmp_tid_ent(const void *a, const void *b)
+{
+	const struct tid_ent *x = a, *y = b;
+
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* The task with tid alive at ts, not self; -1: none traced. */
+static long task_at(const struct mpx_model *m, const struct tid_ent *byt, uint32_t tid,
+		    uint64_t ts, size_t self)
+{
+	size_t lo = 0, hi = m->ntasks;
+	const struct mpx_task *t;
+
+	if (!tid)
+		return -1;
+	/* First entry past (tid, ts). */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (byt[mid].tid < tid || (byt[mid].tid == tid && byt[mid].start <= ts))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || byt[lo - 1].tid != tid)
+		return -1;
+	t = &m->tasks[byt[lo - 1].idx];
+	if (byt[lo - 1].idx == self || ts > t->end_ns)
+		return -1;
+	return byt[lo - 1].idx;
+}
+
+/* The first interval from k on that shows (has a length); niv: none. */
+static size_t next_shown(const struct mpx_task *t, size_t k)
+{
+	while (k < t->niv && t->iv[k].end <= t->iv[k].start)
+		k++;
+	return k;
+}
+
+static void flow(struct pf *pf, uint32_t run, bool fork, uint32_t from, uint64_t from_ts,
+		 uint32_t to, uint64_t to_ts)
+{
+	uint32_t id = ++pf->next_flow;
+	struct pf_ev *e;
+
+	e = push(pf, PF_FLOW_S, run, from_ts);
+	if (e) {
+		e->a = from;
+		e->b = id;
+		e->fork = fork;
+	}
+	e = push(pf, PF_FLOW_F, run, to_ts);
+	if (e) {
+		e->a = to;
+		e->b = id;
+		e->fork = fork;
+	}
+}
+
+static void task_events(struct pf *pf, uint32_t ri, const struct mpx_model *m,
+			const struct tid_ent *byt, size_t i)
+{
+	const struct mpx_task *t = &m->tasks[i];
+	uint64_t last = 0;
+	size_t j, k;
+	long w;
+
+	/* Its intervals, kept in order even if the model were not. */
+	for (j = 0; j < t->niv; j++) {
+		const struct mpx_ival *v = &t->iv[j];
+		uint64_t s = v->start > last ? v->start : last;
+		struct pf_ev *e;
+
+		if (v->end <= s)
+			continue;
+		e = push(pf, PF_IV, ri, s);
+		if (e) {
+			e->dur = v->end - s;
+			e->a = (uint32_t)i;
+			e->b = (uint32_t)j;
+		}
+		last = v->end;
+	}
+	if (!last)
+		return;
+	if (t->exited) {
+		uint64_t ts = t->exit_ns;
+		struct pf_ev *e;
+
+		if (ts < t->iv[0].start)
+			ts = t->iv[0].start;
+		if (ts > last)
+			ts = last;
+		e = push(pf, PF_EXIT, ri, ts);
+		if (e)
+			e->a = (uint32_t)i;
+	}
+	/* Forked by a traced task: parent at the fork, to our first slice. */
+	k = next_shown(t, 0);
+	if (!t->is_root && k < t->niv) {
+		w = task_at(m, byt, t->parent_tid, t->start_ns, i);
+		if (w >= 0)
+			flow(pf, ri, true, (uint32_t)w, t->start_ns, (uint32_t)i, t->iv[k].start);
+	}
+	/* Woken by a traced task: waker at sched_waking, to our next slice.
+	 * A new task's wakeup is its fork's, drawn above. */
+	for (j = 0; j < t->niv; j++) {
+		const struct mpx_ival *v = &t->iv[j];
+		uint64_t ts = v->waking_ns;
+
+		if (!v->waker_tid || !blocked(v->state))
+			continue;
+		k = next_shown(t, j + 1);
+		if (k >= t->niv)
+			continue;
+		/* As the critical path: no waking time or a later one means
+		 * the wakeup itself; an earlier one is clamped to the wait. */
+		if (!ts || ts > v->end)
+			ts = v->end;
+		if (ts < v->start)
+			ts = v->start;
+		w = task_at(m, byt, v->waker_tid, ts, i);
+		if (w >= 0)
+			flow(pf, ri, false, (uint32_t)w, ts, (uint32_t)i, t->iv[k].start);
+	}
+}
+
+struct edge {
+	uint64_t ts;
+	int d;
+};
+
+static int cmp_edge(const void *a, const void *b)
+{
+	const struct edge *x = a, *y = b;
+
+	return x->ts < y->ts ? -1 : x->ts > y->ts;
+}
+
+/* Tasks running or waiting for a CPU, at every change. */
+static void counter_events(struct pf *pf, uint32_t ri, const struct mpx_model *m)
+{
+	struct edge *e = NULL;
+	size_t n = 0, cap = 0, i, j;
+	int64_t v = 0, shown = -1;
+
+	for (i = 0; i < m->ntasks; i++)
+		for (j = 0; j < m->tasks[i].niv; j++) {
+			const struct mpx_ival *iv = &m->tasks[i].iv[j];
+
+			if (!runnable(iv->state) || iv->end <= iv->start)
+				continue;
+			if (mpx_grow((void **)&e, &cap, n + 2, sizeof(*e))) {
+				free(e);
+				pf->err = -ENOMEM;
+				return;
+			}
+			e[n++] = (struct edge){ iv->start, 1 };
+			e[n++] = (struct edge){ iv->end, -1 };
+		}
+	if (n)
+		qsort(e, n, sizeof(*e), cmp_edge);
+	for (i = 0; i < n; i = j) {
+		struct pf_ev *ev;
+
+		for (j = i; j < n && e[j].ts == e[i].ts; j++)
+			v += e[j].d;
+		if (v == shown)
+			continue;
+		ev = push(pf, PF_COUNTER, ri, e[i].ts);
+		if (ev)
+			ev->b = (uint32_t)(v < 0 ? 0 : v);
+		shown = v;
+	}
+	free(e);
+}
+
+static void run_events(struct pf *pf, uint32_t ri)
+{
+	const struct mpx_run_analysis *ra = &pf->an->ra[ri];
+	const struct mpx_model *m = &ra->run->m;
+	struct tid_ent *byt;
+	struct pf_ev *e;
+	size_t i;
+	int p;
+
+	byt = calloc(m->ntasks, sizeof(*byt));
+	if (!byt) {
+		pf->err = -ENOMEM;
+		return;
+	}
+	for (i = 0; i < m->ntasks; i++)
+		byt[i] = (struct tid_ent){ m->tasks[i].tid, (uint32_t)i, m->tasks[i].start_ns };
+	qsort(byt, m->ntasks, sizeof(*byt), cmp_tid_ent);
+	for (i = 0; i < m->ntasks; i++)
+		task_events(pf, ri, m, byt, i);
+	free(byt);
+
+	for (p = 0; p <= ra->nph; p++) {
+		const struct mpx_phase *ph = p < ra->nph ? &ra->ph[p] : &ra->teardown;
+
+		if (p == ra->nph && !ra->markers)
+			break;
+		if (ph->end <= ph->start)
+			continue;
+		e = push(pf, PF_PHASE, ri, ph->start);
+		if (e) {
+			e->dur = ph->end - ph->start;
+			e->b = p < ra->nph ? (uint32_t)p : PF_TEARDOWN;
+		}
+	}
+	for (i = 0; i < ra->cp.n; i++) {
+		const struct mpx_cp_seg *s = &ra->cp.seg[i];
+
+		if (s->end <= s->start)
+			continue;
+		e = push(pf, PF_CP, ri, s->start);
+		if (e) {
+			e->dur = s->end - s->start;
+			e->b = (uint32_t)i;
+		}
+	}
+	counter_events(pf, ri, m);
+}
+
+/* ---- JSON --------------------------------------------------------------- */
+
+static void ts_dur(struct json_writer *w, const struct pf_ev *e, uint64_t base, bool dur)
+{
+	jw_kv_fixed(w, "ts", (int64_t)(e->ts - base), 3);
+	if (dur)
+		jw_kv_fixed(w, "dur", (int64_t)e->dur, 3);
+}
+
+static void meta(struct json_writer *w, const char *what, uint32_t pid, uint32_t tid,
+		 const char *name, int64_t sort_index)
+{
+	jw_start_object(w);
+	jw_kv_string(w, "ph", "M");
+	jw_kv_string(w, "name", what);
+	jw_kv_u64(w, "pid", pid);
+	jw_kv_u64(w, "tid", tid);
+	jw_kv_u64(w, "ts", 0);
+	jw_key(w, "args");
+	jw_start_object(w);
+	if (name)
+		jw_kv_string(w, "name", name);
+	else
+		jw_kv_s64(w, "sort_index", sort_index);
+	jw_end_object(w);
+	jw_end_object(w);
+}
+
+static void run_meta(struct json_writer *w, const struct pf *pf, size_t ri)
+{
+	const struct mpx_run_analysis *ra = &pf->an->ra[ri];
+	const struct mpx_model *m = &ra->run->m;
+	const struct pf_run *r = &pf->r[ri];
+	char name[MPX_COMM_LEN + 96];
+	size_t i;
+
+	for (i = 0; i < r->nproc; i++) {
+		const struct pf_proc *p = &r->proc[i];
+		const struct mpx_task *t = &m->tasks[p->leader];
+
+		snprintf(name, sizeof(name), "%s run %d: %s [%u]", mode_name(ra->run->mode),
+			 ra->run->repeat + 1, t->comm, p->pid);
+		meta(w, "process_name", p->spid, r->stid[p->leader], name, 0);
+		meta(w, "process_sort_index", p->spid, r->stid[p->leader], NULL,
+		     (int64_t)(p->spid - PF_PID_BASE));
+	}
+	meta(w, "thread_name", r->main_pid, r->phase_tid, "phases", 0);
+	meta(w, "thread_sort_index", r->main_pid, r->phase_tid, NULL, 0);
+	meta(w, "thread_name", r->main_pid, r->cp_tid, "critical path", 0);
+	meta(w, "thread_sort_index", r->main_pid, r->cp_tid, NULL, 1);
+	for (i = 0; i < m->ntasks; i++) {
+		const struct mpx_task *t = &m->tasks[i];
+
+		snprintf(name, sizeof(name), "%s %s %u", role_name(ra, i), t->comm, t->tid);
+		meta(w, "thread_name", r->spid[i], r->stid[i], name, 0);
+		meta(w, "thread_sort_index", r->spid[i], r->stid[i], NULL,
+		     (int64_t)r->order[i] + 2);
+	}
+}
+
+static void begin_event(struct json_writer *w, const char *ph, const char *name,
+			const char *cat, uint32_t pid, uint32_t tid)
+{
+	jw_start_object(w);
+	jw_kv_string(w, "ph", ph);
+	jw_kv_string(w, "name", name);
+	jw_kv_string(w, "cat", cat);
+	jw_kv_u64(w, "pid", pid);
+	jw_kv_u64(w, "tid", tid);
+}
+
+static void iv_event(struct json_writer *w, const struct pf *pf, const struct pf_ev *e,
+		     uint64_t base)
+{
+	const struct mpx_run_analysis *ra = &pf->an->ra[e->run];
+	const struct mpx_model *m = &ra->run->m;
+	const struct pf_run *r = &pf->r[e->run];
+	const struct mpx_ival *v = &m->tasks[e->a].iv[e->b];
+	const char *reason = reasons__get(&m->reasons, v->reason);
+	char name[MPX_REASON_LEN + 32];
+	bool io = (v->flags & MPX_IV_IOWAIT) || v->state == MPX_TS_BLKIO;
+
+	switch (v->state) {
+	case MPX_TS_RUNNING:
+		snprintf(name, sizeof(name), "running");
+		break;
+	case MPX_TS_RUNQ_WAKEUP:
+		snprintf(name, sizeof(name), "runnable (woken)");
+		break;
+	case MPX_TS_RUNQ_PREEMPT:
+		snprintf(name, sizeof(name), "runnable (preempted)");
+		break;
+	case MPX_TS_SLEEP:
+		snprintf(name, sizeof(name), "sleep: %s", reason ? reason : "?");
+		break;
+	case MPX_TS_DSLEEP:
+	case MPX_TS_BLKIO:
+		snprintf(name, sizeof(name), "D: %s%s", reason ? reason : "?", io ? " (io)" : "");
+		break;
+	case MPX_TS_NEW:
+		snprintf(name, sizeof(name), "new");
+		break;
+	case MPX_TS_DEAD:
+		snprintf(name, sizeof(name), "dead");
+		break;
+	default:
+		snprintf(name, sizeof(name), "unknown");
+	}
+	begin_event(w, "X", name, "sched", r->spid[e->a], r->stid[e->a]);
+	ts_dur(w, e, base, true);
+	if (blocked(v->state) && (reason || v->waker_tid || (v->flags & MPX_IV_RECONCILED))) {
+		jw_key(w, "args");
+		jw_start_object(w);
+		if (reason)
+			jw_kv_string(w, "reason", reason);
+		if (v->waker_tid)
+			jw_kv_u64(w, "waker_tid", v->waker_tid);
+		if (v->flags & MPX_IV_RECONCILED)
+			jw_kv_bool(w, "reconciled", true);
+		jw_end_object(w);
+	}
+	jw_end_object(w);
+}
+
+static void cp_event(struct json_writer *w, const struct pf *pf, const struct pf_ev *e,
+		     uint64_t base)
+{
+	const struct mpx_run_analysis *ra = &pf->an->ra[e->run];
+	const struct mpx_model *m = &ra->run->m;
+	const struct mpx_cp_seg *s = &ra->cp.seg[e->b];
+	const char *reason = s->kind == MPX_CP_WAIT ? reasons__get(&m->reasons, s->reason) : NULL;
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s: %s", role_name(ra, s->task),
+		 mpx_bucket_name(cp_bucket(s)));
+	begin_event(w, "X", name, "critical_path", pf->r[e->run].main_pid, pf->r[e->run].cp_tid);
+	ts_dur(w, e, base, true);
+	jw_key(w, "args");
+	jw_start_object(w);
+	jw_kv_u64(w, "tid", m->tasks[s->task].tid);
+	jw_kv_string(w, "kind", cp_kind_name(s->kind));
+	if (reason)
+		jw_kv_string(w, "reason", reason);
+	if (s->via_tid)
+		jw_kv_u64(w, "via_tid", s->via_tid);
+	jw_end_object(w);
+	jw_end_object(w);
+}
+
+static void event(struct json_writer *w, const struct pf *pf, const struct pf_ev *e,
+		  uint64_t base)
+{
+	const struct mpx_run_analysis *ra = &pf->an->ra[e->run];
+	const struct pf_run *r = &pf->r[e->run];
+	const struct mpx_phase *ph;
+	char name[64];
+
+	switch (e->kind) {
+	case PF_IV:
+		iv_event(w, pf, e, base);
+		return;
+	case PF_CP:
+		cp_event(w, pf, e, base);
+		return;
+	case PF_PHASE:
+		ph = e->b == PF_TEARDOWN ? &ra->teardown : &ra->ph[e->b];
+		begin_event(w, "X", ph->name, "phase", r->main_pid, r->phase_tid);
+		ts_dur(w, e, base, true);
+		jw_key(w, "args");
+		jw_start_object(w);
+		jw_kv_string(w, "class", mpx_phase_class_name(ph->cls));
+		jw_end_object(w);
+		break;
+	case PF_EXIT:
+		report__status_str(ra->run->m.tasks[e->a].exit_code, name, sizeof(name));
+		begin_event(w, "i", name, "exit", r->spid[e->a], r->stid[e->a]);
+		jw_kv_string(w, "s", "t");
+		ts_dur(w, e, base, false);
+		break;
+	case PF_FLOW_S:
+	case PF_FLOW_F:
+		begin_event(w, e->kind == PF_FLOW_S ? "s" : "f", e->fork ? "fork" : "wakeup",
+			    e->fork ? "fork" : "wakeup", r->spid[e->a], r->stid[e->a]);
+		jw_kv_u64(w, "id", e->b);
+		if (e->kind == PF_FLOW_F)
+			jw_kv_string(w, "bp", "e");
+		ts_dur(w, e, base, false);
+		break;
+	case PF_COUNTER:
+		begin_event(w, "C", "runnable tasks", "sched", r->main_pid, r->main_tid);
+		ts_dur(w, e, base, false);
+		jw_key(w, "args");
+		jw_start_object(w);
+		jw_kv_u64(w, "value", e->b);
+		jw_end_object(w);
+		break;
+	}
+	jw_end_object(w);
+}
+
+static void emit(const struct pf *pf, FILE *f)
+{
+	struct json_writer *w = jw_new(f, false);
+	uint64_t base = pf->n ? pf->ev[0].ts : 0;
+	size_t i;
+
+	if (!w) {
+		errno = ENOMEM;
+		return;
+	}
+	jw_start_object(w);
+	jw_key(w, "traceEvents");
+	jw_start_array(w);
+	for (i = 0; i < pf->an->n; i++)
+		if (pf->r[i].spid)
+			run_meta(w, pf, i);
+	for (i = 0; i < pf->n; i++)
+		event(w, pf, &pf->ev[i], base);
+	jw_end_array(w);
+	jw_kv_string(w, "displayTimeUnit", "ms");
+	jw_key(w, "otherData");
+	jw_start_object(w);
+	jw_kv_string(w, "producer", "mpxtrace " MPX_VERSION);
+	jw_kv_u64(w, "time_base_ns", base);
+	jw_kv_string(w, "clock", "CLOCK_MONOTONIC; ts are microseconds after time_base_ns");
+	jw_end_object(w);
+	jw_end_object(w);
+	fputc('\n', f);
+	jw_free(w);
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+static ssize_t gz_write(void *cookie, const char *buf, size_t n)
+{
+	int done;
+
+	if (!n)
+		return 0;
+	done = gzwrite(cookie, buf, (unsigned int)(n > (1u << 30) ? 1u << 30 : n));
+	if (done <= 0) {
+		if (!errno)
+			errno = EIO;
+		return -1;
+	}
+	return done;
+}
+
+static int gz_close(void *cookie)
+{
+	int err = gzclose(cookie);
+
+	if (err == Z_OK)
+		return 0;
+	if (err != Z_ERRNO || !errno)
+		errno = EIO;
+	return EOF;
+}
+
+static bool gz_path(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n > 3 && !strcmp(path + n - 3, ".gz");
+}
+
+/* Create path.tmp for writing, mode 0600 (a stale one is replaced). */
+static int open_tmp(const char *path, char **tmp)
+{
+	int fd;
+
+	if (asprintf(tmp, "%s.tmp", path) < 0) {
+		*tmp = NULL;
+		return -ENOMEM;
+	}
+	fd = open(*tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	if (fchmod(fd, 0600)) {
+		int err = -errno;
+
+		close(fd);
+		unlink(*tmp);
+		return err;
+	}
+	return fd;
+}
+
+int perfetto__check(const char *path)
+{
+	struct stat st;
+	char *tmp = NULL;
+	int fd;
+
+	if (!stat(path, &st) && S_ISDIR(st.st_mode))
+		return -EISDIR;
+	fd = open_tmp(path, &tmp);
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	free(tmp);
+	return fd < 0 ? fd : 0;
+}
+
+static void pf_free(struct pf *pf)
+{
+	size_t i;
+
+	for (i = 0; pf->r && i < pf->an->n; i++) {
+		free(pf->r[i].spid);
+		free(pf->r[i].stid);
+		free(pf->r[i].order);
+		free(pf->r[i].proc);
+	}
+	free(pf->r);
+	free(pf->ev);
+}
+
+int perfetto__write(const struct mpx_analysis *an, const char *path)
+{
+	struct pf pf = { .an = an };
+	char *tmp = NULL;
+	FILE *f = NULL;
+	gzFile gz = NULL;
+	int fd = -1, err;
+	size_t i;
+
+	err = assign_ids(&pf);
+	for (i = 0; !err && i < an->n; i++)
+		if (an->ra[i].run->m.ntasks)
+			run_events(&pf, (uint32_t)i);
+	if (!err)
+		err = pf.err;
+	if (err)
+		goto cleanup;
+	qsort(pf.ev, pf.n, sizeof(*pf.ev), cmp_ev);
+
+	fd = open_tmp(path, &tmp);
+	if (fd < 0) {
+		err = fd;
+		goto cleanup;
+	}
+	if (gz_path(path)) {
+		static const cookie_io_functions_t io = { .write = gz_write, .close = gz_close };
+
+		gz = gzdopen(fd, "wb");
+		if (!gz) {
+			err = errno ? -errno : -ENOMEM;
+			goto cleanup;
+		}
+		fd = -1;		/* gz owns it */
+		f = fopencookie(gz, "w", io);
+		if (!f) {
+			err = -errno;
+			goto cleanup;
+		}
+		gz = NULL;		/* f owns it */
+	} else {
+		f = fdopen(fd, "w");
+		if (!f) {
+			err = -errno;
+			goto cleanup;
+		}
+		fd = -1;		/* f owns it */
+	}
+	errno = 0;
+	emit(&pf, f);
+	if (ferror(f) || fflush(f))
+		err = errno ? -errno : -EIO;
+	errno = 0;
+	if (fclose(f) && !err)
+		err = errno ? -errno : -EIO;
+	f = NULL;
+	if (!err && rename(tmp, path))
+		err = -errno;
+cleanup:
+	if (f)
+		fclose(f);
+	if (gz)
+		gzclose(gz);
+	if (fd >= 0)
+		close(fd);
+	if (err && tmp)
+		unlink(tmp);
+	free(tmp);
+	pf_free(&pf);
+	return err;
+}
