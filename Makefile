@@ -40,7 +40,8 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 # The analysis core: no libbpf, tested without root.
 CORE_SRCS := src/util.c src/json_writer.c src/evbuf.c src/account.c src/check.c \
 	src/report.c src/report_text.c src/report_json.c src/waits.c \
-	src/run.c src/analysis.c src/critpath.c src/output.c src/btfscan.c
+	src/run.c src/analysis.c src/critpath.c src/output.c src/btfscan.c \
+	src/perfetto.c src/csv.c src/tracefile.c
 TOOL_SRCS := src/main.c src/opts.c src/trace.c src/runner.c src/collect.c \
 	src/live.c src/workload.c src/native.c
 CORE_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(CORE_SRCS))
@@ -130,7 +131,7 @@ mpxtrace: $(TOOL_OBJS) $(CORE_LIB)
 
 $(UNIT_BIN): $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(CORE_LIB) $(wildcard src/*.h include/*.h) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(CORE_LIB) -lm -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(CORE_LIB) -lz -lm -o $@
 
 $(WORK_BIN): tests/workloads/mpx-work.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
@@ -157,7 +158,16 @@ run: deps
 	$(Q)$(MAKE) --no-print-directory mpxtrace
 	./mpxtrace --mode=both
 
+BENCH_PKGS := libbpf-tools linux-perf bpftrace
+
 bench: mpxtrace
+	$(Q)missing=$$(for p in $(BENCH_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "  APT      $$missing"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
 	$(Q)MPXTRACE=./mpxtrace $(PYTHON) tests/bench/overhead.py
 
 install: mpxtrace

@@ -9,11 +9,14 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "csv.h"
 #include "live.h"
 #include "native.h"
 #include "opts.h"
 #include "output.h"
+#include "perfetto.h"
 #include "run.h"
+#include "tracefile.h"
 #include "util.h"
 
 int main(int argc, char **argv)
@@ -22,6 +25,7 @@ int main(int argc, char **argv)
 	struct mpx_analysis an = {};
 	struct mpx_opts o;
 	FILE *out = stdout;
+	char msg[512];
 	int err, code;
 
 	/* mpxtrace re-executes itself as the native workload. */
@@ -32,6 +36,20 @@ int main(int argc, char **argv)
 	if (err)
 		return err;
 	mpx_json_errors = o.json;
+	/* report: the file first, so that a bad one leaves no empty output. */
+	if (o.cmd == MPX_CMD_REPORT && tracefile__read(o.input, &rs, msg, sizeof(msg))) {
+		mpx_err("%s", msg);
+		return MPX_EXIT_ERROR;
+	}
+	/* Export paths fail now, not after the workload ran. */
+	if (o.perfetto && (err = perfetto__check(o.perfetto))) {
+		mpx_err("--perfetto: cannot write %s: %s", o.perfetto, strerror(-err));
+		return MPX_EXIT_ERROR;
+	}
+	if (o.csv && (err = csv__check(o.csv))) {
+		mpx_err("--csv: cannot write into %s: %s", o.csv, strerror(-err));
+		return MPX_EXIT_ERROR;
+	}
 	if (o.output) {
 		out = fopen(o.output, "we");
 		if (!out) {
@@ -40,16 +58,34 @@ int main(int argc, char **argv)
 		}
 	}
 
-	err = live__execute(&o, &rs);
+	err = o.cmd == MPX_CMD_REPORT ? 0 : live__execute(&o, &rs);
 	if (err && !rs.n) {
 		code = err;
 		goto cleanup;
 	}
-	code = err ? err : runset__exit_code(&rs);
+	code = o.cmd == MPX_CMD_REPORT ? 0 : err ? err : runset__exit_code(&rs);
+	if (o.save && tracefile__write(o.save, &rs, msg, sizeof(msg))) {
+		mpx_err("%s", msg);
+		code = MPX_EXIT_ERROR;
+	} else if (o.cmd == MPX_CMD_RECORD) {
+		fprintf(stderr, "recorded %llu events in %zu run%s to %s\n",
+			(unsigned long long)tracefile__nevents(&rs), rs.n,
+			rs.n == 1 ? "" : "s", o.save);
+	}
+	if (o.cmd == MPX_CMD_RECORD)
+		goto cleanup;
 	if (analysis__run(&an, &rs)) {
 		mpx_err("out of memory analysing the trace");
 		code = MPX_EXIT_ERROR;
 		goto cleanup;
+	}
+	if (o.perfetto && (err = perfetto__write(&an, o.perfetto))) {
+		mpx_err("--perfetto: cannot write %s: %s", o.perfetto, strerror(-err));
+		code = MPX_EXIT_ERROR;
+	}
+	if (o.csv && (err = csv__write(&an, o.csv))) {
+		mpx_err("--csv: cannot write into %s: %s", o.csv, strerror(-err));
+		code = MPX_EXIT_ERROR;
 	}
 	if (o.json)
 		output__json(&an, out);

@@ -26,6 +26,8 @@ static const char doc[] =
 "\n"
 "USAGE: mpxtrace [OPTIONS] --mode=process|pool|both [WORKLOAD OPTIONS]\n"
 "       mpxtrace [OPTIONS] -- COMMAND [ARGS...]\n"
+"       mpxtrace record -o FILE [OPTIONS] (--mode=MODE ... | -- COMMAND ...)\n"
+"       mpxtrace report [-j] [-o OUT] [--wide] FILE\n"
 "\n"
 "EXAMPLES:\n"
 "    sudo mpxtrace --mode=both                    # the blog's case, explained\n"
@@ -34,6 +36,8 @@ static const char doc[] =
 "    sudo mpxtrace --mode=both --runtime=native --task=fsync\n"
 "    sudo mpxtrace -- python3 experiment.py       # any command\n"
 "    sudo mpxtrace -j -- make -j2 > trace.json     # one JSON document\n"
+"    sudo mpxtrace record -o run.mpxt --mode=both # trace now, report later\n"
+"    mpxtrace report -j run.mpxt                  # anywhere, without root\n"
 "\n"
 "Under sudo the workload runs as the invoking user (SUDO_UID/SUDO_GID);\n"
 "--as-root keeps root.  With -j and no -o, the workload's stdout goes to\n"
@@ -60,12 +64,21 @@ enum {
 	OPT_START_METHOD,
 	OPT_REPEAT,
 	OPT_PYTHON,
+	OPT_PERFETTO,
+	OPT_CSV,
+	OPT_SAVE,
 };
 
 static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "Output:", 1 },
 	{ "json", 'j', NULL, 0, "Print the report as one JSON document", 1 },
 	{ "output", 'o', "FILE", 0, "Write the report to FILE instead of stdout", 1 },
+	{ "perfetto", OPT_PERFETTO, "FILE", 0,
+	  "Also write a timeline for ui.perfetto.dev to FILE (gzipped if FILE ends in .gz)", 1 },
+	{ "csv", OPT_CSV, "DIR", 0,
+	  "Also write tasks.csv, waits.csv and critical_path.csv into DIR", 1 },
+	{ "save", OPT_SAVE, "FILE", 0,
+	  "Also save the trace to FILE (0600), for mpxtrace report", 1 },
 	{ "wide", OPT_WIDE, NULL, 0, "One line per task (wider than 80 columns)", 1 },
 	{ "verbose", 'v', NULL, 0, "Say more, including libbpf's messages", 1 },
 	{ NULL, 0, NULL, 0, "Built-in workloads:", 2 },
@@ -210,18 +223,57 @@ static uint32_t num_arg(const char *opt, const char *arg, uint64_t min, uint64_t
 	return (uint32_t)v;
 }
 
+/*
+ * `report` reads a file: only output options apply.  `record` writes a
+ * trace file, not a report: report-only options do not apply.
+ */
+static void check_subcommand_option(const struct mpx_opts *o, int key)
+{
+	const struct argp_option *p;
+	bool out_opt = key == 'j' || key == 'o' || key == 'v' || key == 'h' ||
+		       key == 'V' || key == OPT_WIDE || key == OPT_PERFETTO ||
+		       key == OPT_CSV;
+
+	/* The table ends with an all-zero entry (group titles have doc). */
+	for (p = options; p->name || p->key || p->doc; p++)
+		if (p->key == key && p->name)
+			break;
+	if (!p->name)
+		return;		/* not an option: ARGP_KEY_* */
+	if (o->cmd == MPX_CMD_REPORT && !out_opt)
+		usage_error("report: --%s is for tracing, not for reading a trace file",
+			    p->name);
+	if (o->cmd == MPX_CMD_RECORD && out_opt && key != 'o' && key != 'v' &&
+	    key != 'h' && key != 'V')
+		usage_error("record writes a trace file, not a report: --%s belongs "
+			    "to mpxtrace report", p->name);
+	if (o->cmd == MPX_CMD_RECORD && key == OPT_SAVE)
+		usage_error("record: give the trace file with -o, not --save");
+}
+
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	struct mpx_opts *o = state->input;
 	struct mpx_workload_opts *w = &o->work;
 	uint64_t v;
 
+	if (o->cmd != MPX_CMD_LIVE)
+		check_subcommand_option(o, key);
 	switch (key) {
 	case 'j':
 		o->json = true;
 		break;
 	case 'o':
 		o->output = arg;
+		break;
+	case OPT_PERFETTO:
+		o->perfetto = arg;
+		break;
+	case OPT_CSV:
+		o->csv = arg;
+		break;
+	case OPT_SAVE:
+		o->save = arg;
 		break;
 	case 'v':
 		mpx_verbose = true;
@@ -307,12 +359,29 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		w->python = arg;
 		break;
 	case ARGP_KEY_ARG:
+		if (o->cmd == MPX_CMD_REPORT) {
+			if (o->input)
+				usage_error("report: one trace file, not '%s' too", arg);
+			o->input = arg;
+			break;
+		}
 		/* The command starts here: everything after it is its own. */
 		o->argv = &state->argv[state->next - 1];
 		o->argc = state->argc - state->next + 1;
 		state->next = state->argc;
 		break;
 	case ARGP_KEY_END:
+		if (o->cmd == MPX_CMD_REPORT) {
+			if (!o->input)
+				usage_error("report: no trace file given (mpxtrace report FILE)");
+			break;
+		}
+		if (o->cmd == MPX_CMD_RECORD) {
+			if (!o->output)
+				usage_error("record: no trace file given (-o FILE)");
+			o->save = o->output;
+			o->output = NULL;
+		}
 		if (o->argv && w->mode)
 			usage_error("give either --mode or a command after --, not both");
 		if (!o->argv && !w->mode)
@@ -343,6 +412,15 @@ int opts__parse(struct mpx_opts *o, int argc, char **argv)
 	o->collect.ringbuf_bytes = 16u << 20;
 	o->collect.max_tasks = 65536;
 	o->collect.attach = MPX_ATTACH_AUTO;
+	/* A subcommand is argv[1] exactly; `-- record` still runs a command. */
+	if (argc > 1 && !strcmp(argv[1], "record"))
+		o->cmd = MPX_CMD_RECORD;
+	else if (argc > 1 && !strcmp(argv[1], "report"))
+		o->cmd = MPX_CMD_REPORT;
+	if (o->cmd != MPX_CMD_LIVE) {
+		argc--;
+		argv++;
+	}
 	err = argp_parse(&argp, argc, argv, ARGP_IN_ORDER | ARGP_NO_ERRS | ARGP_NO_HELP, NULL, o);
 	if (err)
 		explain_bad_option(argc, argv);

@@ -37,13 +37,25 @@ struct mpx_workload_opts {
 	const char *python;
 };
 
+/* argv[1]: none (a live run), "record" or "report". */
+enum mpx_cmd {
+	MPX_CMD_LIVE,
+	MPX_CMD_RECORD,		/* trace, write a trace file, no report */
+	MPX_CMD_REPORT,		/* read a trace file, report: no tracing */
+};
+
 struct mpx_opts {
+	enum mpx_cmd cmd;
+	const char *save;	/* trace file to write (record -o, --save), or NULL */
+	const char *input;	/* report: the trace file to read */
 	char **argv;		/* the workload command, NULL-terminated */
 	int argc;
 	bool json;
 	bool wide;
 	bool as_root;
 	const char *output;	/* report file, NULL: stdout */
+	const char *perfetto;	/* timeline file (perfetto.h), or NULL */
+	const char *csv;	/* CSV directory (csv.h), or NULL */
 	struct collect_opts collect;
 	struct mpx_workload_opts work;
 };

@@ -34,6 +34,10 @@
 #include "perfetto.h"
 #include "util.h"
 
+#ifndef MPX_VERSION
+#define MPX_VERSION "0.1.0"
+#endif
+
 /* Above any real pid or tid (pid_max is at most 2^22). */
 #define PF_PID_BASE	100000000u
 #define PF_TID_BASE	200000000u
@@ -68,7 +72,8 @@ struct pf_ev {
 
 /* A process of one run: the group its tasks' tracks are in. */
 struct pf_proc {
-	uint32_t pid, spid;
+	uint32_t pid;		/* first: sorted with cmp_u32 */
+	uint32_t spid;
 	uint32_t leader;	/* task index: its first non-thread task */
 };
 
@@ -116,6 +121,20 @@ static enum mpx_bucket cp_bucket(const struct mpx_cp_seg *s)
 	if (s->kind == MPX_CP_UNKNOWN)
 		return MPX_B_UNACCOUNTED;
 	return mpx_state_bucket((enum mpx_tstate)s->state);
+}
+
+/*
+ * A task's name as printable ASCII: comm is the program's to set, and
+ * Perfetto's JSON tokenizer refuses control characters and \u escapes.
+ */
+static const char *clean_comm(const struct mpx_task *t, char *buf, size_t sz)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < sz && t->comm[i]; i++)
+		buf[i] = t->comm[i] >= 0x20 && t->comm[i] < 0x7f ? t->comm[i] : '?';
+	buf[i] = '\0';
+	return buf;
 }
 
 static const char *role_name(const struct mpx_run_analysis *ra, size_t i)
@@ -261,17 +280,18 @@ static int assign_run(struct pf *pf, size_t ri, const uint32_t *all, size_t nall
 	qsort_r(r->proc, r->nproc, sizeof(*r->proc), cmp_proc_order, r->order);
 	for (i = 0; i < r->nproc; i++)
 		r->proc[i].spid = PF_PID_BASE + pf->next_pid++;
-	for (i = 0, j = 0; i < n; i++) {
-		const struct mpx_task *t = &m->tasks[k[i].task];
-		size_t p;
-
-		for (p = 0; p < r->nproc && r->proc[p].pid != t->pid; p++)
-			;
-		r->spid[k[i].task] = r->proc[p].spid;
-		r->stid[k[i].task] = tid_unique(all, nall, t->tid) ? t->tid :
-				     PF_TID_BASE + pf->next_tid++;
-	}
+	/* Back in pid order, to find each task's. */
+	qsort(r->proc, r->nproc, sizeof(*r->proc), cmp_u32);
 	free(k);
+	for (i = 0; i < n; i++) {
+		const struct mpx_task *t = &m->tasks[i];
+		const struct pf_proc *p = bsearch(&t->pid, r->proc, r->nproc,
+						  sizeof(*r->proc), cmp_u32);
+
+		r->spid[i] = p ? p->spid : r->proc[0].spid;
+		r->stid[i] = tid_unique(all, nall, t->tid) ? t->tid :
+			     PF_TID_BASE + pf->next_tid++;
+	}
 	r->main_pid = r->spid[ra->main_idx];
 	r->main_tid = r->stid[ra->main_idx];
 	r->phase_tid = PF_TID_BASE + pf->next_tid++;
@@ -575,7 +595,7 @@ static void run_meta(struct json_writer *w, const struct pf *pf, size_t ri)
 	const struct mpx_run_analysis *ra = &pf->an->ra[ri];
 	const struct mpx_model *m = &ra->run->m;
 	const struct pf_run *r = &pf->r[ri];
-	char name[MPX_COMM_LEN + 96];
+	char name[MPX_COMM_LEN + 96], comm[MPX_COMM_LEN + 1];
 	size_t i;
 
 	for (i = 0; i < r->nproc; i++) {
@@ -583,7 +603,7 @@ static void run_meta(struct json_writer *w, const struct pf *pf, size_t ri)
 		const struct mpx_task *t = &m->tasks[p->leader];
 
 		snprintf(name, sizeof(name), "%s run %d: %s [%u]", mode_name(ra->run->mode),
-			 ra->run->repeat + 1, t->comm, p->pid);
+			 ra->run->repeat + 1, clean_comm(t, comm, sizeof(comm)), p->pid);
 		meta(w, "process_name", p->spid, r->stid[p->leader], name, 0);
 		meta(w, "process_sort_index", p->spid, r->stid[p->leader], NULL,
 		     (int64_t)(p->spid - PF_PID_BASE));
@@ -595,7 +615,8 @@ static void run_meta(struct json_writer *w, const struct pf *pf, size_t ri)
 	for (i = 0; i < m->ntasks; i++) {
 		const struct mpx_task *t = &m->tasks[i];
 
-		snprintf(name, sizeof(name), "%s %s %u", role_name(ra, i), t->comm, t->tid);
+		snprintf(name, sizeof(name), "%s %s %u", role_name(ra, i),
+			 clean_comm(t, comm, sizeof(comm)), t->tid);
 		meta(w, "thread_name", r->spid[i], r->stid[i], name, 0);
 		meta(w, "thread_sort_index", r->spid[i], r->stid[i], NULL,
 		     (int64_t)r->order[i] + 2);
@@ -731,7 +752,7 @@ static void event(struct json_writer *w, const struct pf *pf, const struct pf_ev
 		ts_dur(w, e, base, false);
 		break;
 	case PF_COUNTER:
-		begin_event(w, "C", "runnable tasks", "sched", r->main_pid, r->main_tid);
+		begin_event(w, "C", "runnable tasks", "counter", r->main_pid, r->main_tid);
 		ts_dur(w, e, base, false);
 		jw_key(w, "args");
 		jw_start_object(w);
@@ -742,16 +763,14 @@ static void event(struct json_writer *w, const struct pf *pf, const struct pf_ev
 	jw_end_object(w);
 }
 
-static void emit(const struct pf *pf, FILE *f)
+static int emit(const struct pf *pf, FILE *f)
 {
 	struct json_writer *w = jw_new(f, false);
 	uint64_t base = pf->n ? pf->ev[0].ts : 0;
 	size_t i;
 
-	if (!w) {
-		errno = ENOMEM;
-		return;
-	}
+	if (!w)
+		return -ENOMEM;
 	jw_start_object(w);
 	jw_key(w, "traceEvents");
 	jw_start_array(w);
@@ -761,7 +780,6 @@ static void emit(const struct pf *pf, FILE *f)
 	for (i = 0; i < pf->n; i++)
 		event(w, pf, &pf->ev[i], base);
 	jw_end_array(w);
-	jw_kv_string(w, "displayTimeUnit", "ms");
 	jw_key(w, "otherData");
 	jw_start_object(w);
 	jw_kv_string(w, "producer", "mpxtrace " MPX_VERSION);
@@ -771,6 +789,7 @@ static void emit(const struct pf *pf, FILE *f)
 	jw_end_object(w);
 	fputc('\n', f);
 	jw_free(w);
+	return 0;
 }
 
 /* ---- files -------------------------------------------------------------- */
@@ -781,6 +800,7 @@ static ssize_t gz_write(void *cookie, const char *buf, size_t n)
 
 	if (!n)
 		return 0;
+	errno = 0;
 	done = gzwrite(cookie, buf, (unsigned int)(n > (1u << 30) ? 1u << 30 : n));
 	if (done <= 0) {
 		if (!errno)
@@ -909,8 +929,8 @@ int perfetto__write(const struct mpx_analysis *an, const char *path)
 		fd = -1;		/* f owns it */
 	}
 	errno = 0;
-	emit(&pf, f);
-	if (ferror(f) || fflush(f))
+	err = emit(&pf, f);
+	if (!err && (ferror(f) || fflush(f)))
 		err = errno ? -errno : -EIO;
 	errno = 0;
 	if (fclose(f) && !err)

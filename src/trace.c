@@ -229,6 +229,8 @@ static void resolve_reasons(struct collector *c, const struct evbuf *eb,
 		mpx_warn("cannot read /proc/kallsyms: wait reasons unnamed");
 		return;
 	}
+	/* /proc files say 1 KiB blocks: 120k lines would be 5000 reads. */
+	setvbuf(f, NULL, _IOFBF, 1 << 20);
 	ks = ksyms__load(f);
 	fclose(f);
 	if (!ks)

@@ -9,12 +9,14 @@
 
 struct ksym {
 	uint64_t addr;
-	char *name;
+	uint32_t name;		/* offset into names */
 };
 
 struct ksyms {
 	struct ksym *s;
 	size_t n, cap;
+	char *names;
+	size_t nlen, ncap;
 };
 
 static int cmp_ksym(const void *a, const void *b)
@@ -24,29 +26,59 @@ static int cmp_ksym(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/*
+ * "ffffffff81000000 T _stext [module]": hand-parsed, names in one arena;
+ * 120k lines, so no sscanf and no malloc per symbol.
+ */
 struct ksyms *ksyms__load(FILE *f)
 {
 	struct ksyms *k = calloc(1, sizeof(*k));
-	char line[512], name[256], type;
-	unsigned long long addr;
+	char line[512];
+	bool sorted = true;
 
 	if (!k)
 		return NULL;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3)
+		uint64_t addr = 0;
+		char *p = line, *name;
+		size_t len;
+		int v;
+
+		while ((v = hexval(*p)) >= 0) {
+			addr = addr << 4 | (uint64_t)v;
+			p++;
+		}
+		if (*p != ' ' || !p[1] || p[2] != ' ')
 			continue;
 		/* Functions only: text symbols. */
-		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
+		if (p[1] != 't' && p[1] != 'T' && p[1] != 'w' && p[1] != 'W')
 			continue;
-		if (mpx_grow((void **)&k->s, &k->cap, k->n + 1, sizeof(*k->s)))
+		name = p + 3;
+		len = strcspn(name, " \t\n");
+		if (!len)
+			continue;
+		if (mpx_grow((void **)&k->s, &k->cap, k->n + 1, sizeof(*k->s)) ||
+		    mpx_grow((void **)&k->names, &k->ncap, k->nlen + len + 1, 1))
 			goto fail;
+		memcpy(k->names + k->nlen, name, len);
+		k->names[k->nlen + len] = '\0';
+		if (k->n && addr < k->s[k->n - 1].addr)
+			sorted = false;
 		k->s[k->n].addr = addr;
-		k->s[k->n].name = strdup(name);
-		if (!k->s[k->n].name)
-			goto fail;
+		k->s[k->n].name = (uint32_t)k->nlen;
+		k->nlen += len + 1;
 		k->n++;
 	}
-	qsort(k->s, k->n, sizeof(*k->s), cmp_ksym);
+	if (!sorted)
+		qsort(k->s, k->n, sizeof(*k->s), cmp_ksym);
 	return k;
 fail:
 	ksyms__free(k);
@@ -56,13 +88,10 @@ fail:
 
 void ksyms__free(struct ksyms *k)
 {
-	size_t i;
-
 	if (!k)
 		return;
-	for (i = 0; i < k->n; i++)
-		free(k->s[i].name);
 	free(k->s);
+	free(k->names);
 	free(k);
 }
 
@@ -81,7 +110,7 @@ const char *ksyms__find(const struct ksyms *k, uint64_t addr)
 		else
 			hi = mid;
 	}
-	return k->s[lo].name;
+	return k->names + k->s[lo].name;
 }
 
 static bool starts(const char *s, const char *p)

@@ -61,11 +61,46 @@ CASES = [
 ]
 
 
-def run(cmd, traced):
-    full = [MPXTRACE, "-o", "/dev/null", "--"] + cmd if traced else cmd
+# The same scheduler accounting in bpftrace: on-CPU and off-CPU time per
+# thread from sched_switch, the core of what mpxtrace records.
+BPFTRACE_PROG = r"""
+tracepoint:sched:sched_switch {
+  if (@in[args->prev_pid]) { @oncpu[args->prev_pid] = sum(nsecs - @in[args->prev_pid]); }
+  @out[args->prev_pid] = nsecs;
+  if (@out[args->next_pid]) { @offcpu[args->next_pid] = sum(nsecs - @out[args->next_pid]); }
+  @in[args->next_pid] = nsecs;
+}
+tracepoint:sched:sched_wakeup { @wake[args->pid] = nsecs; }
+"""
+
+# Tools a user would run instead, system-wide while the workload runs.
+OTHER_TOOLS = [
+    ("runqlat (libbpf-tools)", ["/usr/sbin/runqlat"]),
+    ("offcputime (libbpf-tools)", ["/usr/sbin/offcputime"]),
+    ("bpftrace sched_switch accounting", ["bpftrace", "-e", BPFTRACE_PROG]),
+]
+
+
+def run(cmd, traced, tool=None):
+    """traced: under mpxtrace; tool: with another tool running meanwhile."""
+    bg = None
+    if tool == "perf":
+        full = ["perf", "sched", "record", "-q", "-o", "/tmp/mpxbench-perf.data", "--"] + cmd
+    elif tool:
+        bg = subprocess.Popen(tool, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.5)         # let it attach
+        full = cmd
+    else:
+        full = [MPXTRACE, "-o", "/dev/null", "--"] + cmd if traced else cmd
     t = time.perf_counter()
     p = subprocess.run(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wall = (time.perf_counter() - t) * 1000
+    if bg:
+        bg.send_signal(2)
+        try:
+            bg.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            bg.kill()
     if p.returncode != 0:
         sys.exit("bench: %s failed (%d): %s" % (" ".join(full), p.returncode, p.stderr[-300:]))
     return wall, p.stdout
@@ -90,6 +125,168 @@ def main():
         ratio = "%6.3f" % (st / so) if so else "     -"
         print("%-48s %9.2f %9.2f %s %9.2f %9.2f %6.3f" % (name[:48], so, st, ratio, wo, wt,
                                                           wt / wo))
+        sys.stdout.flush()
+    compare_tools()
+
+
+def compare_tools():
+    """The workloads' own timing under each tool, as ratios to none: every
+    repetition runs every configuration once, in rotating order, so drift on
+    a busy machine hits all of them alike."""
+    runs = max(3, RUNS // 2)
+    configs = [("untraced", None), ("mpxtrace", "mpx")] + \
+        [(n, c) for n, c in OTHER_TOOLS if os.path.exists(c[0]) or c[0] == "bpftrace"] + \
+        [("perf sched record", "perf")]
+    print()
+    print("the same workloads under the tools a user would pick instead "
+          "(%d rotating runs; median of the workload's own timing / untraced):" % runs)
+    print("%-36s %s" % ("tool", "  ".join("%-12s" % c[0][:12] for c in CASES[:3])))
+    res = {(c, k): [] for c, _ in configs for k in range(3)}
+    for rep in range(runs):
+        for k, (name, cmd, metric) in enumerate(CASES[:3]):
+            order = configs[rep % len(configs):] + configs[:rep % len(configs)]
+            for cname, tool in order:
+                if tool is None:
+                    out = run(cmd, False)[1]
+                elif tool == "mpx":
+                    out = run(cmd, True)[1]
+                else:
+                    out = run(cmd, False, tool)[1]
+                res[(cname, k)].append(metric(out))
+    for cname, _ in configs[1:]:
+        cells = ["%-12s" % ("%.3f" % (statistics.median(res[(cname, k)]) /
+                                     statistics.median(res[("untraced", k)])))
+                 for k in range(3)]
+        print("%-36s %s" % (cname, "  ".join(cells)))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    pool = Pool(2)
+    t = time.perf_counter()
+    pool.map(noop, range(10000), chunksize=1)
+    print("ms", (time.perf_counter() - t) * 1000)
+    pool.close(); pool.join()
+"""
+
+
+def seed_metric(out):
+    times = [float(x) for x in re.findall(r"Time taken for \w+\s*:\s+([0-9.]+)", out)]
+    return sum(times) if len(times) == 2 else None
+
+
+def ms_metric(out):
+    m = re.search(r"^ms ([0-9.]+)", out, re.M)
+    return float(m.group(1)) if m else None
+
+
+def pipe_metric(out):
+    m = re.search(r"Total time:\s+([0-9.]+) \[sec\]", out)
+    return float(m.group(1)) * 1000 if m else None
+
+
+CASES = [
+    ("seed experiment (Process x2 + Pool x2)",
+     [PY, os.path.join(ROOT, "tests/workloads/process_vs_pool.py")], seed_metric),
+    ("pool, 10,000 tiny tasks", [PY, "-c", POOL_10K], ms_metric),
+    ("context-switch ping-pong (perf bench sched pipe)",
+     ["perf", "bench", "sched", "pipe", "-l", "100000"], pipe_metric),
+    ("start to exit of /bin/true", ["/bin/true"], lambda out: 0.0),
+]
+
+
+# The same scheduler accounting in bpftrace: on-CPU and off-CPU time per
+# thread from sched_switch, the core of what mpxtrace records.
+BPFTRACE_PROG = r"""
+tracepoint:sched:sched_switch {
+  if (@in[args->prev_pid]) { @oncpu[args->prev_pid] = sum(nsecs - @in[args->prev_pid]); }
+  @out[args->prev_pid] = nsecs;
+  if (@out[args->next_pid]) { @offcpu[args->next_pid] = sum(nsecs - @out[args->next_pid]); }
+  @in[args->next_pid] = nsecs;
+}
+tracepoint:sched:sched_wakeup { @wake[args->pid] = nsecs; }
+"""
+
+# Tools a user would run instead, system-wide while the workload runs.
+OTHER_TOOLS = [
+    ("runqlat (libbpf-tools)", ["/usr/sbin/runqlat"]),
+    ("offcputime (libbpf-tools)", ["/usr/sbin/offcputime"]),
+    ("bpftrace sched_switch accounting", ["bpftrace", "-e", BPFTRACE_PROG]),
+]
+
+
+def run(cmd, traced, tool=None):
+    """traced: under mpxtrace; tool: with another tool running meanwhile."""
+    bg = None
+    if tool == "perf":
+        full = ["perf", "sched", "record", "-q", "-o", "/tmp/mpxbench-perf.data", "--"] + cmd
+    elif tool:
+        bg = subprocess.Popen(tool, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.5)         # let it attach
+        full = cmd
+    else:
+        full = [MPXTRACE, "-o", "/dev/null", "--"] + cmd if traced else cmd
+    t = time.perf_counter()
+    p = subprocess.run(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wall = (time.perf_counter() - t) * 1000
+    if bg:
+        bg.send_signal(2)
+        try:
+            bg.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            bg.kill()
+    if p.returncode != 0:
+        sys.exit("bench: %s failed (%d): %s" % (" ".join(full), p.returncode, p.stderr[-300:]))
+    return wall, p.stdout
+
+
+def main():
+    print("mpxtrace overhead, %d alternating runs per side, medians (ms)" % RUNS)
+    print("%-48s %9s %9s %6s %9s %9s %6s" % ("case", "self:off", "self:on", "ratio",
+                                             "wall:off", "wall:on", "ratio"))
+    for name, cmd, metric in CASES:
+        res = {False: ([], []), True: ([], [])}
+        for i in range(RUNS):
+            for traced in ((False, True) if i % 2 == 0 else (True, False)):
+                wall, out = run(cmd, traced)
+                m = metric(out)
+                if m is None:
+                    sys.exit("bench: could not read the metric of %s" % name)
+                res[traced][0].append(m)
+                res[traced][1].append(wall)
+        so, st = statistics.median(res[False][0]), statistics.median(res[True][0])
+        wo, wt = statistics.median(res[False][1]), statistics.median(res[True][1])
+        ratio = "%6.3f" % (st / so) if so else "     -"
+        print("%-48s %9.2f %9.2f %s %9.2f %9.2f %6.3f" % (name[:48], so, st, ratio, wo, wt,
+                                                          wt / wo))
+        sys.stdout.flush()
+    compare_tools()
+
+
+def compare_tools():
+    """The workloads' own timing under each tool, as ratios to none."""
+    runs = max(3, RUNS // 2)
+    tools = [("mpxtrace", "mpx")] + [(n, c) for n, c in OTHER_TOOLS if os.path.exists(c[0])
+                                      or c[0] == "bpftrace"] + [("perf sched record", "perf")]
+    print()
+    print("the same workloads under the tools a user would pick instead "
+          "(%d runs, median ratio to untraced, workload's own timing):" % runs)
+    print("%-36s %s" % ("tool", "  ".join("%-12s" % c[0][:12] for c in CASES[:3])))
+    base = {}
+    for name, cmd, metric in CASES[:3]:
+        base[name] = statistics.median(metric(run(cmd, False)[1]) for _ in range(runs))
+    for tname, tool in tools:
+        cells = []
+        for name, cmd, metric in CASES[:3]:
+            vals = []
+            for _ in range(runs):
+                if tool == "mpx":
+                    out = run(cmd, True)[1]
+                else:
+                    out = run(cmd, False, tool)[1]
+                vals.append(metric(out))
+            cells.append("%-12s" % ("%.3f" % (statistics.median(vals) / base[name])))
+        print("%-36s %s" % (tname, "  ".join(cells)))
         sys.stdout.flush()
 
 
