@@ -6,11 +6,15 @@
  * processes and threads; "s"/"f" flow arrows; "C" counters; "i" instants.
  *
  * Choices that make Perfetto's JSON importer show what we mean:
- *  - pids are synthetic, one per (run, process), so that the runs of
- *    --mode=both and --repeat never share a process group.  tids are the
- *    real ones when unique over the whole file, else synthetic: the
- *    importer keys threads by tid and would split a track whose tid shows
- *    up again under another pid (a recycled tid, a later run).
+ *  - pids are synthetic, one per (run, pid), so that the runs of
+ *    --mode=both and --repeat never share a process group (a pid recycled
+ *    inside one run stays one group; its tasks keep tracks of their own).
+ *    tids are the real ones when unique over the whole file, else
+ *    synthetic: the importer keys threads by tid and would split a track
+ *    whose tid shows up again under another pid (a recycled tid, a later
+ *    run).  Real ids stay in the names.
+ *  - No "displayTimeUnit": some importers read "ms"/"ns" there as the unit
+ *    of ts, where the format says it only sets how times are shown.
  *  - Events are written sorted by timestamp; at equal timestamps slices
  *    come first (longest first, so that an enclosing slice opens before
  *    what it holds), then flows.  So a flow end bound to its enclosing
@@ -273,7 +277,7 @@ static int assign_run(struct pf *pf, size_t ri, const uint32_t *all, size_t nall
 		p->pid = k[i].pid;
 		p->leader = k[i].task;
 		for (j = i; j < n && k[j].pid == k[i].pid; j++)
-			if (k[j].thread == false && m->tasks[p->leader].is_thread)
+			if (!k[j].thread && m->tasks[p->leader].is_thread)
 				p->leader = k[j].task;
 	}
 	/* Process groups in report order (the root's first). */
