@@ -54,7 +54,12 @@ enum pf_kind {
 	PF_FLOW_S,	/* a: task whose track it is on, b: flow id */
 	PF_FLOW_F,
 	PF_COUNTER,	/* b: runnable tasks */
+	PF_RSS,		/* a: process leader task, b: its RSS in pages */
+	PF_TREE_RSS,	/* b: the tree's RSS in pages */
+	PF_REQ,		/* a: lane, b: request index */
 };
+
+#define PF_LANES 8	/* block request lanes per run (queue depth shown) */
 
 #define PF_TEARDOWN MPX_MAX_PHASES
 
@@ -87,6 +92,8 @@ struct pf_run {
 	struct pf_proc *proc;
 	size_t nproc;
 	uint32_t main_pid, main_tid, phase_tid, cp_tid;
+	uint32_t lane_tid[PF_LANES];	/* block requests, one track per lane */
+	int nlanes;
 };
 
 struct pf {
@@ -183,6 +190,8 @@ static struct pf_ev *push(struct pf *pf, uint8_t kind, uint32_t run, uint64_t ts
 		e->tie = PF_T_INSTANT;
 		break;
 	case PF_COUNTER:
+	case PF_RSS:
+	case PF_TREE_RSS:
 		e->tie = PF_T_COUNTER;
 		break;
 	default:
@@ -300,6 +309,8 @@ static int assign_run(struct pf *pf, size_t ri, const uint32_t *all, size_t nall
 	r->main_tid = r->stid[ra->main_idx];
 	r->phase_tid = PF_TID_BASE + pf->next_tid++;
 	r->cp_tid = PF_TID_BASE + pf->next_tid++;
+	for (i = 0; i < PF_LANES; i++)
+		r->lane_tid[i] = PF_TID_BASE + pf->next_tid++;
 	return 0;
 }
 
@@ -518,6 +529,99 @@ static void counter_events(struct pf *pf, uint32_t ri, const struct mpx_model *m
 	free(e);
 }
 
+/* The leader task of process pid alive at ts, -1 if none. */
+static long leader_at(const struct mpx_model *m, uint32_t pid, uint64_t ts)
+{
+	long best = -1;
+	size_t i;
+
+	for (i = 0; i < m->ntasks; i++)
+		if (m->tasks[i].tid == pid && !m->tasks[i].is_thread &&
+		    m->tasks[i].start_ns <= ts)
+			best = (long)i;
+	return best;
+}
+
+/* RSS per process, and of the whole tree, at every sample (pages). */
+static void rss_events(struct pf *pf, uint32_t ri, const struct mpx_model *m)
+{
+	uint64_t *cur = calloc(m->ntasks + 1, sizeof(*cur)), tree = 0;
+	struct pf_ev *e;
+	size_t i;
+
+	if (!cur) {
+		pf->err = -ENOMEM;
+		return;
+	}
+	for (i = 0; i < m->nrss; i++) {
+		const struct mpx_rss_sample *r = &m->rss[i];
+		uint64_t v = r->file + r->anon + r->shmem;
+		long l = leader_at(m, r->pid, r->ts);
+
+		if (l < 0)
+			continue;
+		e = push(pf, PF_RSS, ri, r->ts);
+		if (e) {
+			e->a = (uint32_t)l;
+			e->b = (uint32_t)v;
+		}
+		tree = tree - cur[l] + v;
+		cur[l] = v;
+		e = push(pf, PF_TREE_RSS, ri, r->ts);
+		if (e)
+			e->b = (uint32_t)tree;
+	}
+	free(cur);
+}
+
+static int cmp_req_start(const void *a, const void *b, void *arg)
+{
+	const struct mpx_req *r = arg;
+	uint64_t x = r[*(const uint32_t *)a].start, y = r[*(const uint32_t *)b].start;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Block requests as slices, on the first lane free at their start. */
+static void req_events(struct pf *pf, uint32_t ri, const struct mpx_model *m)
+{
+	uint64_t lane_end[PF_LANES] = { 0 };
+	struct pf_run *r = &pf->r[ri];
+	uint32_t *byst = calloc(m->nreqs + 1, sizeof(*byst));
+	struct pf_ev *e;
+	size_t i;
+	int l;
+
+	if (!byst) {
+		pf->err = -ENOMEM;
+		return;
+	}
+	for (i = 0; i < m->nreqs; i++)
+		byst[i] = (uint32_t)i;
+	/* Completion order is how they arrive; lanes need start order. */
+	qsort_r(byst, m->nreqs, sizeof(*byst), cmp_req_start, (void *)m->reqs);
+	for (i = 0; i < m->nreqs; i++) {
+		const struct mpx_req *q = &m->reqs[byst[i]];
+
+		if (q->complete <= q->start)
+			continue;
+		for (l = 0; l < PF_LANES && lane_end[l] > q->start; l++)
+			;
+		if (l == PF_LANES)
+			continue;	/* deeper than shown: left out */
+		lane_end[l] = q->complete;
+		if (l + 1 > r->nlanes)
+			r->nlanes = l + 1;
+		e = push(pf, PF_REQ, ri, q->start);
+		if (e) {
+			e->dur = q->complete - q->start;
+			e->a = (uint32_t)l;
+			e->b = byst[i];
+		}
+	}
+	free(byst);
+}
+
 static void run_events(struct pf *pf, uint32_t ri)
 {
 	const struct mpx_run_analysis *ra = &pf->an->ra[ri];
@@ -564,6 +668,8 @@ static void run_events(struct pf *pf, uint32_t ri)
 		}
 	}
 	counter_events(pf, ri, m);
+	rss_events(pf, ri, m);
+	req_events(pf, ri, m);
 }
 
 /* ---- JSON --------------------------------------------------------------- */
@@ -616,6 +722,12 @@ static void run_meta(struct json_writer *w, const struct pf *pf, size_t ri)
 	meta(w, "thread_sort_index", r->main_pid, r->phase_tid, NULL, 0);
 	meta(w, "thread_name", r->main_pid, r->cp_tid, "critical path", 0);
 	meta(w, "thread_sort_index", r->main_pid, r->cp_tid, NULL, 1);
+	for (i = 0; i < (size_t)r->nlanes; i++) {
+		snprintf(name, sizeof(name), "block IO %zu", i + 1);
+		meta(w, "thread_name", r->main_pid, r->lane_tid[i], name, 0);
+		meta(w, "thread_sort_index", r->main_pid, r->lane_tid[i], NULL,
+		     (int64_t)(100000 + i));
+	}
 	for (i = 0; i < m->ntasks; i++) {
 		const struct mpx_task *t = &m->tasks[i];
 
@@ -763,6 +875,39 @@ static void event(struct json_writer *w, const struct pf *pf, const struct pf_ev
 		jw_kv_u64(w, "value", e->b);
 		jw_end_object(w);
 		break;
+	case PF_RSS:
+	case PF_TREE_RSS:
+		begin_event(w, "C", e->kind == PF_RSS ? "RSS MiB" : "tree RSS MiB", "memory",
+			    e->kind == PF_RSS ? r->spid[e->a] : r->main_pid,
+			    e->kind == PF_RSS ? r->stid[e->a] : r->main_tid);
+		ts_dur(w, e, base, false);
+		jw_key(w, "args");
+		jw_start_object(w);
+		jw_kv_double(w, "value", (double)e->b / 256.0);
+		jw_end_object(w);
+		break;
+	case PF_REQ: {
+		const struct mpx_req *q = &ra->run->m.reqs[e->b];
+		const struct mpx_model *m = &ra->run->m;
+
+		snprintf(name, sizeof(name), "%s %u KiB", (q->op & 0xff) == 0 ? "read" :
+			 (q->op & 0xff) == 1 ? "write" : "other", q->bytes / 1024);
+		begin_event(w, "X", name, "block", r->main_pid, r->lane_tid[e->a]);
+		ts_dur(w, e, base, true);
+		jw_key(w, "args");
+		jw_start_object(w);
+		jw_kv_u64(w, "sector", q->sector);
+		jw_kv_u64(w, "dev_major", q->dev >> 20);
+		jw_kv_u64(w, "dev_minor", q->dev & 0xfffff);
+		if (q->issue)
+			jw_kv_double(w, "queue_us", (double)(q->issue - q->start) / 1e3);
+		if (q->task >= 0)
+			jw_kv_u64(w, "submitter_tid", m->tasks[q->task].tid);
+		if (q->credit >= 0)
+			jw_kv_u64(w, "deferred_for_tid", m->tasks[q->credit].tid);
+		jw_end_object(w);
+		break;
+	}
 	}
 	jw_end_object(w);
 }
