@@ -58,7 +58,13 @@ void check__task(const struct mpx_task *t, struct mpx_task_check *c)
 	/* Delay accounting counts from try_to_block_task() with in_iowait to
 	 * the wakeup: our blkio intervals.  Only when it was on (a task that
 	 * blocked in IO and shows no delay had it off). */
+	/*
+	 * A figure longer than the task's life means delay accounting was
+	 * switched on in the middle of one of its waits (blkio_start was never
+	 * set, so the kernel added the whole clock): no oracle then.
+	 */
 	if (end->blkio_delay >= t->k_base.blkio_delay &&
+	    end->blkio_delay - t->k_base.blkio_delay <= t->end_ns - t->start_ns &&
 	    (end->blkio_delay > t->k_base.blkio_delay || !t->bucket[MPX_B_BLKIO])) {
 		uint64_t a, bound;
 
