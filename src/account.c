@@ -630,8 +630,12 @@ static void mem_update(struct mpx_task *t, const struct mpx_mem *mem)
 		t->rss_first = rss;
 		t->have_mem = true;
 	}
-	if (rss > t->rss_peak)
+	if (rss > t->rss_peak) {
 		t->rss_peak = rss;
+		t->peak_anon = mem->anon;
+		t->peak_file = mem->file;
+		t->peak_shmem = mem->shmem;
+	}
 	if (mem->hiwater > t->hiwater)
 		t->hiwater = mem->hiwater;
 	t->rss_exit = rss;

@@ -123,6 +123,7 @@ struct mpx_task {
 	/* Memory (process: the same mm for all threads), pages. */
 	bool have_mem;
 	uint64_t rss_first, rss_peak, rss_exit, hiwater;
+	uint64_t peak_anon, peak_file, peak_shmem;	/* the split at rss_peak */
 	uint64_t min_flt, maj_flt;		/* this thread's, at exit */
 	uint64_t maxrss;			/* signal->maxrss at group exit */
 

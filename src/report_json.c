@@ -103,6 +103,9 @@ static void task(struct json_writer *w, const struct mpx_model *m,
 		jw_kv_u64(w, "rss_peak_bytes", (t->rss_peak > t->hiwater ? t->rss_peak :
 						 t->hiwater) * pg);
 		jw_kv_u64(w, "rss_exit_bytes", t->rss_exit * pg);
+		jw_kv_u64(w, "rss_peak_anon_bytes", t->peak_anon * pg);
+		jw_kv_u64(w, "rss_peak_file_bytes", t->peak_file * pg);
+		jw_kv_u64(w, "rss_peak_shmem_bytes", t->peak_shmem * pg);
 	}
 	jw_kv_u64(w, "minflt", t->min_flt);
 	jw_kv_u64(w, "majflt", t->maj_flt);
