@@ -255,15 +255,6 @@ static enum mpx_phase_class seg_class(const struct mpx_phase *p, enum mpx_role_c
 	return p->cls;
 }
 
-static enum mpx_bucket seg_bucket(const struct mpx_cp_seg *s)
-{
-	switch (s->kind) {
-	case MPX_CP_WAKE_LAT: return MPX_B_RUNQ_WAKEUP;
-	case MPX_CP_UNKNOWN: return MPX_B_UNACCOUNTED;
-	default: return mpx_state_bucket((enum mpx_tstate)s->state);
-	}
-}
-
 static int add_total(struct mpx_run_analysis *ra, size_t *cap, enum mpx_phase_class pc,
 		     enum mpx_role_class rc, enum mpx_bucket b, const char *reason,
 		     int64_t ns)
@@ -295,7 +286,7 @@ static int cp_totals(struct mpx_run_analysis *ra)
 	for (i = 0; i < ra->cp.n; i++) {
 		const struct mpx_cp_seg *s = &ra->cp.seg[i];
 		enum mpx_role_class rc = ra->roles[s->task].cls;
-		enum mpx_bucket b = seg_bucket(s);
+		enum mpx_bucket b = critpath__bucket(s);
 		const char *reason = NULL;
 
 		if (s->kind == MPX_CP_WAIT)

@@ -336,3 +336,22 @@ uint64_t critpath__sum(const struct mpx_cpath *cp, long task, int kind)
 	}
 	return sum;
 }
+
+const char *critpath__kind_name(uint8_t kind)
+{
+	switch (kind) {
+	case MPX_CP_RUN: return "run";
+	case MPX_CP_WAIT: return "wait";
+	case MPX_CP_WAKE_LAT: return "wake-latency";
+	default: return "unknown";
+	}
+}
+
+enum mpx_bucket critpath__bucket(const struct mpx_cp_seg *s)
+{
+	if (s->kind == MPX_CP_WAKE_LAT)
+		return MPX_B_RUNQ_WAKEUP;
+	if (s->kind == MPX_CP_UNKNOWN)
+		return MPX_B_UNACCOUNTED;
+	return mpx_state_bucket((enum mpx_tstate)s->state);
+}

@@ -51,6 +51,11 @@ struct mpx_cpath {
 int critpath__build(const struct mpx_model *m, size_t start_task, uint64_t begin,
 		    uint64_t end, struct mpx_cpath *out);
 void critpath__free(struct mpx_cpath *cp);
+/* "run", "wait", "wake-latency", "unknown". */
+const char *critpath__kind_name(uint8_t kind);
+/* The bucket a segment counts in: wake latency is run-queue time after a
+ * wakeup; what could not be followed is unaccounted. */
+enum mpx_bucket critpath__bucket(const struct mpx_cp_seg *s);
 
 #define MPX_CP_ANY (-1)
 /* Time on the path of task index task and of kind (MPX_CP_ANY: any). */

@@ -40,34 +40,6 @@ static void u64_field(FILE *f, uint64_t v)
 	fprintf(f, ",%" PRIu64, v);
 }
 
-static const char *mode_name(enum mpx_mode m)
-{
-	switch (m) {
-	case MPX_MODE_PROCESS: return "process";
-	case MPX_MODE_POOL: return "pool";
-	default: return "command";
-	}
-}
-
-static const char *cp_kind_name(uint8_t k)
-{
-	switch (k) {
-	case MPX_CP_RUN: return "run";
-	case MPX_CP_WAIT: return "wait";
-	case MPX_CP_WAKE_LAT: return "wake-latency";
-	default: return "unknown";
-	}
-}
-
-static enum mpx_bucket cp_bucket(const struct mpx_cp_seg *s)
-{
-	if (s->kind == MPX_CP_WAKE_LAT)
-		return MPX_B_RUNQ_WAKEUP;
-	if (s->kind == MPX_CP_UNKNOWN)
-		return MPX_B_UNACCOUNTED;
-	return mpx_state_bucket((enum mpx_tstate)s->state);
-}
-
 static const char *role_name(const struct mpx_run_analysis *ra, size_t i)
 {
 	return ra->roles ? ra->roles[i].name : "";
@@ -95,7 +67,7 @@ static int tasks_csv(const struct mpx_analysis *an, FILE *f)
 			const struct mpx_task_row *row = &ra->rep.rows[i];
 			const struct mpx_task *t = row->t;
 
-			fprintf(f, "%zu,%s,%u,%u,%u", r, mode_name(ra->run->mode), t->tid,
+			fprintf(f, "%zu,%s,%u,%u,%u", r, mpx_mode_name(ra->run->mode), t->tid,
 				t->pid, t->ppid);
 			csv__field(f, role_name(ra, task_idx(ra, i)), false);
 			csv__field(f, t->comm, false);
@@ -168,8 +140,8 @@ static int cp_csv(const struct mpx_analysis *an, FILE *f)
 
 			fprintf(f, "%zu,%u", r, m->tasks[s->task].tid);
 			csv__field(f, role_name(ra, s->task), false);
-			csv__field(f, cp_kind_name(s->kind), false);
-			csv__field(f, mpx_bucket_name(cp_bucket(s)), false);
+			csv__field(f, critpath__kind_name(s->kind), false);
+			csv__field(f, mpx_bucket_name(critpath__bucket(s)), false);
 			csv__field(f, reason, false);
 			u64_field(f, s->start);
 			u64_field(f, s->end);

@@ -51,7 +51,7 @@ static int run_builtin(struct trace_session *s, const struct mpx_opts *o,
 			r = runset__add(rs, mode, rep);
 			if (!r)
 				return MPX_EXIT_ERROR;
-			mpx_info("run %zu: %s\n", rs->n, workload__mode_name(mode));
+			mpx_info("run %zu: %s\n", rs->n, mpx_mode_name(mode));
 			err = trace_one(s, o, workload__argv(w, mode), r);
 			if (err)
 				return err;

@@ -9,39 +9,11 @@ static double ms(int64_t ns)
 	return (double)ns / 1e6;
 }
 
-static const char *mode_name(enum mpx_mode m)
-{
-	switch (m) {
-	case MPX_MODE_PROCESS: return "process";
-	case MPX_MODE_POOL: return "pool";
-	default: return "command";
-	}
-}
-
 static const char *role_of(const void *ctx, size_t i)
 {
 	const struct mpx_run_analysis *ra = ctx;
 
 	return ra->roles[i].name;
-}
-
-static const char *cp_kind_name(uint8_t k)
-{
-	switch (k) {
-	case MPX_CP_RUN: return "run";
-	case MPX_CP_WAIT: return "wait";
-	case MPX_CP_WAKE_LAT: return "wake-latency";
-	default: return "unknown";
-	}
-}
-
-static enum mpx_bucket cp_bucket(const struct mpx_cp_seg *s)
-{
-	if (s->kind == MPX_CP_WAKE_LAT)
-		return MPX_B_RUNQ_WAKEUP;
-	if (s->kind == MPX_CP_UNKNOWN)
-		return MPX_B_UNACCOUNTED;
-	return mpx_state_bucket((enum mpx_tstate)s->state);
 }
 
 /* ---- text ------------------------------------------------------------- */
@@ -104,7 +76,7 @@ static void cp_text(const struct mpx_run_analysis *ra, FILE *f)
 		shown++;
 		fprintf(f, "    %+8.2f ms %7.2f ms  %-14.14s %s%s%.30s\n",
 			ms((int64_t)(s->start - ra->begin)), ms((int64_t)(s->end - s->start)),
-			ra->roles[s->task].name, mpx_bucket_name(cp_bucket(s)),
+			ra->roles[s->task].name, mpx_bucket_name(critpath__bucket(s)),
 			r ? ": " : "", r ? r : "");
 	}
 }
@@ -134,7 +106,7 @@ static void summary(const struct mpx_analysis *an, FILE *f)
 		if (an->have_expl && (int)i != ex->a && (int)i != ex->b)
 			continue;
 		fprintf(f, "  %-8s %8.2f ms  first start to last result (as the post times it)\n",
-			mode_name(ra->run->mode), ms((int64_t)(ra->end - ra->begin)));
+			mpx_mode_name(ra->run->mode), ms((int64_t)(ra->end - ra->begin)));
 		fprintf(f, "          ");
 		phases_line(ra, f);
 		fprintf(f, "          memory: tree peak %.1f MiB RSS (%.1f MiB with pages "
@@ -205,7 +177,7 @@ void output__text(const struct mpx_analysis *an, FILE *f, bool wide)
 			continue;
 		if (rs->builtin)
 			fprintf(f, "\n==== %s run %d ====================================="
-				"=====================\n", mode_name(ra->run->mode),
+				"=====================\n", mpx_mode_name(ra->run->mode),
 				ra->run->repeat + 1);
 		report__text(&ra->rep, f, wide, role_of, ra);
 		fputc('\n', f);
@@ -234,7 +206,7 @@ static void run_json(struct json_writer *w, const struct mpx_run_analysis *ra,
 	size_t i;
 	int p;
 
-	jw_kv_string(w, "mode", mode_name(ra->run->mode));
+	jw_kv_string(w, "mode", mpx_mode_name(ra->run->mode));
 	if (rs->builtin) {
 		jw_kv_string(w, "runtime", rs->work.runtime == MPX_RT_NATIVE ? "native" : "python");
 		jw_kv_u64(w, "repeat", (uint64_t)ra->run->repeat);
@@ -262,8 +234,8 @@ static void run_json(struct json_writer *w, const struct mpx_run_analysis *ra,
 		jw_start_object(w);
 		jw_kv_u64(w, "tid", m->tasks[s->task].tid);
 		jw_kv_string(w, "role", ra->roles[s->task].name);
-		jw_kv_string(w, "kind", cp_kind_name(s->kind));
-		jw_kv_string(w, "bucket", mpx_bucket_name(cp_bucket(s)));
+		jw_kv_string(w, "kind", critpath__kind_name(s->kind));
+		jw_kv_string(w, "bucket", mpx_bucket_name(critpath__bucket(s)));
 		jw_kv_u64(w, "start_ns", s->start);
 		jw_kv_u64(w, "end_ns", s->end);
 		jw_kv_u64(w, "duration_ns", s->end - s->start);

@@ -105,35 +105,6 @@ struct pf {
 	int err;
 };
 
-static const char *mode_name(enum mpx_mode m)
-{
-	switch (m) {
-	case MPX_MODE_PROCESS: return "process";
-	case MPX_MODE_POOL: return "pool";
-	default: return "command";
-	}
-}
-
-static const char *cp_kind_name(uint8_t k)
-{
-	switch (k) {
-	case MPX_CP_RUN: return "run";
-	case MPX_CP_WAIT: return "wait";
-	case MPX_CP_WAKE_LAT: return "wake-latency";
-	default: return "unknown";
-	}
-}
-
-/* The bucket a critical path segment counts in (as the reports say it). */
-static enum mpx_bucket cp_bucket(const struct mpx_cp_seg *s)
-{
-	if (s->kind == MPX_CP_WAKE_LAT)
-		return MPX_B_RUNQ_WAKEUP;
-	if (s->kind == MPX_CP_UNKNOWN)
-		return MPX_B_UNACCOUNTED;
-	return mpx_state_bucket((enum mpx_tstate)s->state);
-}
-
 /*
  * A task's name as printable ASCII: comm is the program's to set, and
  * Perfetto's JSON tokenizer refuses control characters and \u escapes.
@@ -712,7 +683,7 @@ static void run_meta(struct json_writer *w, const struct pf *pf, size_t ri)
 		const struct pf_proc *p = &r->proc[i];
 		const struct mpx_task *t = &m->tasks[p->leader];
 
-		snprintf(name, sizeof(name), "%s run %d: %s [%u]", mode_name(ra->run->mode),
+		snprintf(name, sizeof(name), "%s run %d: %s [%u]", mpx_mode_name(ra->run->mode),
 			 ra->run->repeat + 1, clean_comm(t, comm, sizeof(comm)), p->pid);
 		meta(w, "process_name", p->spid, r->stid[p->leader], name, 0);
 		meta(w, "process_sort_index", p->spid, r->stid[p->leader], NULL,
@@ -813,13 +784,13 @@ static void cp_event(struct json_writer *w, const struct pf *pf, const struct pf
 	char name[64];
 
 	snprintf(name, sizeof(name), "%s: %s", role_name(ra, s->task),
-		 mpx_bucket_name(cp_bucket(s)));
+		 mpx_bucket_name(critpath__bucket(s)));
 	begin_event(w, "X", name, "critical_path", pf->r[e->run].main_pid, pf->r[e->run].cp_tid);
 	ts_dur(w, e, base, true);
 	jw_key(w, "args");
 	jw_start_object(w);
 	jw_kv_u64(w, "tid", m->tasks[s->task].tid);
-	jw_kv_string(w, "kind", cp_kind_name(s->kind));
+	jw_kv_string(w, "kind", critpath__kind_name(s->kind));
 	if (reason)
 		jw_kv_string(w, "reason", reason);
 	if (s->via_tid)

@@ -6,6 +6,16 @@
 #include "run.h"
 #include "util.h"
 
+const char *mpx_mode_name(enum mpx_mode mode)
+{
+	switch (mode) {
+	case MPX_MODE_PROCESS: return "process";
+	case MPX_MODE_POOL: return "pool";
+	case MPX_MODE_BOTH: return "both";
+	default: return "command";
+	}
+}
+
 struct mpx_run *runset__add(struct mpx_runset *rs, enum mpx_mode mode, int repeat)
 {
 	struct mpx_run *r, *nr;

@@ -57,6 +57,9 @@ struct mpx_runset {
 	size_t nstrs;
 };
 
+/* "process", "pool", "both", or "command" for a command after --. */
+const char *mpx_mode_name(enum mpx_mode mode);
+
 /* Append a fresh run; NULL on ENOMEM. */
 struct mpx_run *runset__add(struct mpx_runset *rs, enum mpx_mode mode, int repeat);
 void runset__free(struct mpx_runset *rs);

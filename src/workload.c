@@ -11,18 +11,9 @@
 #include <unistd.h>
 
 #include "util.h"
+#include "run.h"
 #include "workload.h"
 #include "mpx_workload_py.h"
-
-const char *workload__mode_name(enum mpx_mode mode)
-{
-	switch (mode) {
-	case MPX_MODE_PROCESS: return "process";
-	case MPX_MODE_POOL: return "pool";
-	case MPX_MODE_BOTH: return "both";
-	default: return "command";
-	}
-}
 
 const char *workload__runtime_name(enum mpx_runtime rt)
 {
@@ -174,7 +165,7 @@ char **workload__argv(struct mpx_workload *w, enum mpx_mode mode)
 		add(w, &n, "__workload");
 	}
 	add(w, &n, "--mode");
-	add(w, &n, "%s", workload__mode_name(mode));
+	add(w, &n, "%s", mpx_mode_name(mode));
 	add(w, &n, "--tasks");
 	add(w, &n, "%u", w->o.tasks);
 	add(w, &n, "--workers");
