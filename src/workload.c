@@ -15,11 +15,6 @@
 #include "workload.h"
 #include "mpx_workload_py.h"
 
-const char *workload__runtime_name(enum mpx_runtime rt)
-{
-	return rt == MPX_RT_NATIVE ? "native" : "python";
-}
-
 static bool executable(const char *p)
 {
 	struct stat st;

@@ -38,7 +38,6 @@ int workload__prepare(struct mpx_workload *w, const struct mpx_workload_opts *o,
 		      long uid, long gid);
 /* argv (NULL-terminated, valid until the next call) for one mode run. */
 char **workload__argv(struct mpx_workload *w, enum mpx_mode mode);
-const char *workload__runtime_name(enum mpx_runtime rt);
 /* Remove the temp dir and everything in it. */
 void workload__cleanup(struct mpx_workload *w);
 

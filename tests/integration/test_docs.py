@@ -11,6 +11,9 @@ import re
 import subprocess
 import sys
 
+import mpxtest
+from mpxtest import Failed, expect
+
 MPXTRACE = os.environ.get("MPXTRACE", "./mpxtrace")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -52,18 +55,7 @@ def test_readme_quick_start_targets_exist():
 
 
 def main():
-    tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_")]
-    passed = failed = 0
-    for name, fn in tests:
-        try:
-            fn()
-            print("ok - %s" % name)
-            passed += 1
-        except AssertionError as e:
-            print("FAIL - %s: %s" % (name, e))
-            failed += 1
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return mpxtest.main(globals())
 
 
 if __name__ == "__main__":

@@ -13,6 +13,9 @@ import re
 import shutil
 import subprocess
 import sys
+
+import mpxtest
+from mpxtest import Failed, expect
 import tempfile
 
 MPXTRACE = os.environ.get("MPXTRACE", "./mpxtrace")
@@ -21,15 +24,6 @@ MS = 1000000
 MIB = 1 << 20
 # On the disk, not tmpfs: O_DIRECT and real requests need a block device.
 SCRATCH_PARENT = os.path.abspath(".output/tests")
-
-
-class Failed(Exception):
-    pass
-
-
-def expect(cond, what):
-    if not cond:
-        raise Failed(what)
 
 
 def trace(*cmd):
@@ -140,27 +134,12 @@ def test_mem_64mib_peak(d):
 
 
 def main():
-    tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_")]
-    only = sys.argv[1:]
-    passed = failed = 0
     os.makedirs(SCRATCH_PARENT, exist_ok=True)
     d = tempfile.mkdtemp(prefix="io-", dir=SCRATCH_PARENT)
     try:
-        for name, fn in tests:
-            if only and not any(o in name for o in only):
-                continue
-            try:
-                fn(d)
-                print("ok - %s" % name)
-                passed += 1
-            except (Failed, subprocess.TimeoutExpired, KeyError, IndexError) as e:
-                print("FAIL - %s: %s: %s" % (name, type(e).__name__, e))
-                failed += 1
-            sys.stdout.flush()
+        return mpxtest.main(globals(), d)
     finally:
         shutil.rmtree(d, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":

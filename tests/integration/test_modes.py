@@ -10,6 +10,9 @@ import json
 import os
 import subprocess
 import sys
+
+import mpxtest
+from mpxtest import Failed, expect
 import tempfile
 
 MPXTRACE = os.environ.get("MPXTRACE", "./mpxtrace")
@@ -29,15 +32,6 @@ def trace(*args):
         except ValueError:
             rep = None
     return p.returncode, rep, p.stderr
-
-
-class Failed(Exception):
-    pass
-
-
-def expect(cond, what):
-    if not cond:
-        raise Failed(what)
 
 
 def run_of(rep, mode):
@@ -194,22 +188,7 @@ def test_usage_errors():
 
 
 def main():
-    tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_")]
-    only = sys.argv[1:]
-    passed = failed = 0
-    for name, fn in tests:
-        if only and not any(o in name for o in only):
-            continue
-        try:
-            fn()
-            print("ok - %s" % name)
-            passed += 1
-        except (Failed, subprocess.TimeoutExpired, KeyError, TypeError) as e:
-            print("FAIL - %s: %s: %s" % (name, type(e).__name__, e))
-            failed += 1
-        sys.stdout.flush()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return mpxtest.main(globals())
 
 
 if __name__ == "__main__":
