@@ -93,6 +93,21 @@ struct {
 	__type(value, struct dirtier);
 } dirtied SEC(".maps");
 
+/* Exact RSS per process (kmem:rss_stat, --rss=exact), bytes. */
+struct rss_exact {
+	__u64 cur[4];		/* MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES */
+	__u64 peak[4];		/* the split at the peak */
+	__u64 peak_total;	/* file + anon + shmem */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct rss_exact);
+} rss_exact SEC(".maps");
+
 /* Last RSS (pages) sampled per process, to emit only changes. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -541,6 +556,9 @@ static __always_inline int handle_exec(struct task_struct *p, __u32 old_tid,
 	e->tid = tid;
 	e->pid = BPF_CORE_READ(p, tgid);
 	e->old_tid = old_tid;
+	/* A new image, a new mm: its memory starts from here. */
+	bpf_map_delete_elem(&rss_exact, &e->pid);
+	bpf_map_delete_elem(&rss_last, &e->pid);
 	BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
 	bpf_probe_read_kernel_str(&e->filename, sizeof(e->filename),
 				  BPF_CORE_READ(bprm, filename));
@@ -863,4 +881,46 @@ int BPF_PROG(writeback_dirty_folio_raw, struct folio *folio,
 	     struct address_space *mapping)
 {
 	return handle_dirty(mapping);
+}
+
+/* ---- exact RSS (optional) ----------------------------------------------- */
+
+/*
+ * kmem:rss_stat computes size = percpu_counter_sum_positive(...) <<
+ * PAGE_SHIFT in its TP_fast_assign (include/trace/events/kmem.h, v6.2+):
+ * the exact value, where mm->rss_stat[].count is off by a per-CPU batch.
+ * Only the classic tracepoint has that computed field, so this one program
+ * attaches through tracefs.  Per process: current and peak, in bytes.
+ */
+
+
+SEC("tracepoint/kmem/rss_stat")
+int rss_stat_exact(struct trace_event_raw_rss_stat *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), total;
+	__u32 tid = (__u32)id, tgid = id >> 32;
+	struct rss_exact *v, zero = {};
+	int m = ctx->member;
+
+	/* curr: the mm is current's.  Otherwise (fork copying a child's mm,
+	 * exit_mmap after exit_mm, remote access) it is not this task's. */
+	if (!ctx->curr || m < 0 || m > 3 || !bpf_map_lookup_elem(&tracked, &tid))
+		return 0;
+	v = bpf_map_lookup_elem(&rss_exact, &tgid);
+	if (!v) {
+		bpf_map_update_elem(&rss_exact, &tgid, &zero, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&rss_exact, &tgid);
+		if (!v)
+			return 0;
+	}
+	v->cur[m & 3] = ctx->size > 0 ? (__u64)ctx->size : 0;
+	total = v->cur[0] + v->cur[1] + v->cur[3];
+	if (total > v->peak_total) {
+		v->peak_total = total;
+		v->peak[0] = v->cur[0];
+		v->peak[1] = v->cur[1];
+		v->peak[2] = v->cur[2];
+		v->peak[3] = v->cur[3];
+	}
+	return 0;
 }

@@ -568,6 +568,10 @@ static void on_exec(struct mpx_model *m, const struct mpx_exec *e)
 	if (!t)
 		return;
 	push_comm(t, e->comm);
+	/* exec replaced the mm: memory figures start again. */
+	t->have_mem = false;
+	t->rss_first = t->rss_peak = t->rss_exit = t->hiwater = 0;
+	t->peak_anon = t->peak_file = t->peak_shmem = 0;
 	memcpy(t->filename, e->filename, sizeof(t->filename));
 	t->filename[sizeof(t->filename) - 1] = '\0';
 	mpx_args_string(e, t->args, sizeof(t->args));
@@ -758,6 +762,29 @@ void model__apply(struct mpx_model *m, const struct mpx_hdr *h)
 	default:
 		break;
 	}
+}
+
+int model__set_exact_rss(struct mpx_model *m, uint32_t pid, uint64_t peak, uint64_t anon,
+			 uint64_t file, uint64_t shmem, uint64_t last)
+{
+	size_t i;
+	int n = 0;
+
+	/* The process's leader; a pid reused within the run gets both. */
+	for (i = 0; i < m->ntasks; i++) {
+		struct mpx_task *t = &m->tasks[i];
+
+		if (t->tid != pid || t->pid != pid)
+			continue;
+		t->have_exact = true;
+		t->exact_peak = peak;
+		t->exact_anon = anon;
+		t->exact_file = file;
+		t->exact_shmem = shmem;
+		t->exact_last = last;
+		n++;
+	}
+	return n ? 0 : -ENOENT;
 }
 
 int model__add_lost(struct mpx_model *m, uint32_t tid, uint64_t n)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mount.h>
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -18,6 +19,8 @@
 #include "mpxtrace.skel.h"
 
 struct collector {
+	bool tracefs_mounted;	/* by us, for --rss=exact: unmounted at the end */
+	bool rss_exact;
 	struct mpxtrace_bpf *skel;
 	struct ring_buffer *rb;
 	struct evbuf *sink;
@@ -137,7 +140,8 @@ static int on_record(void *ctx, void *data, size_t size)
 }
 
 /* Load the tp_btf or the raw_tp twin of each hook whose tracepoint exists. */
-static int set_autoload(struct mpxtrace_bpf *skel, bool raw, const int nargs[NTP])
+static int set_autoload(struct mpxtrace_bpf *skel, bool raw, const int nargs[NTP],
+			bool rss_exact)
 {
 	struct bpf_program *p;
 
@@ -149,6 +153,10 @@ static int set_autoload(struct mpxtrace_bpf *skel, bool raw, const int nargs[NTP
 		int i;
 
 		snprintf(base, sizeof(base), "%.*s", (int)(is_raw ? l - 4 : l), n);
+		if (!strcmp(base, "rss_stat_exact")) {
+			bpf_program__set_autoload(p, rss_exact);
+			continue;
+		}
 		i = tp_index(base);
 		bpf_program__set_autoload(p, is_raw == raw && i >= 0 && nargs[i] >= 0);
 		/* The scheduler hooks are the tool: without them, nothing. */
@@ -177,7 +185,7 @@ static int open_load(struct collector *c, const struct collect_opts *o, bool raw
 
 	bpf_map__set_max_entries(c->skel->maps.events, o->ringbuf_bytes);
 	bpf_map__set_max_entries(c->skel->maps.tracked, o->max_tasks);
-	err = set_autoload(c->skel, raw, nargs);
+	err = set_autoload(c->skel, raw, nargs, o->rss_exact);
 	if (err) {
 		mpxtrace_bpf__destroy(c->skel);
 		c->skel = NULL;
@@ -199,6 +207,31 @@ static int open_load(struct collector *c, const struct collect_opts *o, bool raw
 	return 0;
 }
 
+/*
+ * Classic tracepoints attach by the id tracefs gives them.  Mount tracefs
+ * only when it is not there, and only for them; collector__destroy()
+ * unmounts what we mounted, leaving the system as found.
+ */
+static int need_tracefs(struct collector *c)
+{
+	if (!access("/sys/kernel/tracing/events/kmem/rss_stat", F_OK) ||
+	    !access("/sys/kernel/debug/tracing/events/kmem/rss_stat", F_OK))
+		return 0;
+	if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL)) {
+		int err = -errno;
+
+		mpx_err("--rss=exact needs tracefs, and mounting it failed: %s",
+			strerror(-err));
+		return err;
+	}
+	c->tracefs_mounted = true;
+	if (access("/sys/kernel/tracing/events/kmem/rss_stat", F_OK)) {
+		mpx_err("--rss=exact: this kernel has no kmem:rss_stat tracepoint");
+		return -ENOENT;
+	}
+	return 0;
+}
+
 int collector__open(struct collector **out, const struct collect_opts *o,
 		    struct evbuf *sink)
 {
@@ -216,6 +249,14 @@ int collector__open(struct collector **out, const struct collect_opts *o,
 	if (!c)
 		return -ENOMEM;
 	c->sink = sink;
+	c->rss_exact = o->rss_exact;
+	if (o->rss_exact) {
+		err = need_tracefs(c);
+		if (err) {
+			collector__destroy(c);
+			return err;
+		}
+	}
 	c->nr_cpus = libbpf_num_possible_cpus();
 	if (c->nr_cpus <= 0)
 		c->nr_cpus = 1;
@@ -238,7 +279,7 @@ int collector__open(struct collector **out, const struct collect_opts *o,
 		else
 			mpx_err("cannot load and attach BPF programs: %s%s",
 				strerror(-err), mpx_verbose ? "" : " (-v shows why)");
-		free(c);
+		collector__destroy(c);
 		return err;
 	}
 	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_record, c, NULL);
@@ -329,6 +370,30 @@ int collector__epoll_fd(struct collector *c)
 	return ring_buffer__epoll_fd(c->rb);
 }
 
+int collector__take_rss(struct collector *c, struct mpx_model *m)
+{
+	int fd, n = 0;
+	__u32 key, next, *prev = NULL;
+	struct {
+		__u64 cur[4], peak[4], peak_total;
+	} v;
+
+	if (!c->rss_exact)
+		return 0;
+	fd = bpf_map__fd(c->skel->maps.rss_exact);
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		if (!bpf_map_lookup_elem(fd, &next, &v) &&
+		    !model__set_exact_rss(m, next, v.peak_total, v.peak[1], v.peak[0],
+					  v.peak[3], v.cur[0] + v.cur[1] + v.cur[3]))
+			n++;
+		key = next;
+		prev = &key;
+	}
+	while (!bpf_map_get_next_key(fd, NULL, &next))
+		bpf_map_delete_elem(fd, &next);
+	return n;
+}
+
 int collector__take_lost(struct collector *c, struct mpx_model *m)
 {
 	int fd = bpf_map__fd(c->skel->maps.lost), n = 0;
@@ -371,5 +436,7 @@ void collector__destroy(struct collector *c)
 		return;
 	ring_buffer__free(c->rb);
 	mpxtrace_bpf__destroy(c->skel);
+	if (c->tracefs_mounted && umount("/sys/kernel/tracing"))
+		mpx_warn("could not unmount the tracefs mpxtrace mounted: %s", strerror(errno));
 	free(c);
 }

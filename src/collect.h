@@ -25,6 +25,7 @@ struct collect_opts {
 	size_t ringbuf_bytes;	/* power of two, multiple of the page size */
 	uint32_t max_tasks;	/* tracked-task map size */
 	enum mpx_attach attach;
+	bool rss_exact;		/* kmem:rss_stat (classic tracepoint, via tracefs) */
 };
 
 struct collector;
@@ -40,6 +41,8 @@ int collector__track(struct collector *c, uint32_t tid, uint32_t pid);
 int collector__poll(struct collector *c, int timeout_ms);
 /* An epoll fd that becomes readable when records wait (for the caller's epoll). */
 int collector__epoll_fd(struct collector *c);
+/* Move the exact RSS figures (--rss=exact) into the model, and clear them. */
+int collector__take_rss(struct collector *c, struct mpx_model *m);
 /* Move the per-task loss counts into the model, and clear them. */
 int collector__take_lost(struct collector *c, struct mpx_model *m);
 /* Number of tasks still in the in-kernel tracked set. */

@@ -124,6 +124,8 @@ struct mpx_task {
 	bool have_mem;
 	uint64_t rss_first, rss_peak, rss_exit, hiwater;
 	uint64_t peak_anon, peak_file, peak_shmem;	/* the split at rss_peak */
+	bool have_exact;			/* --rss=exact: bytes, exact */
+	uint64_t exact_peak, exact_anon, exact_file, exact_shmem, exact_last;
 	uint64_t min_flt, maj_flt;		/* this thread's, at exit */
 	uint64_t maxrss;			/* signal->maxrss at group exit */
 
@@ -183,6 +185,9 @@ struct mpx_task *model__seed_root(struct mpx_model *m, uint32_t tid, uint32_t pi
 				  const struct mpx_kcounters *k);
 /* Apply one event; events must come in timestamp order. */
 void model__apply(struct mpx_model *m, const struct mpx_hdr *h);
+/* Exact RSS of process pid (kmem:rss_stat), bytes: peak, its split, last. */
+int model__set_exact_rss(struct mpx_model *m, uint32_t pid, uint64_t peak, uint64_t anon,
+			 uint64_t file, uint64_t shmem, uint64_t last);
 /* Note n events lost for tid (applied to its tasks by model__finish). */
 int model__add_lost(struct mpx_model *m, uint32_t tid, uint64_t n);
 /* Close every lifetime still open at end_ns. */

@@ -67,6 +67,7 @@ enum {
 	OPT_PERFETTO,
 	OPT_CSV,
 	OPT_SAVE,
+	OPT_RSS,
 };
 
 static const struct argp_option options[] = {
@@ -105,6 +106,9 @@ static const struct argp_option options[] = {
 	  "auto (default), tp_btf or raw_tp: how programs attach", 3 },
 	{ "ringbuf", OPT_RINGBUF, "SIZE", 0,
 	  "Event ring buffer size: a power of two from 4K to 4G (default 16M)", 3 },
+	{ "rss", OPT_RSS, "HOW", 0,
+	  "sampled (default: mm counters at switch-out, off by a per-CPU batch) or "
+	  "exact (kmem:rss_stat; mounts tracefs if needed)", 3 },
 	{ "max-tasks", OPT_MAX_TASKS, "N", 0,
 	  "Most tasks alive at once in the traced tree (default 65536)", 3 },
 	{ NULL, 0, NULL, 0, "Help:", 4 },
@@ -304,6 +308,14 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (parse_size(arg, &v) || v < 4096 || v > (4ull << 30) || (v & (v - 1)))
 			usage_error("--ringbuf: '%s' is not a power of two from 4K to 4G", arg);
 		o->collect.ringbuf_bytes = (size_t)v;
+		break;
+	case OPT_RSS:
+		if (!strcmp(arg, "exact"))
+			o->collect.rss_exact = true;
+		else if (!strcmp(arg, "sampled"))
+			o->collect.rss_exact = false;
+		else
+			usage_error("--rss: '%s' is not sampled or exact", arg);
 		break;
 	case OPT_MAX_TASKS:
 		o->collect.max_tasks = num_arg("--max-tasks", arg, 16, 4194304);

@@ -107,6 +107,15 @@ static void task(struct json_writer *w, const struct mpx_model *m,
 		jw_kv_u64(w, "rss_peak_file_bytes", t->peak_file * pg);
 		jw_kv_u64(w, "rss_peak_shmem_bytes", t->peak_shmem * pg);
 	}
+	if (t->have_exact) {
+		/* kmem:rss_stat: exact, where the samples are off by a batch. */
+		jw_kv_string(w, "rss_source", "exact");
+		jw_kv_u64(w, "rss_peak_exact_bytes", t->exact_peak);
+		jw_kv_u64(w, "rss_peak_exact_anon_bytes", t->exact_anon);
+		jw_kv_u64(w, "rss_peak_exact_file_bytes", t->exact_file);
+		jw_kv_u64(w, "rss_peak_exact_shmem_bytes", t->exact_shmem);
+		jw_kv_u64(w, "rss_last_exact_bytes", t->exact_last);
+	}
 	jw_kv_u64(w, "minflt", t->min_flt);
 	jw_kv_u64(w, "majflt", t->maj_flt);
 	if (t->maxrss)

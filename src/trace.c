@@ -313,6 +313,7 @@ int trace__run(struct trace_session *s, char *const argv[], bool as_root,
 		mpx_err("reading events failed: %s", strerror(-err));
 	resolve_reasons(c, eb, &m->reasons);
 	collector__take_lost(c, m);
+	collector__take_rss(c, m);
 	collector__drops(c, drops);
 	for (i = 0; i < MPX_DROP_MAX; i++)
 		drops[i] -= drops0[i];

@@ -27,8 +27,12 @@ SCRATCH_PARENT = os.path.abspath(".output/tests")
 
 
 def trace(*cmd):
+    return trace_args([], *cmd)
+
+
+def trace_args(opts, *cmd):
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        p = subprocess.run([MPXTRACE, "-j", "-o", out.name, "--"] + list(cmd),
+        p = subprocess.run([MPXTRACE, "-j", "-o", out.name] + opts + ["--"] + list(cmd),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            timeout=120)
         expect(p.returncode == 0, "rc %d: %s" % (p.returncode, p.stderr[-300:]))
@@ -131,6 +135,41 @@ def test_mem_64mib_peak(d):
     expect(abs(t["rss_peak_bytes"] - hwm) <= 0.02 * hwm,
            "peak %.2f MiB vs VmHWM %.2f MiB" % (t["rss_peak_bytes"] / MIB, hwm / MIB))
     expect(t["minflt"] >= 64 * MIB // 4096, "minflt %d" % t["minflt"])
+
+
+def tracefs_mounted():
+    with open("/proc/mounts") as f:
+        return any(l.split()[1] == "/sys/kernel/tracing" for l in f)
+
+
+def test_mem_64mib_exact_rss(d):
+    before = tracefs_mounted()
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        p = subprocess.run([MPXTRACE, "--rss=exact", "-j", "-o", out.name, "--", IO, "mem",
+                            str(64 * MIB)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, timeout=120)
+        expect(p.returncode == 0, "rc %d: %s" % (p.returncode, p.stderr[-300:]))
+        rep = json.load(open(out.name))
+    expect(tracefs_mounted() == before, "tracefs left %s" % ("mounted" if not before
+                                                             else "unmounted"))
+    hwm = int(re.search(r"VmHWM:\s+(\d+) kB", p.stdout).group(1)) * 1024
+    t = task(rep, "mpx-io")
+    expect(t.get("rss_source") == "exact", "no exact RSS: %r" % sorted(t))
+    # The task reads VmHWM, then prints and exits: a few pages later.
+    expect(hwm <= t["rss_peak_exact_bytes"] <= hwm * 1.005,
+           "exact peak %.2f MiB vs VmHWM %.2f MiB" % (t["rss_peak_exact_bytes"] / MIB,
+                                                       hwm / MIB))
+    expect(t["rss_peak_exact_anon_bytes"] >= 64 * MIB, "anon %.2f MiB"
+           % (t["rss_peak_exact_anon_bytes"] / MIB))
+
+
+def test_small_process_exact_anon(d):
+    """/bin/true has ~100 KiB of anon pages: the per-CPU counters' folded value
+    reads 0 for it; the exact source does not."""
+    rep, _ = trace_args(["--rss=exact"], "/bin/true")
+    t = rep["tasks"][0]
+    expect(0 < t["rss_peak_exact_anon_bytes"] < 4 * MIB,
+           "exact anon %d bytes" % t["rss_peak_exact_anon_bytes"])
 
 
 def main():
