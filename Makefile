@@ -55,13 +55,20 @@ UNIT_BIN := $(OUTPUT)/tests/unit_tests
 WORK_BIN := $(OUTPUT)/tests/mpx-work
 IO_BIN := $(OUTPUT)/tests/mpx-io
 
+# The trace-file reader under libFuzzer (clang, its fuzzer runtime).
+FUZZ_SECONDS ?= 60
+FUZZ_BIN := $(OUTPUT)/fuzz/fuzz_tracefile
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined $(WARN) -std=gnu11 -Iinclude -Isrc \
+	-DMPX_VERSION='"$(VERSION)"'
+
 # Debian packages the build and the tests need (make deps installs them).
 DEB_PKGS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config \
-	python3 make gcc libc6-dev
+	python3 make gcc libc6-dev libclang-rt-14-dev
 
 .DELETE_ON_ERROR:
 .PHONY: all deps vmlinux check test unit integration run bench install \
-	uninstall clean help
+	uninstall clean help fuzz
 
 all: mpxtrace
 
@@ -74,6 +81,7 @@ help:
 	@echo '  make unit          unit tests only (no root needed)'
 	@echo '  make integration   BPF tests only (root)'
 	@echo '  make bench         tracing overhead, traced vs untraced side by side (root)'
+	@echo '  make fuzz          fuzz the trace-file reader for FUZZ_SECONDS (default 60)'
 	@echo '  make vmlinux       regenerate $(VMLINUX) from this kernel'
 	@echo '  make install       install to $$(DESTDIR)$$(PREFIX) (default $(PREFIX))'
 	@echo '  make clean         remove $(OUTPUT) and ./mpxtrace'
@@ -141,6 +149,17 @@ $(IO_BIN): tests/workloads/mpx-io.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP $< -o $@
 
+$(FUZZ_BIN): tests/fuzz/fuzz_tracefile.c $(CORE_SRCS) $(wildcard src/*.h include/*.h)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(CORE_SRCS) -lz -lm -o $@
+
+# New inputs go to $(OUTPUT)/fuzz/corpus; tests/fuzz/corpus holds the seeds.
+fuzz: $(FUZZ_BIN)
+	$(Q)mkdir -p $(OUTPUT)/fuzz/corpus
+	$(Q)$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+		-artifact_prefix=$(OUTPUT)/fuzz/ $(OUTPUT)/fuzz/corpus tests/fuzz/corpus
+
 unit: $(UNIT_BIN)
 	$(Q)$(UNIT_BIN)
 
@@ -148,9 +167,9 @@ integration: mpxtrace $(WORK_BIN) $(IO_BIN)
 	$(Q)for t in tests/integration/test_*.py; do MPXTRACE=./mpxtrace MPX_WORK=$(WORK_BIN) MPX_IO=$(IO_BIN) $(PYTHON) $$t || exit 1; done
 
 check: deps
-	$(Q)$(MAKE) --no-print-directory mpxtrace $(UNIT_BIN) $(WORK_BIN) $(IO_BIN)
+	$(Q)$(MAKE) --no-print-directory mpxtrace $(UNIT_BIN) $(WORK_BIN) $(IO_BIN) $(FUZZ_BIN)
 	$(Q)MPXTRACE=./mpxtrace MPX_WORK=$(WORK_BIN) MPX_IO=$(IO_BIN) UNIT_BIN=$(UNIT_BIN) \
-		PYTHON=$(PYTHON) sh tests/run.sh
+		FUZZ_BIN=$(FUZZ_BIN) PYTHON=$(PYTHON) sh tests/run.sh
 
 test: check
 

@@ -13,7 +13,7 @@
 #ifndef MPX_EVENTS_H
 #define MPX_EVENTS_H
 
-#define MPX_EVENTS_VERSION	2
+#define MPX_EVENTS_VERSION	3
 #define MPX_COMM_LEN		16
 #define MPX_FILENAME_LEN	64
 #define MPX_ARGS_LEN		128	/* start of the exec'd argv, NUL-separated */

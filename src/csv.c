@@ -160,7 +160,9 @@ static int make_dir(const char *dir)
 {
 	struct stat st;
 
-	if (mkdir(dir, 0700) && errno != EEXIST)
+	if (!mkdir(dir, 0700))
+		mpx_give_path_to_invoker(dir);
+	else if (errno != EEXIST)
 		return -errno;
 	if (stat(dir, &st))
 		return -errno;
@@ -177,6 +179,8 @@ static int open_tmp(const char *dir, const char *name, char **tmp)
 		return -ENOMEM;
 	}
 	fd = open(*tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0)
+		mpx_give_to_invoker(fd);
 	if (fd < 0)
 		return -errno;
 	if (fchmod(fd, 0600)) {

@@ -52,6 +52,8 @@ int main(int argc, char **argv)
 	}
 	if (o.output) {
 		out = fopen(o.output, "we");
+		if (out)
+			mpx_give_to_invoker(fileno(out));
 		if (!out) {
 			mpx_err("cannot write %s: %s", o.output, strerror(errno));
 			return MPX_EXIT_ERROR;

@@ -148,7 +148,7 @@ static const struct argp_option *find_long(const char *name, size_t len)
 {
 	const struct argp_option *p;
 
-	for (p = options; p->name || p->key; p++)
+	for (p = options; p->name || p->key || p->doc; p++)
 		if (p->name && strlen(p->name) == len && !strncmp(p->name, name, len))
 			return p;
 	return NULL;
@@ -180,7 +180,7 @@ static void explain_bad_option(int argc, char **argv)
 				i++;
 			continue;
 		}
-		for (p = options; p->name || p->key; p++)
+		for (p = options; p->name || p->key || p->doc; p++)
 			if (p->key == a[1])
 				break;
 		if (!p->name && !p->key)

@@ -958,6 +958,8 @@ static int open_tmp(const char *path, char **tmp)
 		return -ENOMEM;
 	}
 	fd = open(*tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0)
+		mpx_give_to_invoker(fd);
 	if (fd < 0)
 		return -errno;
 	if (fchmod(fd, 0600)) {

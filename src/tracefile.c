@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,6 +304,9 @@ static void emit_events(struct tf_out *o, const struct tf_wctx *c)
 		o->err = -EINVAL;
 }
 
+static bool record_plausible(const unsigned char *rec, unsigned int type);
+static bool run_plausible(uint64_t end_ns, const struct mpx_seed *seed);
+
 /* Refuse what a reader would refuse, before writing anything. */
 static int check_writable(const struct mpx_runset *rs, struct mpx_seed *seeds,
 			  char *err, size_t errsz)
@@ -336,6 +340,16 @@ static int check_writable(const struct mpx_runset *rs, struct mpx_seed *seeds,
 					i + 1, r->m.reasons.v[j].id);
 				return -EINVAL;
 			}
+		for (j = 0; j < r->eb.n; j++) {
+			const struct mpx_hdr *h = evbuf__get(&r->eb, j);
+
+			if (!record_plausible((const void *)h, h->type))
+				break;
+		}
+		if (j < r->eb.n || !run_plausible(r->end_ns, &seeds[i])) {
+			set_err(err, errsz, "run %zu: a time or count of 2^60 or more", i + 1);
+			return -ERANGE;
+		}
 	}
 	return 0;
 }
@@ -408,6 +422,8 @@ int tracefile__write(const char *path, const struct mpx_runset *rs,
 		goto cleanup;
 	}
 	o.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (o.fd >= 0)
+		mpx_give_to_invoker(o.fd);
 	if (o.fd < 0) {
 		ret = -errno;
 		set_err(err, errsz, "cannot write %s: %s", tmp, strerror(-ret));
@@ -867,6 +883,9 @@ static int read_run_meta(struct tf_in *in, struct mpx_runset *rs, size_t idx,
 	seed->have_comm = !isnull;
 	if (sec_close(&s))
 		return in->ret;
+	if (!run_plausible(r->end_ns, seed))
+		return fail(in, -EBADMSG, "corrupt: run %zu: a time or count of 2^60 "
+			    "or more", idx + 1);
 	/* As trace__run() seeded it, before any event. */
 	if (seed->seeded &&
 	    !model__seed_root(&r->m, seed->tid, seed->pid, seed->ppid,
@@ -924,6 +943,52 @@ static int read_lost(struct tf_in *in, struct mpx_run *r, size_t idx)
 	return sec_close(&s);
 }
 
+/*
+ * Whether every 64-bit field of a record (times, kernel counters, page
+ * and fault counts, sectors) is below MPX_TF_MAX_U64: no kernel writes
+ * more, and the analyses subtract and add these as signed 64-bit numbers.
+ */
+static bool record_plausible(const unsigned char *rec, unsigned int type)
+{
+	/* Number of __u64 fields right after the header, per type. */
+	static const unsigned char nu64[MPX_EV_TYPE_MAX] = {
+		[MPX_EV_SWITCH] = 5,	/* prev_k, steal */
+		[MPX_EV_WAKEUP] = 1,	/* waking_ts */
+		[MPX_EV_EXIT] = 15,	/* k, mem, nvcsw .. maxrss */
+		[MPX_EV_BLOCK] = 3,	/* start_ns, issue_ns, sector */
+		[MPX_EV_RSS] = 7,	/* mem */
+	};
+	size_t i, n = type < MPX_EV_TYPE_MAX ? nu64[type] : 0;
+	uint64_t v;
+
+	if (((const struct mpx_hdr *)rec)->ts >= MPX_TF_MAX_U64)
+		return false;
+	for (i = 0; i < n; i++) {
+		memcpy(&v, rec + sizeof(struct mpx_hdr) + i * sizeof(v), sizeof(v));
+		if (v >= MPX_TF_MAX_U64)
+			return false;
+	}
+	return true;
+}
+static bool run_plausible(uint64_t end_ns, const struct mpx_seed *seed)
+{
+	return end_ns < MPX_TF_MAX_U64 && seed->ts < MPX_TF_MAX_U64 &&
+	       seed->k.sum_exec_runtime < MPX_TF_MAX_U64 &&
+	       seed->k.run_delay < MPX_TF_MAX_U64 && seed->k.pcount < MPX_TF_MAX_U64 &&
+	       seed->k.blkio_delay < MPX_TF_MAX_U64;
+}
+
+/* Where the __u64 runs end in include/events.h (nu64 above). */
+_Static_assert(sizeof(struct mpx_hdr) == 16 &&
+	       offsetof(struct mpx_switch, prev_tid) == 16 + 5 * 8 &&
+	       offsetof(struct mpx_wakeup, tid) == 16 + 1 * 8 &&
+	       offsetof(struct mpx_exit, tid) == 16 + 15 * 8 &&
+	       offsetof(struct mpx_block, bytes) == 16 + 3 * 8 &&
+	       offsetof(struct mpx_rss, tid) == 16 + 7 * 8 &&
+	       offsetof(struct mpx_fork, parent_tid) == 16 &&
+	       offsetof(struct mpx_exec, tid) == 16 &&
+	       offsetof(struct mpx_comm, tid) == 16, "record layout changed: check nu64");
+
 static int read_events(struct tf_in *in, struct mpx_run *r, size_t idx)
 {
 	union {
@@ -952,6 +1017,10 @@ static int read_events(struct tf_in *in, struct mpx_run *r, size_t idx)
 				    rec.h.type, rec.h.size);
 		if (sec_get(&s, rec.b + sizeof(rec.h), want - sizeof(rec.h), "a record"))
 			return in->ret;
+		if (!record_plausible(rec.b, rec.h.type))
+			return fail(in, -EBADMSG, "corrupt: run %zu: record %llu holds a "
+				    "time or count of 2^60 or more", idx + 1,
+				    (unsigned long long)i);
 		err = evbuf__add(&r->eb, &rec, want);
 		if (err)
 			return fail(in, err, "run %zu: record %llu: %s", idx + 1,

@@ -69,6 +69,11 @@
  *   arrival order, each exactly hdr.size bytes, hdr.size matching
  *   hdr.type.
  *
+ *   Times and counts a kernel writes stay below MPX_TF_MAX_U64 (2^60: 36
+ *   years in ns): hdr.ts, every __u64 field of a record, end_ns, t0 and
+ *   the root's counters.  A reader refuses more (the analyses do signed
+ *   64-bit arithmetic on them).
+ *
  * A reader checks every length against its limit below and against what
  * is left of its section and of the payload, allocates only for bytes it
  * has read, and rejects unknown versions, tags, flags and trailing bytes.
@@ -96,9 +101,10 @@
 #define MPX_TF_MAX_RUNS		4096
 #define MPX_TF_MAX_STR		4096		/* paths, notes */
 #define MPX_TF_MAX_REASONS	65536		/* per run (stack map: 16384) */
-#define MPX_TF_MAX_LOST		(1u << 22)	/* per run (tracked tasks) */
+#define MPX_TF_MAX_LOST		65536		/* per run (the lost map: 4096) */
 #define MPX_TF_MAX_EVENTS	(1ull << 34)	/* per run */
 #define MPX_TF_MAX_PAYLOAD	(1ull << 40)
+#define MPX_TF_MAX_U64		(1ull << 60)	/* times, counters (see above) */
 /* Deflate inflates at most ~1032:1: a payload_len beyond this ratio of
  * the compressed bytes is a lie. */
 #define MPX_TF_MAX_RATIO	1100

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/types.h>
 
 #include "util.h"
 #include "json_writer.h"
@@ -134,4 +135,38 @@ uint64_t mpx_start_ns(void)
 	/* starttime is in clock ticks since boot: CLOCK_BOOTTIME, which
 	 * equals CLOCK_MONOTONIC unless the machine was suspended. */
 	return start * (1000000000ull / (unsigned long long)hz);
+}
+
+static bool invoker(uid_t *uid, gid_t *gid)
+{
+	const char *su = getenv("SUDO_UID"), *sg = getenv("SUDO_GID");
+	uint64_t u, g;
+
+	if (getuid() != 0 || !su || !sg ||
+	    mpx_parse_u64(su, 1, UINT32_MAX - 1, &u) ||
+	    mpx_parse_u64(sg, 0, UINT32_MAX - 1, &g))
+		return false;
+	*uid = (uid_t)u;
+	*gid = (gid_t)g;
+	return true;
+}
+
+int mpx_give_to_invoker(int fd)
+{
+	uid_t u;
+	gid_t g;
+
+	if (!invoker(&u, &g))
+		return 0;
+	return fchown(fd, u, g) ? -errno : 0;
+}
+
+int mpx_give_path_to_invoker(const char *path)
+{
+	uid_t u;
+	gid_t g;
+
+	if (!invoker(&u, &g))
+		return 0;
+	return lchown(path, u, g) ? -errno : 0;
 }

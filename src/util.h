@@ -37,6 +37,14 @@ uint64_t mpx_now_ns(void);
 /* When this process started (CLOCK_MONOTONIC ns), from /proc/self/stat. */
 uint64_t mpx_start_ns(void);
 
+/*
+ * Under sudo, a file mpxtrace writes belongs to the user who ran sudo
+ * (SUDO_UID/SUDO_GID), not to root: give fd (or path) to them.  No-op
+ * otherwise.  Returns 0 or -errno.
+ */
+int mpx_give_to_invoker(int fd);
+int mpx_give_path_to_invoker(const char *path);
+
 /* Grow *buf (element size elsz) so that it holds at least need elements. */
 int mpx_grow(void **buf, size_t *cap, size_t need, size_t elsz);
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Run every test suite and print one closing line: "N passed, M failed".
 # Each suite prints its own "N passed, M failed" as its last line.
-# Environment: MPXTRACE, MPX_WORK, UNIT_BIN, PYTHON (set by make check).
+# Environment: MPXTRACE, MPX_WORK, UNIT_BIN, FUZZ_BIN, PYTHON (set by make check).
 set -u
 PYTHON=${PYTHON:-python3}
 total_pass=0
@@ -30,6 +30,9 @@ run_suite() {
 }
 
 run_suite unit "$UNIT_BIN"
+# The trace-file reader under libFuzzer, briefly (make fuzz runs longer).
+run_suite fuzz env FUZZ_BIN="${FUZZ_BIN:-.output/fuzz/fuzz_tracefile}" \
+	FUZZ_SECONDS="${FUZZ_CHECK_SECONDS:-20}" sh tests/fuzz/run.sh
 for t in tests/integration/test_*.py; do
 	run_suite "$(basename "$t" .py)" "$PYTHON" "$t"
 done

@@ -149,6 +149,24 @@ def test_setuid_exec():
            "exec %r exit %r" % (t.get("exec"), t["exit_code"]))
 
 
+def test_files_belong_to_the_sudo_user():
+    env = dict(os.environ, SUDO_UID="65534", SUDO_GID="65534", SUDO_USER="nobody")
+    with tempfile.TemporaryDirectory() as d:
+        os.chmod(d, 0o1777)
+        outs = {k: os.path.join(d, k) for k in ("report.txt", "trace.mpxt", "tl.json", "csv")}
+        p = subprocess.run([MPXTRACE, "-o", outs["report.txt"], "--save", outs["trace.mpxt"],
+                            "--perfetto", outs["tl.json"], "--csv", outs["csv"], "--", "true"],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        expect(p.returncode == 0, "rc %d: %s" % (p.returncode, p.stderr[-200:]))
+        for path in list(outs.values()) + [os.path.join(outs["csv"], f)
+                                           for f in os.listdir(outs["csv"])]:
+            st = os.stat(path)
+            expect(st.st_uid == 65534 and st.st_gid == 65534,
+                   "%s belongs to %d:%d" % (path, st.st_uid, st.st_gid))
+        for k in ("trace.mpxt", "tl.json"):
+            expect(os.stat(outs[k]).st_mode & 0o077 == 0, "%s is readable by others" % k)
+
+
 def test_small_ringbuf_loss_is_reported():
     # Reader and workload share one CPU, so the reader falls behind.
     pin = ("taskset", "-c", "0")
