@@ -86,9 +86,11 @@ static void handle_stop(struct collector *c, struct runner *r, uint64_t *since, 
 		*since = now;
 	if (*stage < 1 && (stop_sig != SIGINT || now - *since > 500000000ull)) {
 		*stage = 1;
-		collector__signal_tracked(c, SIGTERM);
+		/* The root first: killed before its children, it reports the
+		 * signal rather than exiting because they did. */
 		if (r->pid > 0 && !r->root_done)
 			kill(r->pid, SIGTERM);
+		collector__signal_tracked(c, SIGTERM);
 	}
 	if (*stage < 2 && now - *since > 2000000000ull) {
 		*stage = 2;
