@@ -112,6 +112,7 @@ static __always_inline __u64 read_rss_member(void *mm, int i)
  */
 struct rq___steal {
 	__u64 prev_steal_time;
+	__u64 clock;
 } __attribute__((preserve_access_index));
 
 struct cfs_rq___steal {
@@ -126,19 +127,31 @@ struct task_struct___steal {
 	struct sched_entity___steal se;
 } __attribute__((preserve_access_index));
 
-static __always_inline __u64 get_rq_steal(void *task)
+/*
+ * Also rq->clock: the value this switch's accounting uses.  The scheduler
+ * skips the clock update after a wakeup preemption (rq_clock_skip_update),
+ * so it can lag real time; the lag is where exec time and run_delay move
+ * between tasks, and the self-check needs it to compare like with like.
+ */
+static __always_inline void get_rq_clocks(void *task, __u64 *steal, __u64 *clock)
 {
 	struct task_struct___steal *t = task;
 	struct cfs_rq___steal *cfs;
+	struct rq___steal *rq;
 
+	*steal = *clock = 0;
 	if (!bpf_core_field_exists(t->se.cfs_rq) ||
-	    !bpf_core_field_exists(((struct cfs_rq___steal *)0)->rq) ||
-	    !bpf_core_field_exists(((struct rq___steal *)0)->prev_steal_time))
-		return 0;
+	    !bpf_core_field_exists(((struct cfs_rq___steal *)0)->rq))
+		return;
 	cfs = BPF_CORE_READ(t, se.cfs_rq);
 	if (!cfs)
-		return 0;
-	return BPF_CORE_READ(cfs, rq, prev_steal_time);
+		return;
+	rq = BPF_CORE_READ(cfs, rq);
+	if (!rq)
+		return;
+	if (bpf_core_field_exists(rq->prev_steal_time))
+		*steal = BPF_CORE_READ(rq, prev_steal_time);
+	*clock = BPF_CORE_READ(rq, clock);
 }
 
 #endif /* MPX_CORE_FIXES_BPF_H */

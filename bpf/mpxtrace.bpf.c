@@ -351,7 +351,7 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 		e->stack_id = -1;
 		e->pad = 0;
 		/* One CPU: prev's run ends and next's begins on the same rq. */
-		e->steal = get_rq_steal(ptr ? (void *)prev : (void *)next);
+		get_rq_clocks(ptr ? (void *)prev : (void *)next, &e->steal, &e->rq_clock);
 		if (ptr) {
 			e->prev_tid = prev_tid;
 			e->prev_pid = prev_pid;

@@ -13,7 +13,7 @@
 #ifndef MPX_EVENTS_H
 #define MPX_EVENTS_H
 
-#define MPX_EVENTS_VERSION	3
+#define MPX_EVENTS_VERSION	4
 #define MPX_COMM_LEN		16
 #define MPX_FILENAME_LEN	64
 #define MPX_ARGS_LEN		128	/* start of the exec'd argv, NUL-separated */
@@ -85,6 +85,7 @@ struct mpx_switch {
 	struct mpx_hdr hdr;
 	struct mpx_kcounters prev_k;	/* valid when prev_tid != 0 */
 	__u64 steal;		/* this CPU's rq->prev_steal_time: steal so far, 0 if none */
+	__u64 rq_clock;		/* this CPU's rq->clock, as the switch uses it (may be stale) */
 	__u32 prev_tid;		/* 0: prev is not tracked */
 	__u32 prev_pid;
 	__u32 next_tid;		/* 0: next is not tracked */

@@ -58,6 +58,7 @@ void model__free(struct mpx_model *m)
 	free(m->reqs);
 	free(m->rss);
 	free(m->lost);
+	free(m->clk_off);
 	reasons__free(&m->reasons);
 	free(m->hkey);
 	free(m->hval);
@@ -302,6 +303,17 @@ struct mpx_task *model__seed_root(struct mpx_model *m, uint32_t tid, uint32_t pi
 	return t;
 }
 
+/* How far the switch's rq->clock lagged event time; -1: unknown. */
+static int64_t clock_lag(const struct mpx_model *m, const struct mpx_switch *e)
+{
+	int64_t d;
+
+	if (!e->rq_clock || e->hdr.cpu >= m->nclk || m->clk_off[e->hdr.cpu] == INT64_MAX)
+		return -1;
+	d = (int64_t)(e->hdr.ts - e->rq_clock) - m->clk_off[e->hdr.cpu];
+	return d < 0 ? 0 : d;
+}
+
 /* ---- reconciliation with the kernel's counters ------------------------ */
 
 /*
@@ -366,7 +378,8 @@ static uint64_t seg_oncpu(const struct mpx_task *t)
  * was seen switching in, so the traced run is complete.
  */
 static void reconcile(struct mpx_model *m, struct mpx_task *t,
-		      const struct mpx_kcounters *k, bool clean, uint64_t steal)
+		      const struct mpx_kcounters *k, bool clean, uint64_t steal,
+		      int64_t lag_out, bool preempted)
 {
 	uint64_t dexec, dpc, on = seg_oncpu(t), st = 0;
 
@@ -384,11 +397,26 @@ static void reconcile(struct mpx_model *m, struct mpx_task *t,
 		 */
 		if (steal && t->steal_in && steal >= t->steal_in && steal - t->steal_in < on)
 			st = steal - t->steal_in;
-		if (dexec + st >= on) {
+		if (t->have_stale_in && lag_out >= 0) {
+			/* The clock lags at both ends are known: the kernel's exec
+			 * is on + lag_in - lag_out - steal, independently of the
+			 * counters (the self-check compares). */
+			t->clk_in_ns += t->stale_in;
+			t->clk_out_ns += (uint64_t)lag_out;
+			if (preempted)
+				t->clk_out_preempt_ns += (uint64_t)lag_out;
+			t->steal_ns += st;
+			t->wake_charge_ns += t->stale_in;
+			t->unexec_ns += st + (uint64_t)lag_out;
+		} else if (dexec + st >= on) {
+			/* No clock: derive the charge from the counters. */
 			t->wake_charge_ns += dexec + st - on;
+			t->clk_in_ns += dexec + st - on;
 			t->unexec_ns += st;
+			t->steal_ns += st;
 		} else {
 			t->unexec_ns += on - dexec;
+			t->steal_ns += on - dexec;
 		}
 	} else if (dexec > on) {
 		/* The kernel saw more running than we did: a switch-in was never
@@ -440,9 +468,10 @@ static void switch_out(struct mpx_model *m, const struct mpx_switch *e)
 	clean = t->state == MPX_TS_RUNNING;
 	if (!clean)
 		t->missed_in++;
-	reconcile(m, t, &e->prev_k, clean, e->steal);
-
 	ns = classify(e->prev_state, e->flags);
+	reconcile(m, t, &e->prev_k, clean, e->steal, clock_lag(m, e),
+		  ns == MPX_TS_RUNQ_PREEMPT);
+
 	if (ns == MPX_TS_DEAD) {
 		t->k_final = e->prev_k;
 		t->have_final = true;
@@ -488,6 +517,12 @@ static void switch_in(struct mpx_model *m, const struct mpx_switch *e)
 		t->missed_out++;
 	set_state(m, t, e->hdr.ts, MPX_TS_RUNNING);
 	t->steal_in = e->steal;
+	{
+		int64_t lag = clock_lag(m, e);
+
+		t->have_stale_in = lag >= 0;
+		t->stale_in = lag >= 0 ? (uint64_t)lag : 0;
+	}
 }
 
 static void on_wakeup(struct mpx_model *m, const struct mpx_wakeup *e)
@@ -785,6 +820,25 @@ int model__set_exact_rss(struct mpx_model *m, uint32_t pid, uint64_t peak, uint6
 		n++;
 	}
 	return n ? 0 : -ENOENT;
+}
+
+int model__set_clock_offset(struct mpx_model *m, unsigned int cpu, int64_t off)
+{
+	if (cpu >= 65536)
+		return -EINVAL;
+	if (cpu >= m->nclk) {
+		int64_t *n = realloc(m->clk_off, (cpu + 1) * sizeof(*n));
+		size_t i;
+
+		if (!n)
+			return -ENOMEM;
+		for (i = m->nclk; i <= cpu; i++)
+			n[i] = INT64_MAX;
+		m->clk_off = n;
+		m->nclk = cpu + 1;
+	}
+	m->clk_off[cpu] = off;
+	return 0;
 }
 
 int model__add_lost(struct mpx_model *m, uint32_t tid, uint64_t n)

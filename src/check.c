@@ -46,11 +46,15 @@ void check__task(const struct mpx_task *t, struct mpx_task_check *c)
 	rq = t->bucket[MPX_B_RUNQ_WAKEUP] + t->bucket[MPX_B_RUNQ_PREEMPT];
 	c->raw_oncpu_dev_ns = (int64_t)on - (int64_t)c->kernel_exec_ns;
 	c->raw_runq_dev_ns = (int64_t)rq - (int64_t)c->kernel_run_delay_ns;
-	c->oncpu_dev_ns = c->raw_oncpu_dev_ns + (int64_t)t->wake_charge_ns -
-			  (int64_t)t->unexec_ns;
-	/* run_delay starts at the enqueue: fork-to-first-wakeup is not in it. */
-	c->runq_dev_ns = c->raw_runq_dev_ns - (int64_t)t->wake_charge_ns -
-			 (int64_t)t->new_ns;
+	/* The kernel's exec: on + clock lag at switch-in - lag at switch-out
+	 * - steal.  Its run_delay: run-queue - lag at switch-in + lag at the
+	 * switch-outs that left the task runnable (re-enqueued on the lagging
+	 * clock); fork-to-first-wakeup is not in it (run_delay starts at the
+	 * enqueue). */
+	c->oncpu_dev_ns = c->raw_oncpu_dev_ns + (int64_t)t->clk_in_ns -
+			  (int64_t)t->clk_out_ns - (int64_t)t->steal_ns;
+	c->runq_dev_ns = c->raw_runq_dev_ns - (int64_t)t->clk_in_ns +
+			 (int64_t)t->clk_out_preempt_ns - (int64_t)t->new_ns;
 	c->oncpu_dev_pct = pct(c->oncpu_dev_ns, c->kernel_exec_ns);
 	c->runq_dev_pct = pct(c->runq_dev_ns, c->kernel_run_delay_ns);
 	c->in_bounds = in_bounds(c->oncpu_dev_ns, c->kernel_exec_ns) &&

@@ -146,6 +146,16 @@ struct mpx_task {
 	uint64_t wake_charge_ns;
 	uint64_t unexec_ns;
 	uint64_t steal_in;		/* the CPU's steal counter at the switch-in */
+	/*
+	 * The scheduler's clock lag at this task's switches (rq->clock behind
+	 * real time after a skipped update), summed over runs seen whole:
+	 * clk_in at switch-ins (charged to exec, not run_delay), clk_out at
+	 * switch-outs (left out of exec; counted as run_delay when the task
+	 * was preempted, clk_out_preempt); steal_ns, hypervisor steal.
+	 */
+	uint64_t stale_in;
+	bool have_stale_in;
+	uint64_t clk_in_ns, clk_out_ns, clk_out_preempt_ns, steal_ns;
 };
 
 struct mpx_model {
@@ -167,6 +177,8 @@ struct mpx_model {
 	size_t nreqs, reqcap;
 	struct mpx_rss_sample *rss;
 	size_t nrss, rsscap;
+	int64_t *clk_off;		/* per CPU: least (ts - rq_clock) seen */
+	size_t nclk;
 	uint64_t nevents;
 	uint64_t nomem;		/* intervals lost to allocation failure */
 	uint64_t orphan_events;	/* events for tids never seen forked */
@@ -190,6 +202,11 @@ int model__set_exact_rss(struct mpx_model *m, uint32_t pid, uint64_t peak, uint6
 			 uint64_t file, uint64_t shmem, uint64_t last);
 /* Note n events lost for tid (applied to its tasks by model__finish). */
 int model__add_lost(struct mpx_model *m, uint32_t tid, uint64_t n);
+/*
+ * Calibrate each CPU's scheduler clock against event time: off = least
+ * (ts - rq_clock) of its switches, taken before model__apply().
+ */
+int model__set_clock_offset(struct mpx_model *m, unsigned int cpu, int64_t off);
 /* Close every lifetime still open at end_ns. */
 void model__finish(struct mpx_model *m, uint64_t end_ns);
 

@@ -952,7 +952,7 @@ static bool record_plausible(const unsigned char *rec, unsigned int type)
 {
 	/* Number of __u64 fields right after the header, per type. */
 	static const unsigned char nu64[MPX_EV_TYPE_MAX] = {
-		[MPX_EV_SWITCH] = 5,	/* prev_k, steal */
+		[MPX_EV_SWITCH] = 6,	/* prev_k, steal, rq_clock */
 		[MPX_EV_WAKEUP] = 1,	/* waking_ts */
 		[MPX_EV_EXIT] = 15,	/* k, mem, nvcsw .. maxrss */
 		[MPX_EV_BLOCK] = 3,	/* start_ns, issue_ns, sector */
@@ -980,7 +980,7 @@ static bool run_plausible(uint64_t end_ns, const struct mpx_seed *seed)
 
 /* Where the __u64 runs end in include/events.h (nu64 above). */
 _Static_assert(sizeof(struct mpx_hdr) == 16 &&
-	       offsetof(struct mpx_switch, prev_tid) == 16 + 5 * 8 &&
+	       offsetof(struct mpx_switch, prev_tid) == 16 + 6 * 8 &&
 	       offsetof(struct mpx_wakeup, tid) == 16 + 1 * 8 &&
 	       offsetof(struct mpx_exit, tid) == 16 + 15 * 8 &&
 	       offsetof(struct mpx_block, bytes) == 16 + 3 * 8 &&

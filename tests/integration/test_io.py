@@ -109,7 +109,11 @@ def test_buffered_write_is_deferred(d):
     rep, _ = trace("sh", "-c", "%s write %s %d && sync" % (IO, path, 2 * MIB))
     common(rep)
     t = task(rep, "mpx-io")
-    expect(t["blkio_ns"] == 0, "the writer waited %.3f ms in IO" % (t["blkio_ns"] / MS))
+    # It issues nothing itself; an occasional short IO wait (a page under
+    # someone else's writeback, the journal) is not its own IO.
+    expect(t["blkio_ns"] < 2 * MS and t["blkio_on_device_ns"] == 0,
+           "the writer waited %.3f ms in IO, %.3f ms on its own requests"
+           % (t["blkio_ns"] / MS, t["blkio_on_device_ns"] / MS))
     expect(t["io_requests"] == 0, "the writer issued %d requests" % t["io_requests"])
     expect(t["deferred_io_bytes"] >= 2 * MIB,
            "deferred %.2f MiB vs 2 MiB written" % (t["deferred_io_bytes"] / MIB))

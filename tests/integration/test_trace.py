@@ -27,6 +27,7 @@ from mpxtest import Failed
 
 MPXTRACE = os.environ.get("MPXTRACE", "./mpxtrace")
 WORK = os.environ.get("MPX_WORK", ".output/tests/mpx-work")
+KEEP = os.environ.get("MPX_TEST_KEEP")     # a directory: keep every JSON report there
 HERE = os.path.dirname(os.path.abspath(__file__))
 PVP = os.path.join(os.path.dirname(HERE), "workloads", "process_vs_pool.py")
 PYTHON = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else "python3"
@@ -37,7 +38,7 @@ TIMEOUT_S = 60                  # a run that takes longer is a hang
 BUCKETS = ("oncpu_ns", "runq_wakeup_ns", "runq_preempt_ns", "sleep_ns",
            "dsleep_other_ns", "blkio_ns", "unaccounted_ns")
 SUM_TOL = 0.001                 # buckets sum to the lifetime within 0.1 %
-CHECK_PCT, CHECK_FLOOR_NS = 1.0, 200000     # src/check.h
+RAW_PCT, RAW_FLOOR_NS = 5.0, 1000000        # raw on-CPU vs exec time, see kernel_agrees()
 # Voluntary switches the kernel counts in nvcsw but the tracepoint reports
 # with prev_state == TASK_RUNNING: a sleep aborted by a pending signal
 # (__schedule sets switch_count = &prev->nvcsw before try_to_block_task
@@ -97,6 +98,8 @@ def checked(fn):
 class Run:
     def __init__(self, rc, stdout, stderr, report):
         self.rc, self.stdout, self.stderr, self.report = rc, stdout, stderr, report
+        self.saved = None
+        self.steal_ns = None    # hypervisor steal while it ran (tick-coarse)
 
     def stderr_lines(self):
         return [l for l in self.stderr.splitlines() if l.strip()]
@@ -115,17 +118,29 @@ def run(argv, env=None, cwd=None):
     return Run(p.returncode, p.stdout, p.stderr, None)
 
 
+def steal_ns():
+    """Time the hypervisor took from this VM's CPUs so far (/proc/stat)."""
+    with open("/proc/stat") as f:
+        fields = f.readline().split()
+    return int(fields[8]) * (1000000000 // os.sysconf("SC_CLK_TCK"))
+
+
 def trace(cmd, opts=(), env=None):
     """mpxtrace -j -o TMP [opts] -- cmd; the parsed report in .report."""
     fd, out = tempfile.mkstemp(prefix="mpx-test-", suffix=".json")
     os.close(fd)
     try:
+        s0 = steal_ns()
         r = run([MPXTRACE, "-j", "-o", out] + list(opts) + ["--"] + list(cmd), env=env)
+        r.steal_ns = steal_ns() - s0
         try:
             with open(out) as f:
                 r.report = json.load(f)
         except ValueError:
             r.report = None
+        if KEEP and r.report is not None:
+            r.saved = os.path.join(KEEP, "%s-%d.json" % (os.path.basename(cmd[-1]), time.time_ns()))
+            shutil.copy(out, r.saved)
     finally:
         os.unlink(out)
     return r
@@ -141,6 +156,8 @@ def expect_traced(c, r, rc=0):
         c.fail("mpxtrace hung (no exit within %d s); stderr: %s" % (TIMEOUT_S, r.stderr.strip()))
         return False
     c.eq("exit status", r.rc, rc)
+    if r.saved:
+        c.note("report kept as %s" % r.saved)
     return c.true("JSON report", r.report is not None,
                   "none written; stderr: %s" % r.stderr.strip())
 
@@ -150,10 +167,6 @@ def expect_traced(c, r, rc=0):
 def root_task(rep):
     roots = [t for t in rep["tasks"] if t["parent_tid"] == 0]
     return roots[0] if len(roots) == 1 else None
-
-
-def bound(ref):
-    return max(ref * CHECK_PCT / 100.0, CHECK_FLOOR_NS)
 
 
 def sums_close(c, t):
@@ -170,20 +183,35 @@ def kernel_agrees(c, t):
     k = t["kernel"]
     if "in_bounds" not in k:
         return
+    # Time we saw running or queued that the kernel counted as neither
+    # exec nor run_delay: steal, mostly.  It tells the failures apart.
+    closure = (t["oncpu_ns"] + t["runq_wakeup_ns"] + t["runq_preempt_ns"] -
+               k["sum_exec_runtime_ns"] - k["run_delay_ns"])
     c.true("tid %d kernel.in_bounds" % t["tid"], k["in_bounds"],
-           "oncpu_dev %d ns, runq_dev %d ns vs bound max(1%%, 200 us)"
-           % (k["oncpu_dev_ns"], k["runq_dev_ns"]))
+           "oncpu_dev %d ns, runq_dev %d ns vs bound max(1%%, 200 us); "
+           "oncpu+runq - (exec+run_delay) = %d ns"
+           % (k["oncpu_dev_ns"], k["runq_dev_ns"], closure))
+    if "blkio_in_bounds" in k:
+        c.true("tid %d kernel.blkio_in_bounds" % t["tid"], k["blkio_in_bounds"],
+               "blkio %d ns vs kernel blkio_delay %d ns (dev %d ns)"
+               % (t["blkio_ns"], k["blkio_delay_ns"], k["blkio_dev_ns"]))
     # oncpu_dev_ns is zero by construction when every run was seen whole
-    # (the per-run differences are what wake_charge and unexec record), so
-    # also test the raw tracepoint time.  It may exceed the kernel's exec
-    # time by steal (kernel_unexec_ns), and fall short only by the
-    # wake-to-switch latency: a few us a wakeup.
+    # (the per-run differences are exactly what kernel_wake_charge_ns and
+    # kernel_unexec_ns record), so also hold the raw tracepoint time to the
+    # kernel's exec time, loosely: a lost or doubled run shows, the known
+    # skews do not.  Ours may exceed it by what the task held the CPU
+    # without executing (steal, stale rq clock at a switch-out:
+    # kernel_unexec_ns) and fall short by run-queue time the kernel charged
+    # as exec (stale rq clock at a switch-in after a wakeup, kernel.md
+    # 3.2), which on a busy VM reaches tens of us a switch.
     kexec, raw = k["sum_exec_runtime_ns"], k["raw_oncpu_dev_ns"]
+    loose = max(kexec * RAW_PCT / 100.0, RAW_FLOOR_NS)
+    rq = t["runq_wakeup_ns"] + t["runq_preempt_ns"]
     c.true("tid %d raw on-CPU vs kernel exec time" % t["tid"],
-           -bound(kexec) <= raw <= bound(kexec) + t["kernel_unexec_ns"],
+           -(loose + rq) <= raw <= loose + t["kernel_unexec_ns"],
            "oncpu %d ns - sum_exec_runtime %d ns = %d ns vs expected "
-           "[-%d, %d + unexec %d]" % (t["oncpu_ns"], kexec, raw, bound(kexec),
-                                     bound(kexec), t["kernel_unexec_ns"]))
+           "[-(%d + runq %d), %d + unexec %d]" % (t["oncpu_ns"], kexec, raw, loose, rq,
+                                                 loose, t["kernel_unexec_ns"]))
 
 
 def switch_counts(c, t, is_root):
@@ -219,15 +247,16 @@ def switch_counts(c, t, is_root):
     return (vol, inv, nv - pre, niv, post)
 
 
-def check_report(c, rep):
+def check_report(c, rep, steal=None):
     """lost_events, check.pass, per-task closure, kernel agreement, switches."""
     c.eq("lost_events", rep["lost_events"], 0)
     c.eq("complete", rep["complete"], True)
     chk = rep["check"]
     c.true("check.pass", chk["pass"],
-           "false vs expected true (%s)" % ", ".join(
+           "false vs expected true (%s; host steal during the run %s)" % (", ".join(
                "%s %s" % (k, chk[k]) for k in sorted(chk)
-               if k.endswith(("_checked", "_out_of_bounds")) or k.startswith("max_")))
+               if k.endswith(("_checked", "_out_of_bounds")) or k.startswith("max_")),
+               "%.1f ms" % (steal / 1e6) if steal is not None else "unknown"))
     root = root_task(rep)
     c.true("one root task", root is not None,
            "%d tasks with parent_tid 0" % sum(t["parent_tid"] == 0 for t in rep["tasks"]))
@@ -240,10 +269,11 @@ def check_report(c, rep):
             mism.append("tid %d vol/inv %d/%d vs kernel %d/%d at exit, %d after"
                         % ((t["tid"],) + s))
     c.note("check: max raw on-CPU dev %d ns, max runq dev %d ns (%.2f%%), "
-           "wake_charge %d ns, unexec %d ns, reconciled %d ns, missed %d"
+           "wake_charge %d ns, unexec %d ns, reconciled %d ns, missed %d, host steal %s"
            % (chk["max_raw_oncpu_dev_ns"], chk["max_runq_dev_ns"], chk["max_runq_dev_pct"],
               chk["wake_charge_ns"], chk["unexec_ns"], chk["reconciled_ns"],
-              chk["missed_switches"]))
+              chk["missed_switches"],
+              "%.0f ms" % (steal / 1e6) if steal is not None else "?"))
     c.note("switches vs nvcsw/nivcsw: %s" % ("; ".join(mism) if mism else
                                               "all equal (the root's pre-trace switches left out)"))
     return root
@@ -260,7 +290,7 @@ def test_burn_200ms(c):
     r = trace(work("burn", 200))
     if not expect_traced(c, r):
         return
-    t = check_report(c, r.report)
+    t = check_report(c, r.report, r.steal_ns)
     if not t:
         return
     k = t["kernel"]
@@ -282,7 +312,7 @@ def sleep_100ms(c, opts=(), attach=None):
         return
     if attach:
         c.eq("attach", r.report["attach"], attach)
-    t = check_report(c, r.report)
+    t = check_report(c, r.report, r.steal_ns)
     if not t:
         return
     c.between("sleep_ns (ms)", t["sleep_ns"], 100 * MS, 110 * MS, MS)
@@ -321,7 +351,7 @@ def test_two_burners_pinned_to_one_cpu(c):
     r = trace(work("pinned", 2, cpu, 200))
     if not expect_traced(c, r):
         return
-    root = check_report(c, r.report)
+    root = check_report(c, r.report, r.steal_ns)
     kids = [t for t in r.report["tasks"] if root and t["ppid"] == root["pid"]]
     if not c.eq("burner processes", len(kids), 2):
         return
@@ -346,7 +376,7 @@ def test_tree_10_forks_4_threads(c):
     if not expect_traced(c, r):
         return
     rep = r.report
-    root = check_report(c, rep)
+    root = check_report(c, rep, r.steal_ns)
     tasks = rep["tasks"]
     procs = [t for t in tasks if not t["thread"]]
     threads = [t for t in tasks if t["thread"]]
@@ -372,7 +402,7 @@ def test_python_process_vs_pool(c):
     if not expect_traced(c, r):
         return
     rep = r.report
-    root = check_report(c, rep)
+    root = check_report(c, rep, r.steal_ns)
     if not root:
         return
     c.true("script printed both timings",
@@ -435,7 +465,7 @@ def test_cli_exit_status_mirrored(c):
     r = trace(work("exit", 3))
     if not expect_traced(c, r, 3):
         return
-    check_report(c, r.report)
+    check_report(c, r.report, r.steal_ns)
     c.eq("report exit_status", r.report["exit_status"], 3)
     c.eq("root exit_code", (root_task(r.report) or {}).get("exit_code"), 3)
 
@@ -445,7 +475,7 @@ def test_cli_signal_mirrored(c):
     r = trace(work("segv"))
     if not expect_traced(c, r, 128 + 11):
         return
-    check_report(c, r.report)
+    check_report(c, r.report, r.steal_ns)
     c.eq("report exit_signal", r.report["exit_signal"], 11)
     c.eq("root exit_signal", (root_task(r.report) or {}).get("exit_signal"), 11)
 
@@ -493,7 +523,7 @@ def uid_of_workload(c, opts):
                        "SUDO_USER": "nobody"})
         if not expect_traced(c, r):
             return None
-        check_report(c, r.report)
+        check_report(c, r.report, r.steal_ns)
         try:
             with open(out) as f:
                 return f.read().strip()
