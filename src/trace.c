@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -129,6 +130,86 @@ static int sysctl_delayacct(int on)
 	return was;
 }
 
+/*
+ * Several mpxtrace runs may overlap; the last one to finish puts
+ * kernel.task_delayacct back.  /run/mpxtrace-delayacct holds, under flock,
+ * the setting found by the first and the pids of the runs using it (dead
+ * pids are pruned, so a crashed run does not pin it on forever).
+ */
+#define DELAYACCT_STATE "/run/mpxtrace-delayacct"
+
+static int delayacct_users(int fd, int *orig, pid_t *pids, int max)
+{
+	char buf[4096], *p, *end;
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	int np = 0;
+	long v;
+
+	*orig = -1;
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	v = strtol(buf, &end, 10);
+	if (end == buf)
+		return 0;
+	*orig = (int)v;
+	for (p = end; np < max; p = end) {
+		v = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (v > 0 && (kill((pid_t)v, 0) == 0 || errno == EPERM))
+			pids[np++] = (pid_t)v;
+	}
+	return np;
+}
+
+static void delayacct_store(int fd, int orig, const pid_t *pids, int np)
+{
+	char buf[4096];
+	int len = snprintf(buf, sizeof(buf), "%d", orig), i;
+
+	for (i = 0; i < np && len < (int)sizeof(buf) - 16; i++)
+		len += snprintf(buf + len, sizeof(buf) - len, " %d", (int)pids[i]);
+	len += snprintf(buf + len, sizeof(buf) - len, "\n");
+	if (ftruncate(fd, 0) || pwrite(fd, buf, (size_t)len, 0) != len)
+		mpx_info("cannot update %s\n", DELAYACCT_STATE);
+}
+
+/* join: switch delay accounting on for this run; else leave, restoring it
+ * when no other run still uses it.  Returns what this run saw before. */
+static int delayacct_share(bool join)
+{
+	int fd = open(DELAYACCT_STATE, O_RDWR | O_CREAT | O_CLOEXEC, 0600), orig, np, i, k;
+	pid_t pids[256], me = getpid();
+
+	if (fd < 0 || flock(fd, LOCK_EX)) {
+		/* No shared state: do it alone. */
+		if (fd >= 0)
+			close(fd);
+		return join ? sysctl_delayacct(1) : -1;
+	}
+	np = delayacct_users(fd, &orig, pids, 255);
+	if (join) {
+		if (!np)
+			orig = sysctl_delayacct(1);
+		pids[np++] = me;
+	} else {
+		for (i = k = 0; i < np; i++)
+			if (pids[i] != me)
+				pids[k++] = pids[i];
+		np = k;
+		if (!np && orig == 0)
+			sysctl_delayacct(0);
+	}
+	if (np)
+		delayacct_store(fd, orig, pids, np);
+	else
+		unlink(DELAYACCT_STATE);	/* the last one out leaves no trace */
+	flock(fd, LOCK_UN);
+	close(fd);
+	return orig;
+}
+
 int trace__open(struct trace_session **out, const struct collect_opts *co)
 {
 	struct trace_session *s = calloc(1, sizeof(*s));
@@ -140,7 +221,7 @@ int trace__open(struct trace_session **out, const struct collect_opts *co)
 	if (!s)
 		return MPX_EXIT_ERROR;
 	s->sigfd = s->epfd = -1;
-	s->delayacct_was = sysctl_delayacct(1);
+	s->delayacct_was = delayacct_share(true);
 	err = collector__open(&s->c, co, NULL);
 	if (err) {
 		free(s);
@@ -173,8 +254,7 @@ void trace__close(struct trace_session *s)
 	if (!s)
 		return;
 	collector__destroy(s->c);
-	if (s->delayacct_was == 0)
-		sysctl_delayacct(0);
+	delayacct_share(false);
 	if (s->epfd >= 0)
 		close(s->epfd);
 	if (s->sigfd >= 0) {
