@@ -64,7 +64,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 
 # Debian packages the build and the tests need (make deps installs them).
 DEB_PKGS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config \
-	python3 make gcc libc6-dev libclang-rt-14-dev
+	python3 make gcc libc6-dev valgrind libclang-rt-14-dev
 
 .DELETE_ON_ERROR:
 .PHONY: all deps vmlinux check test unit integration run bench install \
@@ -141,6 +141,15 @@ $(UNIT_BIN): $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(CORE_LIB) $(wildcard src/
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(CORE_LIB) -lz -lm -o $@
 
+# The unit tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
+SAN_UNIT_BIN := $(OUTPUT)/tests/unit_tests_san
+SAN_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+$(SAN_UNIT_BIN): $(UNIT_SRCS) $(CORE_SRCS) $(wildcard tests/unit/*.h src/*.h include/*.h) | $(OUTPUT)/tests
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(filter-out -O2,$(CFLAGS)) $(SAN_FLAGS) -Itests/unit $(UNIT_SRCS) \
+		$(CORE_SRCS) -lz -lm -o $@
+
 $(WORK_BIN): tests/workloads/mpx-work.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP $< -lpthread -o $@
@@ -167,9 +176,10 @@ integration: mpxtrace $(WORK_BIN) $(IO_BIN)
 	$(Q)for t in tests/integration/test_*.py; do MPXTRACE=./mpxtrace MPX_WORK=$(WORK_BIN) MPX_IO=$(IO_BIN) $(PYTHON) $$t || exit 1; done
 
 check: deps
-	$(Q)$(MAKE) --no-print-directory mpxtrace $(UNIT_BIN) $(WORK_BIN) $(IO_BIN) $(FUZZ_BIN)
+	$(Q)$(MAKE) --no-print-directory mpxtrace $(UNIT_BIN) $(SAN_UNIT_BIN) $(WORK_BIN) \
+		$(IO_BIN) $(FUZZ_BIN)
 	$(Q)MPXTRACE=./mpxtrace MPX_WORK=$(WORK_BIN) MPX_IO=$(IO_BIN) UNIT_BIN=$(UNIT_BIN) \
-		FUZZ_BIN=$(FUZZ_BIN) PYTHON=$(PYTHON) sh tests/run.sh
+		SAN_UNIT_BIN=$(SAN_UNIT_BIN) FUZZ_BIN=$(FUZZ_BIN) PYTHON=$(PYTHON) sh tests/run.sh
 
 test: check
 
@@ -191,12 +201,15 @@ bench: mpxtrace
 
 install: mpxtrace
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
-	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8
+	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/mpxtrace
 	$(Q)install -m 0755 mpxtrace $(DESTDIR)$(PREFIX)/bin/mpxtrace
 	$(Q)install -m 0644 mpxtrace.8 $(DESTDIR)$(PREFIX)/share/man/man8/mpxtrace.8
+	$(Q)install -m 0644 $(WORKLOAD_PY) $(DESTDIR)$(PREFIX)/share/mpxtrace/mpx_workload.py
 
 uninstall:
 	$(Q)rm -f $(DESTDIR)$(PREFIX)/bin/mpxtrace $(DESTDIR)$(PREFIX)/share/man/man8/mpxtrace.8
+	$(Q)rm -rf $(DESTDIR)$(PREFIX)/share/mpxtrace
 
 clean:
 	$(call msg,CLEAN,)

@@ -528,6 +528,7 @@ static void footprint(struct mpx_run_analysis *ra)
 		first[np] = UINT64_MAX;
 		for (j = 0; j < m->nrss; j++)
 			if (m->rss[j].pid == t->pid && m->rss[j].ts >= t->start_ns &&
+			    m->rss[j].ts >= t->exec_ns &&
 			    m->rss[j].ts <= t->end_ns &&
 			    !mpx_grow((void **)&ev, &cap, nev + 1, sizeof(*ev)))
 				ev[nev++] = (struct memev){ m->rss[j].ts, (uint32_t)np,

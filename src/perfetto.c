@@ -529,7 +529,8 @@ static void rss_events(struct pf *pf, uint32_t ri, const struct mpx_model *m)
 		uint64_t v = r->file + r->anon + r->shmem;
 		long l = leader_at(m, r->pid, r->ts);
 
-		if (l < 0)
+		/* Before an exec the samples are of the image it replaced. */
+		if (l < 0 || r->ts < m->tasks[l].exec_ns)
 			continue;
 		e = push(pf, PF_RSS, ri, r->ts);
 		if (e) {

@@ -30,6 +30,8 @@ run_suite() {
 }
 
 run_suite unit "$UNIT_BIN"
+run_suite unit-asan-ubsan "${SAN_UNIT_BIN:-.output/tests/unit_tests_san}"
+run_suite valgrind sh tests/valgrind.sh
 # The trace-file reader under libFuzzer, briefly (make fuzz runs longer).
 run_suite fuzz env FUZZ_BIN="${FUZZ_BIN:-.output/fuzz/fuzz_tracefile}" \
 	FUZZ_SECONDS="${FUZZ_CHECK_SECONDS:-20}" sh tests/fuzz/run.sh

@@ -114,7 +114,9 @@ def run(argv, env=None, cwd=None):
                            env=e, cwd=cwd, timeout=TIMEOUT_S,
                            universal_newlines=True)
     except subprocess.TimeoutExpired as ex:
-        return Run(None, ex.stdout or "", ex.stderr or "", None)
+        text = [x.decode(errors="replace") if isinstance(x, bytes) else (x or "")
+                for x in (ex.stdout, ex.stderr)]
+        return Run(None, text[0], text[1], None)
     return Run(p.returncode, p.stdout, p.stderr, None)
 
 
