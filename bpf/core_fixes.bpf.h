@@ -106,12 +106,13 @@ static __always_inline __u64 read_rss_member(void *mm, int i)
 }
 
 /*
- * Hypervisor steal time accounted on a task's CPU so far: rq->prev_steal_time
+ * Hypervisor steal time accounted on a task's CPU so far: rq->prev_steal_time_rq
  * (CONFIG_PARAVIRT_TIME_ACCOUNTING), reached through se.cfs_rq->rq
  * (CONFIG_FAIR_GROUP_SCHED).  Exec time excludes it; 0 when unavailable.
  */
 struct rq___steal {
 	__u64 prev_steal_time;
+	__u64 prev_steal_time_rq;
 	__u64 clock;
 } __attribute__((preserve_access_index));
 
@@ -149,7 +150,12 @@ static __always_inline void get_rq_clocks(void *task, __u64 *steal, __u64 *clock
 	rq = BPF_CORE_READ(cfs, rq);
 	if (!rq)
 		return;
-	if (bpf_core_field_exists(rq->prev_steal_time))
+	/* prev_steal_time_rq is what update_rq_clock_task() takes out of
+	 * clock_task at each clock update (PARAVIRT_TIME_ACCOUNTING);
+	 * prev_steal_time is the tick-based cputime figure, coarser. */
+	if (bpf_core_field_exists(rq->prev_steal_time_rq))
+		*steal = BPF_CORE_READ(rq, prev_steal_time_rq);
+	else if (bpf_core_field_exists(rq->prev_steal_time))
 		*steal = BPF_CORE_READ(rq, prev_steal_time);
 	*clock = BPF_CORE_READ(rq, clock);
 }

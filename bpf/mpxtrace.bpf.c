@@ -478,6 +478,41 @@ int BPF_PROG(sched_wakeup_new_raw, struct task_struct *p)
 	return handle_wakeup(p, MPX_WK_NEW);
 }
 
+/* ---- migration of a sleeping task ------------------------------------ */
+
+static __always_inline int handle_migrate(struct task_struct *p, int dest_cpu)
+{
+	__u32 tid = BPF_CORE_READ(p, pid);
+	struct mpx_migrate *e;
+	struct mpx_track *t;
+
+	t = bpf_map_lookup_elem(&tracked, &tid);
+	/* Running tasks move all the time; only a sleeper's move matters. */
+	if (!t || !(get_task_state(p) & 0xff))
+		return 0;
+	e = reserve(sizeof(*e), MPX_EV_MIGRATE, bpf_ktime_get_ns(), tid);
+	if (!e)
+		return 0;
+	e->tid = tid;
+	e->pid = t->pid;
+	e->dest_cpu = dest_cpu;
+	e->pad = 0;
+	submit(e);
+	return 0;
+}
+
+SEC("tp_btf/sched_migrate_task")
+int BPF_PROG(sched_migrate_task, struct task_struct *p, int dest_cpu)
+{
+	return handle_migrate(p, dest_cpu);
+}
+
+SEC("raw_tp/sched_migrate_task")
+int BPF_PROG(sched_migrate_task_raw, struct task_struct *p, int dest_cpu)
+{
+	return handle_migrate(p, dest_cpu);
+}
+
 /* ---- fork / exec / exit / free / rename -------------------------------- */
 
 /* Fires in copy_process() before wake_up_new_task(): the child joins the

@@ -13,7 +13,7 @@
 #ifndef MPX_EVENTS_H
 #define MPX_EVENTS_H
 
-#define MPX_EVENTS_VERSION	4
+#define MPX_EVENTS_VERSION	5
 #define MPX_COMM_LEN		16
 #define MPX_FILENAME_LEN	64
 #define MPX_ARGS_LEN		128	/* start of the exec'd argv, NUL-separated */
@@ -28,6 +28,7 @@ enum mpx_ev_type {
 	MPX_EV_COMM = 6,	/* task_rename (prctl PR_SET_NAME, pthread_setname) */
 	MPX_EV_BLOCK = 7,	/* a block request submitted for a tracked task, done */
 	MPX_EV_RSS = 8,		/* a process's memory changed (sampled at switch-out) */
+	MPX_EV_MIGRATE = 9,	/* a tracked task moved to another CPU while asleep */
 	MPX_EV_TYPE_MAX,
 };
 
@@ -159,6 +160,19 @@ struct mpx_rss {
 	struct mpx_mem mem;
 	__u32 tid;
 	__u32 pid;
+};
+
+/*
+ * A sleeping task moved between CPUs.  With EEVDF's delayed dequeue a task
+ * that blocked can stay queued; moving it re-queues it, and the kernel's
+ * run_delay then counts from here, through the rest of its sleep.
+ */
+struct mpx_migrate {
+	struct mpx_hdr hdr;
+	__u32 tid;
+	__u32 pid;
+	__u32 dest_cpu;
+	__u32 pad;
 };
 
 /* One block request, at its completion (the header's ts). */

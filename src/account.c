@@ -448,11 +448,12 @@ static enum mpx_tstate classify(uint32_t raw, uint32_t flags)
 		return MPX_TS_SLEEP;
 	if ((s & 0xff) == 0)		/* still runnable: preempted or yielded */
 		return MPX_TS_RUNQ_PREEMPT;
-	if (s & MPX_TASK_UNINTERRUPTIBLE) {
-		if (flags & MPX_SW_IOWAIT)	/* io_schedule(): delayacct's blkio */
-			return MPX_TS_BLKIO;
+	/* In io_schedule(): what delay accounting counts as blkio, whatever
+	 * the sleep state (try_to_block_task() looks at in_iowait only). */
+	if (flags & MPX_SW_IOWAIT)
+		return MPX_TS_BLKIO;
+	if (s & MPX_TASK_UNINTERRUPTIBLE)
 		return (s & MPX_TASK_NOLOAD) ? MPX_TS_SLEEP : MPX_TS_DSLEEP;
-	}
 	return MPX_TS_SLEEP;
 }
 
@@ -537,6 +538,9 @@ static void on_wakeup(struct mpx_model *m, const struct mpx_wakeup *e)
 	case MPX_TS_BLKIO:
 	case MPX_TS_NEW:
 	case MPX_TS_UNKNOWN:
+		if (t->moved_asleep_ns && t->moved_asleep_ns < e->hdr.ts)
+			t->sleep_as_rd_ns += e->hdr.ts - t->moved_asleep_ns;
+		t->moved_asleep_ns = 0;
 		set_state(m, t, e->hdr.ts, MPX_TS_RUNQ_WAKEUP);
 		t->nwakeups++;
 		if (e->flags & MPX_WK_WAKER_KNOWN) {
@@ -741,6 +745,16 @@ static void on_exit_(struct mpx_model *m, const struct mpx_exit *e)
 	}
 }
 
+static void on_migrate(struct mpx_model *m, const struct mpx_migrate *e)
+{
+	struct mpx_task *t = model__find(m, e->tid);
+
+	if (t && !t->ended && !t->moved_asleep_ns &&
+	    (t->state == MPX_TS_SLEEP || t->state == MPX_TS_DSLEEP ||
+	     t->state == MPX_TS_BLKIO))
+		t->moved_asleep_ns = e->hdr.ts;
+}
+
 static void on_comm(struct mpx_model *m, const struct mpx_comm *e)
 {
 	struct mpx_task *t = model__find(m, e->tid);
@@ -794,6 +808,9 @@ void model__apply(struct mpx_model *m, const struct mpx_hdr *h)
 		break;
 	case MPX_EV_RSS:
 		on_rss(m, (const void *)h);
+		break;
+	case MPX_EV_MIGRATE:
+		on_migrate(m, (const void *)h);
 		break;
 	default:
 		break;

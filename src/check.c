@@ -54,7 +54,8 @@ void check__task(const struct mpx_task *t, struct mpx_task_check *c)
 	c->oncpu_dev_ns = c->raw_oncpu_dev_ns + (int64_t)t->clk_in_ns -
 			  (int64_t)t->clk_out_ns - (int64_t)t->steal_ns;
 	c->runq_dev_ns = c->raw_runq_dev_ns - (int64_t)t->clk_in_ns +
-			 (int64_t)t->clk_out_preempt_ns - (int64_t)t->new_ns;
+			 (int64_t)t->clk_out_preempt_ns - (int64_t)t->new_ns +
+			 (int64_t)t->sleep_as_rd_ns;
 	c->oncpu_dev_pct = pct(c->oncpu_dev_ns, c->kernel_exec_ns);
 	c->runq_dev_pct = pct(c->runq_dev_ns, c->kernel_run_delay_ns);
 	c->in_bounds = in_bounds(c->oncpu_dev_ns, c->kernel_exec_ns) &&

@@ -79,6 +79,7 @@ static const char *const tp_names[] = {
 	"sched_process_fork", "sched_process_exec", "sched_process_exit",
 	"sched_process_free", "task_rename", "block_io_start", "block_rq_insert",
 	"block_rq_issue", "block_rq_complete", "writeback_dirty_folio",
+	"sched_migrate_task",
 };
 #define NTP (sizeof(tp_names) / sizeof(tp_names[0]))
 

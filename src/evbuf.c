@@ -17,6 +17,7 @@ size_t mpx_event_size(unsigned int type)
 	case MPX_EV_COMM: return sizeof(struct mpx_comm);
 	case MPX_EV_BLOCK: return sizeof(struct mpx_block);
 	case MPX_EV_RSS: return sizeof(struct mpx_rss);
+	case MPX_EV_MIGRATE: return sizeof(struct mpx_migrate);
 	default: return 0;
 	}
 }
@@ -172,6 +173,13 @@ void mpx_event_print(FILE *f, const struct mpx_hdr *h, uint64_t t0)
 		fprintf(f, "%12.3f cpu%u rss pid=%u file=%llu anon=%llu shmem=%llu pages",
 			t, h->cpu, e->pid, (unsigned long long)e->mem.file,
 			(unsigned long long)e->mem.anon, (unsigned long long)e->mem.shmem);
+		break;
+	}
+	case MPX_EV_MIGRATE: {
+		const struct mpx_migrate *e = (const void *)h;
+
+		fprintf(f, "%12.3f cpu%u migrate tid=%u to cpu%u (asleep)", t, h->cpu,
+			e->tid, e->dest_cpu);
 		break;
 	}
 	default:

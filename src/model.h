@@ -157,6 +157,10 @@ struct mpx_task {
 	uint64_t stale_in;
 	bool have_stale_in;
 	uint64_t clk_in_ns, clk_out_ns, clk_out_preempt_ns, steal_ns;
+	/* Sleep the kernel counts as run_delay: moved while asleep (delayed
+	 * dequeue re-queues it), run_delay runs from the move to the wakeup. */
+	uint64_t moved_asleep_ns;	/* when, in the current sleep; 0: not */
+	uint64_t sleep_as_rd_ns;
 };
 
 struct mpx_model {

@@ -129,6 +129,7 @@ static void task(struct json_writer *w, const struct mpx_model *m,
 	jw_kv_u64(w, "missed_switch_out", t->missed_out);
 	jw_kv_u64(w, "kernel_wake_charge_ns", t->wake_charge_ns);
 	jw_kv_u64(w, "kernel_unexec_ns", t->unexec_ns);
+	jw_kv_u64(w, "kernel_sleep_as_run_delay_ns", t->sleep_as_rd_ns);
 
 	jw_key(w, "kernel");
 	jw_start_object(w);

@@ -41,8 +41,9 @@ _Static_assert(sizeof(struct mpx_switch) <= TF_MAXREC &&
 	       sizeof(struct mpx_exit) <= TF_MAXREC &&
 	       sizeof(struct mpx_comm) <= TF_MAXREC &&
 	       sizeof(struct mpx_block) <= TF_MAXREC &&
-	       sizeof(struct mpx_rss) <= TF_MAXREC, "a record outgrew TF_MAXREC");
-_Static_assert(MPX_EV_TYPE_MAX == 9, "a new record type: check TF_MAXREC");
+	       sizeof(struct mpx_rss) <= TF_MAXREC &&
+	       sizeof(struct mpx_migrate) <= TF_MAXREC, "a record outgrew TF_MAXREC");
+_Static_assert(MPX_EV_TYPE_MAX == 10, "a new record type: check TF_MAXREC");
 
 /* Longest string of each field (excluding the NUL it gets in memory). */
 #define TF_STR_VERSION	63

@@ -21,7 +21,7 @@ d = sys.argv[1]
 # Offsets of tid/pid fields per record type (include/events.h).
 TIDS = {1: (64, 68, 72, 76), 2: (24, 28, 32, 36), 3: (16, 20, 24, 28),
         4: (16, 20, 24), 5: (136, 140), 6: (16, 20), 7: (48, 52, 56, 60),
-        8: (72, 76)}
+        8: (72, 76), 9: (16, 20)}
 
 
 def sections(payload):
