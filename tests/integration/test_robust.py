@@ -83,6 +83,11 @@ def interrupted(sig):
             rep = json.load(f)
     expect(took < 4, "stopping took %.1f s" % took)
     expect(not alive(tag), "orphans left: %r" % alive(tag))
+    # The kernel frees a program after an RCU grace period: give it a moment.
+    for _ in range(40):
+        if not mine & loaded_progs():
+            break
+        time.sleep(0.05)
     expect(not (mine & loaded_progs()), "BPF programs left loaded: %r"
            % (mine & loaded_progs()))
     expect(rep["interrupted"] and not rep["complete"], "report not marked partial")
