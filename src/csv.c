@@ -169,30 +169,6 @@ static int make_dir(const char *dir)
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
-/* Create dir/name.tmp for writing, mode 0600; its path in *tmp. */
-static int open_tmp(const char *dir, const char *name, char **tmp)
-{
-	int fd;
-
-	if (asprintf(tmp, "%s/%s.tmp", dir, name) < 0) {
-		*tmp = NULL;
-		return -ENOMEM;
-	}
-	fd = open(*tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd >= 0)
-		mpx_give_to_invoker(fd);
-	if (fd < 0)
-		return -errno;
-	if (fchmod(fd, 0600)) {
-		int err = -errno;
-
-		close(fd);
-		unlink(*tmp);
-		return err;
-	}
-	return fd;
-}
-
 static int write_file(const struct mpx_analysis *an, const char *dir, const char *name,
 		      int (*fill)(const struct mpx_analysis *an, FILE *f))
 {
@@ -200,7 +176,12 @@ static int write_file(const struct mpx_analysis *an, const char *dir, const char
 	FILE *f = NULL;
 	int fd, err;
 
-	fd = open_tmp(dir, name, &tmp);
+	if (asprintf(&path, "%s/%s", dir, name) < 0) {
+		path = NULL;
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	fd = mpx_open_tmp(path, &tmp);
 	if (fd < 0) {
 		err = fd;
 		goto cleanup;
@@ -220,11 +201,6 @@ static int write_file(const struct mpx_analysis *an, const char *dir, const char
 		err = errno ? -errno : -EIO;
 	if (err)
 		goto cleanup;
-	if (asprintf(&path, "%s/%s", dir, name) < 0) {
-		path = NULL;
-		err = -ENOMEM;
-		goto cleanup;
-	}
 	if (rename(tmp, path))
 		err = -errno;
 cleanup:
@@ -251,17 +227,20 @@ int csv__write(const struct mpx_analysis *an, const char *dir)
 
 int csv__check(const char *dir)
 {
-	char *tmp = NULL;
+	char *tmp = NULL, *path = NULL;
 	int fd;
 
 	fd = make_dir(dir);
 	if (!fd) {
-		fd = open_tmp(dir, "tasks.csv", &tmp);
+		if (asprintf(&path, "%s/tasks.csv", dir) < 0)
+			return -ENOMEM;
+		fd = mpx_open_tmp(path, &tmp);
 		if (fd >= 0) {
 			close(fd);
 			unlink(tmp);
 		}
 	}
+	free(path);
 	free(tmp);
 	return fd < 0 ? fd : 0;
 }

@@ -949,30 +949,6 @@ static bool gz_path(const char *path)
 	return n > 3 && !strcmp(path + n - 3, ".gz");
 }
 
-/* Create path.tmp for writing, mode 0600 (a stale one is replaced). */
-static int open_tmp(const char *path, char **tmp)
-{
-	int fd;
-
-	if (asprintf(tmp, "%s.tmp", path) < 0) {
-		*tmp = NULL;
-		return -ENOMEM;
-	}
-	fd = open(*tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd >= 0)
-		mpx_give_to_invoker(fd);
-	if (fd < 0)
-		return -errno;
-	if (fchmod(fd, 0600)) {
-		int err = -errno;
-
-		close(fd);
-		unlink(*tmp);
-		return err;
-	}
-	return fd;
-}
-
 int perfetto__check(const char *path)
 {
 	struct stat st;
@@ -981,7 +957,7 @@ int perfetto__check(const char *path)
 
 	if (!stat(path, &st) && S_ISDIR(st.st_mode))
 		return -EISDIR;
-	fd = open_tmp(path, &tmp);
+	fd = mpx_open_tmp(path, &tmp);
 	if (fd >= 0) {
 		close(fd);
 		unlink(tmp);
@@ -1023,7 +999,7 @@ int perfetto__write(const struct mpx_analysis *an, const char *path)
 		goto cleanup;
 	qsort(pf.ev, pf.n, sizeof(*pf.ev), cmp_ev);
 
-	fd = open_tmp(path, &tmp);
+	fd = mpx_open_tmp(path, &tmp);
 	if (fd < 0) {
 		err = fd;
 		goto cleanup;

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/types.h>
+#include <sys/stat.h>
 
 #include "util.h"
 #include "json_writer.h"
@@ -169,4 +172,26 @@ int mpx_give_path_to_invoker(const char *path)
 	if (!invoker(&u, &g))
 		return 0;
 	return lchown(path, u, g) ? -errno : 0;
+}
+
+int mpx_open_tmp(const char *path, char **tmp)
+{
+	int fd;
+
+	if (asprintf(tmp, "%s.tmp", path) < 0) {
+		*tmp = NULL;
+		return -ENOMEM;
+	}
+	fd = open(*tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	if (fchmod(fd, 0600)) {
+		int err = -errno;
+
+		close(fd);
+		unlink(*tmp);
+		return err;
+	}
+	mpx_give_to_invoker(fd);
+	return fd;
 }

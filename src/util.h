@@ -45,6 +45,14 @@ uint64_t mpx_start_ns(void);
 int mpx_give_to_invoker(int fd);
 int mpx_give_path_to_invoker(const char *path);
 
+/*
+ * Open PATH.tmp for writing, mode 0600 whatever the umask, a stale one
+ * replaced, owned by the invoking user under sudo; *tmp gets its path
+ * (free it).  The caller writes, then renames it over PATH.  Returns the
+ * fd or -errno.
+ */
+int mpx_open_tmp(const char *path, char **tmp);
+
 /* Grow *buf (element size elsz) so that it holds at least need elements. */
 int mpx_grow(void **buf, size_t *cap, size_t need, size_t elsz);
 
