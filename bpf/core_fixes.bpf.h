@@ -160,4 +160,22 @@ static __always_inline void get_rq_clocks(void *task, __u64 *steal, __u64 *clock
 	*clock = BPF_CORE_READ(rq, clock);
 }
 
+/* se.sched_delayed: the task blocked but stays queued (v6.12 delayed dequeue). */
+struct sched_entity___dd {
+	unsigned char sched_delayed;
+} __attribute__((preserve_access_index));
+
+struct task_struct___dd {
+	struct sched_entity___dd se;
+} __attribute__((preserve_access_index));
+
+static __always_inline bool get_sched_delayed(void *task)
+{
+	struct task_struct___dd *t = task;
+
+	if (!bpf_core_field_exists(t->se.sched_delayed))
+		return false;
+	return BPF_CORE_READ(t, se.sched_delayed);
+}
+
 #endif /* MPX_CORE_FIXES_BPF_H */

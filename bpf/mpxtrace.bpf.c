@@ -358,6 +358,8 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 			read_kcounters(prev, &e->prev_k);
 			if (BPF_CORE_READ_BITFIELD_PROBED(prev, in_iowait))
 				e->flags |= MPX_SW_IOWAIT;
+			if ((state & 0xff) && get_sched_delayed(prev))
+				e->flags |= MPX_SW_DELAYED;
 			/* prev is still current here: its stack says what it
 			 * blocks in (futex, pipe_read, do_wait, ...). */
 			if (want_stacks && (state & 0xff) && !(state & MPX_TASK_DEAD))

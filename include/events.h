@@ -51,6 +51,7 @@ enum mpx_ev_type {
 /* mpx_switch.flags */
 #define MPX_SW_PREEMPT		0x01	/* kernel preemption (SM_PREEMPT) */
 #define MPX_SW_IOWAIT		0x02	/* prev->in_iowait at switch-out */
+#define MPX_SW_DELAYED		0x04	/* prev stays queued: EEVDF delayed dequeue */
 
 /* mpx_wakeup.flags */
 #define MPX_WK_NEW		0x01	/* sched_wakeup_new (first wakeup after fork) */

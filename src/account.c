@@ -499,6 +499,8 @@ static void switch_out(struct mpx_model *m, const struct mpx_switch *e)
 	}
 	t->pending_wake_ns = 0;
 	t->state = ns;
+	if (ns == MPX_TS_BLKIO && (e->flags & MPX_SW_DELAYED))
+		t->delayed_io_blocks++;
 	if (ns == MPX_TS_SLEEP || ns == MPX_TS_DSLEEP || ns == MPX_TS_BLKIO) {
 		t->cur_reason = e->stack_id;
 		t->cur_flags = e->flags & MPX_SW_IOWAIT ? MPX_IV_IOWAIT : 0;

@@ -68,7 +68,7 @@ void check__task(const struct mpx_task *t, struct mpx_task_check *c)
 	 * switched on in the middle of one of its waits (blkio_start was never
 	 * set, so the kernel added the whole clock): no oracle then.
 	 */
-	if (end->blkio_delay >= t->k_base.blkio_delay &&
+	if (!t->delayed_io_blocks && end->blkio_delay >= t->k_base.blkio_delay &&
 	    end->blkio_delay - t->k_base.blkio_delay <= t->end_ns - t->start_ns &&
 	    (end->blkio_delay > t->k_base.blkio_delay || !t->bucket[MPX_B_BLKIO])) {
 		uint64_t a, bound;

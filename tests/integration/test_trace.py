@@ -180,10 +180,14 @@ def sums_close(c, t):
     c.eq("tid %d dsleep_ns" % t["tid"], t["dsleep_ns"], t["dsleep_other_ns"] + t["blkio_ns"])
 
 
-def kernel_agrees(c, t):
+def kernel_agrees(c, t, steal=None):
     """Our figures against se.sum_exec_runtime / run_delay for this task."""
     k = t["kernel"]
     if "in_bounds" not in k:
+        return
+    if steal is not None and steal >= mpxtest.STEAL_INCONCLUSIVE_NS:
+        c.note("tid %d: kernel figures not compared under %.0f ms of host steal"
+               % (t["tid"], steal / 1e6))
         return
     # Time we saw running or queued that the kernel counted as neither
     # exec nor run_delay: steal, mostly.  It tells the failures apart.
@@ -254,7 +258,7 @@ def check_report(c, rep, steal=None):
     c.eq("lost_events", rep["lost_events"], 0)
     c.eq("complete", rep["complete"], True)
     chk = rep["check"]
-    c.true("check.pass", chk["pass"],
+    c.true("check.pass", mpxtest.self_check_holds(chk, steal),
            "false vs expected true (%s; host steal during the run %s)" % (", ".join(
                "%s %s" % (k, chk[k]) for k in sorted(chk)
                if k.endswith(("_checked", "_out_of_bounds")) or k.startswith("max_")),
@@ -265,7 +269,7 @@ def check_report(c, rep, steal=None):
     mism = []
     for t in rep["tasks"]:
         sums_close(c, t)
-        kernel_agrees(c, t)
+        kernel_agrees(c, t, steal)
         s = switch_counts(c, t, t is root)
         if s and (s[0] != s[2] or s[1] != s[3]):
             mism.append("tid %d vol/inv %d/%d vs kernel %d/%d at exit, %d after"
