@@ -763,6 +763,9 @@ static void sentences(struct mpx_analysis *an)
 			top = &ex->contrib[i];
 			break;
 		}
+	/* Only a difference worth a sentence: a tenth of the gap, 0.5 ms. */
+	if (top && (llabs(top->ns) * 10 < llabs(d) || llabs(top->ns) < 500000))
+		top = NULL;
 	if (top) {
 		const char *r = top_reason(top->ns >= 0 ? b : a, top->phase, top->role,
 					   top->bucket);
@@ -776,14 +779,20 @@ static void sentences(struct mpx_analysis *an)
 
 	exec_a = cp_sum(a, MPX_PC_EXECUTION, -1, -1);
 	exec_b = cp_sum(b, MPX_PC_EXECUTION, -1, -1);
-	say(ex, "The tasks themselves: %.1f vs %.1f ms of their work on the critical "
-	    "path; they spent %.1f vs %.1f ms on CPU and %.1f vs %.1f ms in their own "
-	    "waits (%.1f vs %.1f ms of it block IO), with at most %u vs %u of them "
-	    "waiting at once (pool vs process).", ms(exec_b), ms(exec_a),
-	    ms((int64_t)b->task_oncpu_ns), ms((int64_t)a->task_oncpu_ns),
-	    ms((int64_t)b->task_blocked_ns), ms((int64_t)a->task_blocked_ns),
-	    ms((int64_t)b->task_io_ns), ms((int64_t)a->task_io_ns),
-	    b->peak_blocked_tasks, a->peak_blocked_tasks);
+	if (!a->task_blocked_ns && !b->task_blocked_ns)
+		say(ex, "The tasks themselves: %.1f vs %.1f ms of their work on the critical "
+		    "path (pool vs process), %.1f vs %.1f ms on CPU; they never blocked in "
+		    "waits of their own, so IO plays no part here.", ms(exec_b), ms(exec_a),
+		    ms((int64_t)b->task_oncpu_ns), ms((int64_t)a->task_oncpu_ns));
+	else
+		say(ex, "The tasks themselves: %.1f vs %.1f ms of their work on the critical "
+		    "path; they spent %.1f vs %.1f ms on CPU and %.1f vs %.1f ms in their own "
+		    "waits (%.1f vs %.1f ms of it block IO), with at most %u vs %u of them "
+		    "waiting at once (pool vs process).", ms(exec_b), ms(exec_a),
+		    ms((int64_t)b->task_oncpu_ns), ms((int64_t)a->task_oncpu_ns),
+		    ms((int64_t)b->task_blocked_ns), ms((int64_t)a->task_blocked_ns),
+		    ms((int64_t)b->task_io_ns), ms((int64_t)a->task_io_ns),
+		    b->peak_blocked_tasks, a->peak_blocked_tasks);
 
 	rq_a = cp_sum(a, -1, -1, MPX_B_RUNQ_WAKEUP) + cp_sum(a, -1, -1, MPX_B_RUNQ_PREEMPT);
 	rq_b = cp_sum(b, -1, -1, MPX_B_RUNQ_WAKEUP) + cp_sum(b, -1, -1, MPX_B_RUNQ_PREEMPT);
