@@ -83,22 +83,26 @@ void jw_end_array(struct json_writer *w) { close_(w, ']'); }
 
 static void put_string(FILE *f, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *p = (const unsigned char *)s, *run;
 
 	fputc('"', f);
-	for (; *p; p++) {
+	while (*p) {
+		/* Runs that need no escaping go out in one write. */
+		for (run = p; *p >= 0x20 && *p != 0x7f && *p != '"' && *p != '\\'; p++)
+			;
+		if (p > run)
+			fwrite(run, 1, (size_t)(p - run), f);
+		if (!*p)
+			break;
 		switch (*p) {
 		case '"': fputs("\\\"", f); break;
 		case '\\': fputs("\\\\", f); break;
 		case '\n': fputs("\\n", f); break;
 		case '\r': fputs("\\r", f); break;
 		case '\t': fputs("\\t", f); break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				fprintf(f, "\\u%04x", *p);
-			else
-				fputc(*p, f);
+		default: fprintf(f, "\\u%04x", *p);
 		}
+		p++;
 	}
 	fputc('"', f);
 }

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "json_writer.h"
 #include "output.h"
@@ -199,11 +201,21 @@ static void phase_json(struct json_writer *w, const struct mpx_phase *p)
 	jw_end_object(w);
 }
 
+#define MPX_JSON_CP_MAX 10000
+
+static int cmp_u64_desc(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
 static void run_json(struct json_writer *w, const struct mpx_run_analysis *ra,
 		     const struct mpx_runset *rs)
 {
 	const struct mpx_model *m = &ra->run->m;
-	size_t i;
+	size_t i, shown;
+	uint64_t cut;
 	int p;
 
 	jw_kv_string(w, "mode", mpx_mode_name(ra->run->mode));
@@ -225,12 +237,31 @@ static void run_json(struct json_writer *w, const struct mpx_run_analysis *ra,
 		jw_key(w, "teardown");
 		phase_json(w, &ra->teardown);
 	}
+	/* A long command run has a segment per switch: past MPX_JSON_CP_MAX,
+	 * the longest ones (the totals below still cover every segment). */
+	cut = 0;
+	if (ra->cp.n > MPX_JSON_CP_MAX) {
+		uint64_t *d = malloc(ra->cp.n * sizeof(*d));
+
+		if (d) {
+			for (i = 0; i < ra->cp.n; i++)
+				d[i] = ra->cp.seg[i].end - ra->cp.seg[i].start;
+			qsort(d, ra->cp.n, sizeof(*d), cmp_u64_desc);
+			cut = d[MPX_JSON_CP_MAX - 1];
+			free(d);
+		}
+	}
+	jw_kv_u64(w, "critical_path_segments", ra->cp.n);
+	jw_kv_bool(w, "critical_path_truncated", cut > 0);
 	jw_key(w, "critical_path");
 	jw_start_array(w);
-	for (i = 0; i < ra->cp.n; i++) {
+	for (i = 0, shown = 0; i < ra->cp.n; i++) {
 		const struct mpx_cp_seg *s = &ra->cp.seg[i];
 		const char *r = reasons__get(&m->reasons, s->reason);
 
+		if (cut && (s->end - s->start < cut || shown >= MPX_JSON_CP_MAX))
+			continue;
+		shown++;
 		jw_start_object(w);
 		jw_kv_u64(w, "tid", m->tasks[s->task].tid);
 		jw_kv_string(w, "role", ra->roles[s->task].name);
@@ -243,6 +274,21 @@ static void run_json(struct json_writer *w, const struct mpx_run_analysis *ra,
 			jw_kv_string(w, "reason", r);
 		if (s->via_tid)
 			jw_kv_u64(w, "via_tid", s->via_tid);
+		jw_end_object(w);
+	}
+	jw_end_array(w);
+	jw_key(w, "critical_path_totals");
+	jw_start_array(w);
+	for (i = 0; i < ra->ncpt; i++) {
+		const struct mpx_cp_total *t = &ra->cpt[i];
+
+		jw_start_object(w);
+		jw_kv_string(w, "phase", mpx_phase_class_name(t->phase));
+		jw_kv_string(w, "role", mpx_role_class_name(t->role));
+		jw_kv_string(w, "bucket", mpx_bucket_name(t->bucket));
+		if (t->reason)
+			jw_kv_string(w, "reason", t->reason);
+		jw_kv_s64(w, "ns", t->ns);
 		jw_end_object(w);
 	}
 	jw_end_array(w);
@@ -330,7 +376,7 @@ void output__json(const struct mpx_analysis *an, FILE *f)
 {
 	const struct mpx_runset *rs = an->rs;
 	const struct mpx_workload_opts *wo = &rs->work;
-	struct json_writer *w = jw_new(f, true);
+	struct json_writer *w = jw_new(f, isatty(fileno(f)));
 	size_t i;
 
 	if (!w)

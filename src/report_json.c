@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "json_writer.h"
 #include "report.h"
@@ -297,7 +298,7 @@ void report__json_fields(const struct mpx_report *r, struct json_writer *w,
 
 void report__json(const struct mpx_report *r, FILE *f)
 {
-	struct json_writer *w = jw_new(f, true);
+	struct json_writer *w = jw_new(f, isatty(fileno(f)));
 
 	if (!w)
 		return;

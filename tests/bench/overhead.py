@@ -127,6 +127,32 @@ def main():
                                                           wt / wo))
         sys.stdout.flush()
     compare_tools()
+    analysis_speed()
+
+
+def analysis_speed():
+    """Events reported per second: record a ping-pong, then time report."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        f = os.path.join(d, "t.mpxt")
+        p = subprocess.run([MPXTRACE, "record", "-o", f, "--", "perf", "bench", "sched",
+                            "pipe", "-l", "170000"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+        m = re.search(r"recorded (\d+) events", p.stderr)
+        if p.returncode or not m:
+            sys.exit("bench: record failed: %s" % p.stderr[-300:])
+        n = int(m.group(1))
+        print()
+        print("analysis speed: report of %d recorded events (median of 3)" % n)
+        for fmt in (["-o", "/dev/null"], ["-j", "-o", "/dev/null"]):
+            ts = []
+            for _ in range(3):
+                t = time.perf_counter()
+                subprocess.run([MPXTRACE, "report"] + fmt + [f], check=True)
+                ts.append(time.perf_counter() - t)
+            med = statistics.median(ts)
+            print("  %-6s %.2f s, %.2f M events/s" % ("json" if "-j" in fmt else "text", med,
+                                                      n / med / 1e6))
 
 
 def compare_tools():
