@@ -371,6 +371,15 @@ int collector__epoll_fd(struct collector *c)
 	return ring_buffer__epoll_fd(c->rb);
 }
 
+/* Empty a per-run map for the next run. */
+static void clear_map(int fd)
+{
+	__u32 next;
+
+	while (!bpf_map_get_next_key(fd, NULL, &next))
+		bpf_map_delete_elem(fd, &next);
+}
+
 int collector__take_rss(struct collector *c, struct mpx_model *m)
 {
 	int fd, n = 0;
@@ -390,8 +399,7 @@ int collector__take_rss(struct collector *c, struct mpx_model *m)
 		key = next;
 		prev = &key;
 	}
-	while (!bpf_map_get_next_key(fd, NULL, &next))
-		bpf_map_delete_elem(fd, &next);
+	clear_map(fd);
 	return n;
 }
 
@@ -407,9 +415,7 @@ int collector__take_lost(struct collector *c, struct mpx_model *m)
 		key = next;
 		prev = &key;
 	}
-	/* Clear for the next run. */
-	while (!bpf_map_get_next_key(fd, NULL, &next))
-		bpf_map_delete_elem(fd, &next);
+	clear_map(fd);
 	return n;
 }
 
