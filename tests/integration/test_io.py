@@ -64,6 +64,16 @@ def common(rep):
         expect(t["dsleep_ns"] == t["blkio_ns"] + t["dsleep_other_ns"], "dsleep split")
 
 
+def oracle_withheld(t):
+    """An IO wait that began with a delayed dequeue (EEVDF) leaves the
+    kernel's blkio figure wrong either way: woken before the dequeue
+    completes, delayacct_blkio_end is never called (a whole wait missed);
+    dequeued later from another task's schedule(), the start is stamped on
+    that task (a stale start, a wait counted long).  mpxtrace then withholds
+    the oracle; the test says so and tries the workload again."""
+    return t["delayed_dequeue_io_waits"] > 0 and "blkio_delay_ns" not in t["kernel"]
+
+
 def check_blkio_oracle(t):
     """blkio against delay accounting: within 5% or 100 us."""
     k = t["kernel"]
@@ -73,41 +83,67 @@ def check_blkio_oracle(t):
            "blkio %.3f ms vs delayacct %.3f ms" % (t["blkio_ns"] / MS, k["blkio_delay_ns"] / MS))
 
 
+ATTEMPTS = 3
+
+
+def with_oracle(run):
+    """run() traces the workload, checks what holds anyway and returns the
+    task; the delay-accounting oracle is checked on the first attempt where
+    the kernel's figure is sound."""
+    for attempt in range(ATTEMPTS):
+        t = run()
+        if not oracle_withheld(t):
+            check_blkio_oracle(t)
+            return
+        print("# attempt %d: tid %d: %d IO waits began with a delayed dequeue;"
+              " no delay-accounting oracle" % (attempt + 1, t["tid"],
+                                               t["delayed_dequeue_io_waits"]))
+    print("# blkio oracle inconclusive: delayed dequeues in all %d attempts" % ATTEMPTS)
+
+
 def test_direct_8mib(d):
-    rep, _ = trace(IO, "direct", os.path.join(d, "direct"), str(8 * MIB))
-    common(rep)
-    t = task(rep, "mpx-io")
-    expect(t["io_bytes"] == 8 * MIB, "io_bytes %d vs 8 MiB" % t["io_bytes"])
-    expect(t["io_requests"] >= 8, "%d requests" % t["io_requests"])
-    expect(t["blkio_ns"] > 0, "no blkio")
-    expect(t["blkio_on_device_ns"] <= t["blkio_ns"], "device part exceeds the wait")
-    expect(t["blkio_on_device_ns"] >= 0.5 * t["blkio_ns"],
-           "only %.2f of %.2f ms of IO wait joined to own requests on the device"
-           % (t["blkio_on_device_ns"] / MS, t["blkio_ns"] / MS))
-    expect(t["io_device_ns"] >= t["blkio_on_device_ns"],
-           "requests' device time %.2f ms < the part of the wait they cover %.2f ms"
-           % (t["io_device_ns"] / MS, t["blkio_on_device_ns"] / MS))
-    check_blkio_oracle(t)
+    def run():
+        rep, _ = trace(IO, "direct", os.path.join(d, "direct"), str(8 * MIB))
+        common(rep)
+        t = task(rep, "mpx-io")
+        # 8 MiB of O_DIRECT writes, plus perhaps a metadata block read on open
+        expect(8 * MIB <= t["io_bytes"] < 8 * MIB + 64 * 1024,
+               "io_bytes %d vs 8 MiB" % t["io_bytes"])
+        expect(t["io_requests"] >= 8, "%d requests" % t["io_requests"])
+        expect(t["blkio_ns"] > 0, "no blkio")
+        expect(t["blkio_on_device_ns"] <= t["blkio_ns"], "device part exceeds the wait")
+        expect(t["blkio_on_device_ns"] >= 0.5 * t["blkio_ns"],
+               "only %.2f of %.2f ms of IO wait joined to own requests on the device"
+               % (t["blkio_on_device_ns"] / MS, t["blkio_ns"] / MS))
+        expect(t["io_device_ns"] >= t["blkio_on_device_ns"],
+               "requests' device time %.2f ms < the part of the wait they cover %.2f ms"
+               % (t["io_device_ns"] / MS, t["blkio_on_device_ns"] / MS))
+        return t
+    with_oracle(run)
 
 
 def test_fsync(d):
-    rep, _ = trace(IO, "fsync", os.path.join(d, "fsync"))
-    common(rep)
-    t = task(rep, "mpx-io")
-    expect(t["blkio_ns"] > 0, "fsync did not wait in IO")
-    expect(t["io_requests"] >= 1 and t["io_bytes"] >= 4096,
-           "%d own requests, %d bytes" % (t["io_requests"], t["io_bytes"]))
-    check_blkio_oracle(t)
+    def run():
+        rep, _ = trace(IO, "fsync", os.path.join(d, "fsync"))
+        common(rep)
+        t = task(rep, "mpx-io")
+        expect(t["blkio_ns"] > 0, "fsync did not wait in IO")
+        expect(t["io_requests"] >= 1 and t["io_bytes"] >= 4096,
+               "%d own requests, %d bytes" % (t["io_requests"], t["io_bytes"]))
+        return t
+    with_oracle(run)
 
 
 def test_read_cold(d):
-    rep, _ = trace(IO, "readcold", os.path.join(d, "cold"), str(4 * MIB))
-    common(rep)
-    t = task(rep, "mpx-io")
-    expect(t["blkio_ns"] > 0, "cold read did not wait in IO")
-    # the write-back of the preparation, plus the cold read of 4 MiB
-    expect(t["io_bytes"] >= 8 * MIB, "io_bytes %.2f MiB" % (t["io_bytes"] / MIB))
-    check_blkio_oracle(t)
+    def run():
+        rep, _ = trace(IO, "readcold", os.path.join(d, "cold"), str(4 * MIB))
+        common(rep)
+        t = task(rep, "mpx-io")
+        expect(t["blkio_ns"] > 0, "cold read did not wait in IO")
+        # the write-back of the preparation, plus the cold read of 4 MiB
+        expect(t["io_bytes"] >= 8 * MIB, "io_bytes %.2f MiB" % (t["io_bytes"] / MIB))
+        return t
+    with_oracle(run)
 
 
 def test_buffered_write_is_deferred(d):
