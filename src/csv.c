@@ -155,42 +155,45 @@ static int cp_csv(const struct mpx_analysis *an, FILE *f)
 	return 0;
 }
 
+/* Whether this process made the directory (to remove it if it stays empty). */
+static bool made_dir;
+
 /* dir exists (made 0700 if it did not) and is a directory. */
 static int make_dir(const char *dir)
 {
 	struct stat st;
 
-	if (!mkdir(dir, 0700))
+	if (!mkdir(dir, 0700)) {
+		made_dir = true;
 		mpx_give_path_to_invoker(dir);
-	else if (errno != EEXIST)
+	} else if (errno != EEXIST)
 		return -errno;
 	if (stat(dir, &st))
 		return -errno;
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
+/* dir/name written as dir/name.tmp: *path and *tmp for the caller to commit. */
 static int write_file(const struct mpx_analysis *an, const char *dir, const char *name,
-		      int (*fill)(const struct mpx_analysis *an, FILE *f))
+		      int (*fill)(const struct mpx_analysis *an, FILE *f), char **path,
+		      char **tmp)
 {
-	char *tmp = NULL, *path = NULL;
 	FILE *f = NULL;
 	int fd, err;
 
-	if (asprintf(&path, "%s/%s", dir, name) < 0) {
-		path = NULL;
-		err = -ENOMEM;
-		goto cleanup;
+	*tmp = NULL;
+	if (asprintf(path, "%s/%s", dir, name) < 0) {
+		*path = NULL;
+		return -ENOMEM;
 	}
-	fd = mpx_open_tmp(path, &tmp);
-	if (fd < 0) {
-		err = fd;
-		goto cleanup;
-	}
+	fd = mpx_open_tmp(*path, tmp);
+	if (fd < 0)
+		return fd;
 	f = fdopen(fd, "w");
 	if (!f) {
 		err = -errno;
 		close(fd);
-		goto cleanup;
+		return err;
 	}
 	errno = 0;
 	err = fill(an, f);
@@ -199,48 +202,46 @@ static int write_file(const struct mpx_analysis *an, const char *dir, const char
 	errno = 0;
 	if (fclose(f) && !err)
 		err = errno ? -errno : -EIO;
-	if (err)
-		goto cleanup;
-	if (rename(tmp, path))
-		err = -errno;
-cleanup:
-	if (err && tmp)
-		unlink(tmp);
-	free(path);
-	free(tmp);
 	return err;
 }
 
+/* All three files or none: each is renamed into place once all are written. */
 int csv__write(const struct mpx_analysis *an, const char *dir)
 {
-	int err;
+	static const char *const names[] = { "tasks.csv", "waits.csv", "critical_path.csv" };
+	int (*const fill[])(const struct mpx_analysis *an, FILE *f) = {
+		tasks_csv, waits_csv, cp_csv
+	};
+	char *path[3] = {}, *tmp[3] = {};
+	int i, err;
 
 	err = make_dir(dir);
-	if (!err)
-		err = write_file(an, dir, "tasks.csv", tasks_csv);
-	if (!err)
-		err = write_file(an, dir, "waits.csv", waits_csv);
-	if (!err)
-		err = write_file(an, dir, "critical_path.csv", cp_csv);
+	for (i = 0; !err && i < 3; i++)
+		err = write_file(an, dir, names[i], fill[i], &path[i], &tmp[i]);
+	for (i = 0; !err && i < 3; i++)
+		err = mpx_commit_out(path[i], tmp[i]);
+	for (i = 0; i < 3; i++) {
+		if (err)
+			mpx_abort_out(tmp[i]);
+		free(path[i]);
+		free(tmp[i]);
+	}
+	if (err && made_dir)
+		rmdir(dir);	/* only if empty */
 	return err;
 }
 
 int csv__check(const char *dir)
 {
-	char *tmp = NULL, *path = NULL;
-	int fd;
+	char *path = NULL;
+	int err;
 
-	fd = make_dir(dir);
-	if (!fd) {
+	err = make_dir(dir);
+	if (!err) {
 		if (asprintf(&path, "%s/tasks.csv", dir) < 0)
 			return -ENOMEM;
-		fd = mpx_open_tmp(path, &tmp);
-		if (fd >= 0) {
-			close(fd);
-			unlink(tmp);
-		}
+		err = mpx_check_out(path);
 	}
 	free(path);
-	free(tmp);
-	return fd < 0 ? fd : 0;
+	return err;
 }

@@ -6,7 +6,9 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analysis.h"
 #include "csv.h"
@@ -25,8 +27,9 @@ int main(int argc, char **argv)
 	struct mpx_analysis an = {};
 	struct mpx_opts o;
 	FILE *out = stdout;
-	char msg[512];
-	int err, code;
+	char msg[512], *out_tmp = NULL;
+	bool wrote = false;
+	int err, code, fd;
 
 	/* mpxtrace re-executes itself as the native workload. */
 	if (argc > 1 && !strcmp(argv[1], "__workload"))
@@ -50,12 +53,17 @@ int main(int argc, char **argv)
 		mpx_err("--csv: cannot write into %s: %s", o.csv, strerror(-err));
 		return MPX_EXIT_ERROR;
 	}
+	/* The report goes to output.tmp, renamed once complete. */
 	if (o.output) {
-		out = fopen(o.output, "we");
-		if (out)
-			mpx_give_to_invoker(fileno(out));
+		fd = mpx_open_out(o.output, 0666, &out_tmp);
+		out = fd < 0 ? NULL : fdopen(fd, "w");
 		if (!out) {
-			mpx_err("cannot write %s: %s", o.output, strerror(errno));
+			err = fd < 0 ? -fd : errno;
+			if (fd >= 0)
+				close(fd);
+			mpx_abort_out(out_tmp);
+			free(out_tmp);
+			mpx_err("cannot write %s: %s", o.output, strerror(err));
 			return MPX_EXIT_ERROR;
 		}
 	}
@@ -89,18 +97,32 @@ int main(int argc, char **argv)
 		mpx_err("--csv: cannot write into %s: %s", o.csv, strerror(-err));
 		code = MPX_EXIT_ERROR;
 	}
+	errno = 0;
 	if (o.json)
 		output__json(&an, out);
 	else
 		output__text(&an, out, o.wide);
-	if (fflush(out)) {
-		mpx_err("cannot write the report: %s", strerror(errno));
+	wrote = !ferror(out) && !fflush(out);
+	if (wrote && out != stdout) {
+		wrote = !fclose(out);
+		out = NULL;
+		if (wrote && (err = mpx_commit_out(o.output, out_tmp)))
+			errno = -err;
+		wrote = wrote && !err;
+	}
+	if (!wrote) {
+		mpx_err("cannot write %s: %s", o.output ? o.output : "the report",
+			strerror(errno ? errno : EIO));
 		code = MPX_EXIT_ERROR;
 	}
 cleanup:
 	analysis__free(&an);
 	runset__free(&rs);
-	if (out != stdout && fclose(out) && !code)
-		code = MPX_EXIT_ERROR;
+	if (out && out != stdout)
+		fclose(out);
+	/* Nothing half-written, nor an empty report of a run that failed. */
+	if (o.output && !wrote)
+		mpx_abort_out(out_tmp);
+	free(out_tmp);
 	return code;
 }

@@ -915,6 +915,10 @@ static int emit(const struct pf *pf, FILE *f)
 
 /* ---- files -------------------------------------------------------------- */
 
+/* Once zlib failed a write, it fails the next ones without an errno:
+ * they report the first one's (one file is written at a time). */
+static int gz_errno;
+
 static ssize_t gz_write(void *cookie, const char *buf, size_t n)
 {
 	int done;
@@ -924,8 +928,9 @@ static ssize_t gz_write(void *cookie, const char *buf, size_t n)
 	errno = 0;
 	done = gzwrite(cookie, buf, (unsigned int)(n > (1u << 30) ? 1u << 30 : n));
 	if (done <= 0) {
-		if (!errno)
-			errno = EIO;
+		if (errno && !gz_errno)
+			gz_errno = errno;
+		errno = gz_errno ? gz_errno : EIO;
 		return -1;
 	}
 	return done;
@@ -933,12 +938,14 @@ static ssize_t gz_write(void *cookie, const char *buf, size_t n)
 
 static int gz_close(void *cookie)
 {
-	int err = gzclose(cookie);
+	int err;
 
+	errno = 0;
+	err = gzclose(cookie);
 	if (err == Z_OK)
 		return 0;
 	if (err != Z_ERRNO || !errno)
-		errno = EIO;
+		errno = gz_errno ? gz_errno : EIO;
 	return EOF;
 }
 
@@ -952,18 +959,10 @@ static bool gz_path(const char *path)
 int perfetto__check(const char *path)
 {
 	struct stat st;
-	char *tmp = NULL;
-	int fd;
 
 	if (!stat(path, &st) && S_ISDIR(st.st_mode))
 		return -EISDIR;
-	fd = mpx_open_tmp(path, &tmp);
-	if (fd >= 0) {
-		close(fd);
-		unlink(tmp);
-	}
-	free(tmp);
-	return fd < 0 ? fd : 0;
+	return mpx_check_out(path);
 }
 
 static void pf_free(struct pf *pf)
@@ -1007,6 +1006,7 @@ int perfetto__write(const struct mpx_analysis *an, const char *path)
 	if (gz_path(path)) {
 		static const cookie_io_functions_t io = { .write = gz_write, .close = gz_close };
 
+		gz_errno = 0;
 		gz = gzdopen(fd, "wb");
 		if (!gz) {
 			err = errno ? -errno : -ENOMEM;
@@ -1035,8 +1035,8 @@ int perfetto__write(const struct mpx_analysis *an, const char *path)
 	if (fclose(f) && !err)
 		err = errno ? -errno : -EIO;
 	f = NULL;
-	if (!err && rename(tmp, path))
-		err = -errno;
+	if (!err)
+		err = mpx_commit_out(path, tmp);
 cleanup:
 	if (f)
 		fclose(f);
@@ -1044,8 +1044,8 @@ cleanup:
 		gzclose(gz);
 	if (fd >= 0)
 		close(fd);
-	if (err && tmp)
-		unlink(tmp);
+	if (err)
+		mpx_abort_out(tmp);
 	free(tmp);
 	pf_free(&pf);
 	return err;

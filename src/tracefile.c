@@ -387,8 +387,7 @@ int tracefile__write(const char *path, const struct mpx_runset *rs,
 	memcpy(h.magic, MPX_TF_MAGIC, sizeof(h.magic));
 	seeds = calloc(rs->n ? rs->n : 1, sizeof(*seeds));
 	o.buf = malloc(TF_BUFSZ);
-	if (!seeds || !o.buf || asprintf(&tmp, "%s.tmp", path) < 0) {
-		tmp = NULL;
+	if (!seeds || !o.buf) {
 		ret = -ENOMEM;
 		set_err(err, errsz, "cannot write %s: %s", path, strerror(-ret));
 		goto cleanup;
@@ -416,23 +415,14 @@ int tracefile__write(const char *path, const struct mpx_runset *rs,
 	/*
 	 * Pass 2, into path.tmp: 0600 (command lines), and never through a
 	 * symlink planted in a shared directory; a stale one is replaced.
+	 * A pipe or a device is written in place.
 	 */
-	if (unlink(tmp) && errno != ENOENT) {
-		ret = -errno;
-		set_err(err, errsz, "cannot write %s: %s", tmp, strerror(-ret));
-		goto cleanup;
-	}
-	o.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (o.fd >= 0)
-		mpx_give_to_invoker(o.fd);
+	o.fd = mpx_open_tmp(path, &tmp);
 	if (o.fd < 0) {
-		ret = -errno;
-		set_err(err, errsz, "cannot write %s: %s", tmp, strerror(-ret));
+		ret = o.fd;
+		o.fd = -1;
+		set_err(err, errsz, "cannot write %s: %s", tmp ? tmp : path, strerror(-ret));
 		goto cleanup;
-	}
-	if (fchmod(o.fd, 0600)) {
-		ret = -errno;
-		goto io_error;
 	}
 	if (deflateInit(&o.z, Z_DEFAULT_COMPRESSION) != Z_OK) {
 		ret = -ENOMEM;
@@ -453,7 +443,7 @@ int tracefile__write(const char *path, const struct mpx_runset *rs,
 	if (ret)
 		goto io_error;
 	/* Complete on disk before it takes the final name. */
-	if (fsync(o.fd)) {
+	if (tmp && fsync(o.fd)) {
 		ret = -errno;
 		goto io_error;
 	}
@@ -461,10 +451,9 @@ int tracefile__write(const char *path, const struct mpx_runset *rs,
 	o.fd = -1;
 	if (ret)
 		goto io_error;
-	if (rename(tmp, path)) {
-		ret = -errno;
+	ret = mpx_commit_out(path, tmp);
+	if (ret)
 		goto io_error;
-	}
 	goto cleanup;
 
 io_error:
@@ -472,7 +461,7 @@ io_error:
 	if (o.fd >= 0)
 		close(o.fd);
 	o.fd = -1;
-	unlink(tmp);
+	mpx_abort_out(tmp);
 cleanup:
 	if (zinit)
 		deflateEnd(&o.z);

@@ -174,18 +174,34 @@ int mpx_give_path_to_invoker(const char *path)
 	return lchown(path, u, g) ? -errno : 0;
 }
 
-int mpx_open_tmp(const char *path, char **tmp)
+/* path exists and is no regular file: written in place, never replaced. */
+static bool special_file(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && !S_ISREG(st.st_mode);
+}
+
+int mpx_open_out(const char *path, mode_t mode, char **tmp)
 {
 	int fd;
 
+	*tmp = NULL;
+	if (special_file(path)) {
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		return fd < 0 ? -errno : fd;
+	}
 	if (asprintf(tmp, "%s.tmp", path) < 0) {
 		*tmp = NULL;
 		return -ENOMEM;
 	}
-	fd = open(*tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* Never through a file or symlink planted in a shared directory. */
+	if (unlink(*tmp) && errno != ENOENT)
+		return -errno;
+	fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return -errno;
-	if (fchmod(fd, 0600)) {
+	if (mode == 0600 && fchmod(fd, 0600)) {
 		int err = -errno;
 
 		close(fd);
@@ -194,4 +210,35 @@ int mpx_open_tmp(const char *path, char **tmp)
 	}
 	mpx_give_to_invoker(fd);
 	return fd;
+}
+
+int mpx_open_tmp(const char *path, char **tmp)
+{
+	return mpx_open_out(path, 0600, tmp);
+}
+
+int mpx_commit_out(const char *path, const char *tmp)
+{
+	return tmp && rename(tmp, path) ? -errno : 0;
+}
+
+void mpx_abort_out(const char *tmp)
+{
+	if (tmp)
+		unlink(tmp);
+}
+
+int mpx_check_out(const char *path)
+{
+	char *tmp;
+	int fd;
+
+	if (special_file(path))
+		return access(path, W_OK) ? -errno : 0;
+	fd = mpx_open_tmp(path, &tmp);
+	if (fd >= 0)
+		close(fd);
+	mpx_abort_out(tmp);
+	free(tmp);
+	return fd < 0 ? fd : 0;
 }

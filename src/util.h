@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Exit codes of mpxtrace itself (the workload's status is mirrored otherwise). */
 #define MPX_EXIT_ERROR		1	/* mpxtrace failed (BPF, IO, ...) */
@@ -48,10 +49,18 @@ int mpx_give_path_to_invoker(const char *path);
 /*
  * Open PATH.tmp for writing, mode 0600 whatever the umask, a stale one
  * replaced, owned by the invoking user under sudo; *tmp gets its path
- * (free it).  The caller writes, then renames it over PATH.  Returns the
- * fd or -errno.
+ * (free it).  The caller writes, then mpx_commit_out() renames it over
+ * PATH, or mpx_abort_out() removes it: a failed write leaves nothing that
+ * looks complete.  An existing PATH that is no regular file (a pipe,
+ * /dev/null) is opened in place and *tmp is NULL.  Returns the fd or -errno.
+ * mpx_open_out() is the same with mode (before the umask) instead of 0600.
  */
 int mpx_open_tmp(const char *path, char **tmp);
+int mpx_open_out(const char *path, mode_t mode, char **tmp);
+int mpx_commit_out(const char *path, const char *tmp);
+void mpx_abort_out(const char *tmp);
+/* Whether path can be written as above: 0 or -errno; leaves nothing. */
+int mpx_check_out(const char *path);
 
 /* Grow *buf (element size elsz) so that it holds at least need elements. */
 int mpx_grow(void **buf, size_t *cap, size_t need, size_t elsz);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Root robustness tests: signals mid-run, big and odd process trees, a ring
-buffer too small on purpose, bad output paths.  Nothing may hang, crash,
-leave processes or BPF programs behind, or be silently wrong.
+buffer too small on purpose, bad output paths, a full disk, no BTF, no
+python3.  Nothing may hang, crash, leave processes, BPF programs or
+half-written files behind, or be silently wrong.
 
 Plain python3, stdlib only.  Environment: MPXTRACE (default ./mpxtrace).
 Prints `ok - NAME` / `FAIL - NAME: detail` and ends with `N passed, M failed`.
@@ -9,6 +10,7 @@ Prints `ok - NAME` / `FAIL - NAME: detail` and ends with `N passed, M failed`.
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 
@@ -28,15 +30,22 @@ def loaded_progs():
     return {p["id"] for p in json.loads(out or "[]")}
 
 
-def progs_of(pid):
-    """IDs of the BPF programs process pid holds open (from its fdinfo)."""
+def loaded_links():
+    """IDs of every BPF link attached right now."""
+    out = subprocess.run(["bpftool", "-j", "link", "show"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True).stdout
+    return {p["id"] for p in json.loads(out or "[]")}
+
+
+def progs_of(pid, key="prog_id:"):
+    """IDs of the BPF programs (or links) process pid holds open (its fdinfo)."""
     ids = set()
     d = "/proc/%d/fdinfo" % pid
     for fd in os.listdir(d):
         try:
             with open(os.path.join(d, fd)) as f:
                 for line in f:
-                    if line.startswith("prog_id:"):
+                    if line.startswith(key):
                         ids.add(int(line.split()[1]))
         except OSError:
             pass
@@ -70,7 +79,9 @@ def interrupted(sig):
         time.sleep(1.0)
         expect(len(alive(tag)) >= 1, "workload not running")
         mine = progs_of(p.pid)
+        links = progs_of(p.pid, "link_id:")
         expect(mine, "no programs of this run found loaded")
+        expect(links and links <= loaded_links(), "links of this run: %r" % links)
         t = time.monotonic()
         p.send_signal(sig)
         try:
@@ -90,6 +101,8 @@ def interrupted(sig):
         time.sleep(0.05)
     expect(not (mine & loaded_progs()), "BPF programs left loaded: %r"
            % (mine & loaded_progs()))
+    expect(not (links & loaded_links()), "BPF links left attached: %r"
+           % (links & loaded_links()))
     expect(rep["interrupted"] and not rep["complete"], "report not marked partial")
     expect(p.returncode == 128 + (rep["exit_signal"] or 0) and rep["exit_signal"],
            "exit code %d, workload signal %r" % (p.returncode, rep["exit_signal"]))
@@ -102,6 +115,10 @@ def test_sigterm_mid_run():
 
 def test_sigint_mid_run():
     interrupted(signal.SIGINT)
+
+
+def test_sighup_mid_run():
+    interrupted(signal.SIGHUP)
 
 
 def test_5000_short_lived_processes():
@@ -175,18 +192,24 @@ def test_files_belong_to_the_sudo_user():
 def test_small_ringbuf_loss_is_reported():
     # Reader and workload share one CPU, so the reader falls behind.
     pin = ("taskset", "-c", "0")
-    p, rep = run_json(["--ringbuf", "4K", "--", "perf", "bench", "sched", "pipe",
-                       "-l", "50000"], prefix=pin)
-    expect(p.returncode == 0 and rep, "rc %d: %s" % (p.returncode, p.stderr[-300:]))
+    with tempfile.TemporaryDirectory() as d:
+        saved = os.path.join(d, "lossy.mpxt")
+        p, rep = run_json(["--ringbuf", "4K", "--save", saved, "--", "perf", "bench",
+                           "sched", "pipe", "-l", "50000"], prefix=pin)
+        expect(p.returncode == 0 and rep, "rc %d: %s" % (p.returncode, p.stderr[-300:]))
+        # The text report of the same run, from the saved trace.
+        text = subprocess.run([MPXTRACE, "report", saved], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True).stdout
     expect(rep["lost_events"] > 0, "a 4K ring buffer lost nothing: test is void")
     expect(not rep["complete"], "report says complete")
-    expect(any(t["lost_events"] for t in rep["tasks"]), "no task flagged")
-    text = subprocess.run(list(pin) + [MPXTRACE, "--ringbuf", "4K", "--", "perf", "bench",
-                                       "sched", "pipe", "-l", "50000"],
-                          stdout=subprocess.PIPE,
-                          stderr=subprocess.DEVNULL, text=True).stdout
-    expect("INCOMPLETE TRACE" in text and "miss events" in text,
-           "text report does not say it is incomplete")
+    flagged = {t["tid"]: t["lost_events"] for t in rep["tasks"] if t["lost_events"]}
+    expect(flagged, "no task flagged")
+    expect("INCOMPLETE TRACE" in text, "text report does not say it is incomplete")
+    named = [l for l in text.splitlines() if "tasks whose figures miss events:" in l]
+    expect(len(named) == 1, "text report names no affected tasks")
+    listed = {int(tid): int(n) for tid, n in
+              (w.rstrip(")").split("(") for w in named[0].split(":", 1)[1].split())}
+    expect(listed == flagged, "text names %r, JSON flags %r" % (listed, flagged))
 
 
 def one_line_error(args, want_rc):
@@ -214,6 +237,177 @@ def test_missing_python_interpreter():
                        stderr=subprocess.PIPE, text=True)
     lines = [l for l in p.stderr.splitlines() if l.strip()]
     expect(p.returncode == 127 and len(lines) == 1, "rc %d: %r" % (p.returncode, p.stderr))
+
+
+# 500 execs: every output of it is well over 64 KiB (the trace file ~90).
+MANY_EXECS = ["sh", "-c", "for i in $(seq 500); do /bin/true; done"]
+
+
+class SmallFs:
+    """A 64 KiB tmpfs, unmounted on the way out."""
+
+    def __enter__(self):
+        self.path = tempfile.mkdtemp(prefix="mpx-full-")
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs",
+                        self.path], check=True)
+        return self.path
+
+    def __exit__(self, *exc):
+        subprocess.run(["umount", self.path])
+        os.rmdir(self.path)
+
+
+def test_disk_full_leaves_nothing():
+    with SmallFs() as d:
+        cases = (["record", "-o", "t.mpxt"], ["--save", "s.mpxt"], ["-o", "r.txt"],
+                 ["-j", "-o", "r.json"], ["--perfetto", "p.json"],
+                 ["--perfetto", "p.json.gz"], ["--csv", "csv"])
+        for case in cases:
+            path = os.path.join(d, case[-1])
+            args = case[:-1] + [path]
+            p = subprocess.run([MPXTRACE] + args + ["--"] + MANY_EXECS,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               timeout=60)
+            lines = [l for l in p.stderr.splitlines() if l.strip()]
+            expect(p.returncode == 1 and len(lines) == 1, "%r: rc %d, stderr %r"
+                   % (case, p.returncode, p.stderr))
+            expect(path in lines[0] and "No space left on device" in lines[0],
+                   "%r: %r" % (case, lines[0]))
+            left = os.listdir(d)
+            expect(not left, "%r left %r behind" % (case, left))
+        # A report from before survives a run that cannot write its own.
+        old = os.path.join(d, "old.txt")
+        with open(old, "w") as f:
+            f.write("the previous report\n")
+        p = subprocess.run([MPXTRACE, "-o", old, "--"] + MANY_EXECS, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+        expect(p.returncode == 1, "rc %d: %r" % (p.returncode, p.stderr))
+        with open(old) as f:
+            expect(f.read() == "the previous report\n", "the previous report was damaged")
+        expect(os.listdir(d) == ["old.txt"], "left: %r" % os.listdir(d))
+
+
+def test_report_to_dev_full():
+    with tempfile.TemporaryDirectory() as d:
+        saved = os.path.join(d, "t.mpxt")
+        cmds = ([MPXTRACE, "--", "true"], [MPXTRACE, "-j", "--", "true"],
+                [MPXTRACE, "--save", saved, "--", "true"], [MPXTRACE, "report", saved])
+        for cmd in cmds:
+            with open("/dev/full", "w") as full:
+                p = subprocess.run(cmd, stdout=full, stderr=subprocess.PIPE, text=True,
+                                   timeout=60)
+            lines = [l for l in p.stderr.splitlines() if l.strip()]
+            expect(p.returncode == 1 and len(lines) == 1 and
+                   "No space left on device" in lines[0],
+                   "%r: rc %d, stderr %r" % (cmd[1:], p.returncode, p.stderr))
+
+
+def test_devices_and_pipes_written_in_place():
+    # A device or a pipe as the output is written to, never replaced.
+    with tempfile.TemporaryDirectory() as d:
+        null = os.path.join(d, "null")
+        os.mknod(null, 0o620 | stat.S_IFCHR, os.makedev(1, 3))
+        os.chmod(null, 0o620)
+        for args in (["record", "-o", null], ["--save", null], ["-o", null],
+                     ["--perfetto", null], ["--perfetto", null, "--save", null]):
+            p = subprocess.run([MPXTRACE] + args + ["--", "true"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, timeout=60)
+            st = os.stat(null)
+            expect(p.returncode == 0, "%r: rc %d: %r" % (args, p.returncode, p.stderr))
+            expect(stat.S_ISCHR(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o620,
+                   "%r: the device became mode %o" % (args, st.st_mode))
+            expect(os.listdir(d) == ["null"], "%r left %r" % (args, os.listdir(d)))
+        fifo = os.path.join(d, "fifo")
+        os.mkfifo(fifo)
+        reader = subprocess.Popen(["cat", fifo], stdout=subprocess.PIPE)
+        p = subprocess.run([MPXTRACE, "record", "-o", fifo, "--", "true"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=60)
+        data = reader.communicate(timeout=10)[0]
+        expect(p.returncode == 0 and data, "through a pipe: rc %d, %d bytes, %r"
+               % (p.returncode, len(data), p.stderr))
+        whole = os.path.join(d, "piped.mpxt")
+        with open(whole, "wb") as f:
+            f.write(data)
+        r = subprocess.run([MPXTRACE, "report", "-j", whole], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+        expect(r.returncode == 0 and json.loads(r.stdout)["command"] == "true",
+               "the piped trace does not read back: %r" % r.stderr)
+
+
+def in_namespace(setup, args, **kw):
+    """mpxtrace in a private mount namespace after the shell commands setup."""
+    return subprocess.run(["unshare", "-m", "sh", "-ec", setup + '\nexec "$@"', "sh",
+                           MPXTRACE] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, timeout=120, **kw)
+
+
+def test_missing_btf():
+    # No hook points mpxtrace elsewhere: hide the kernel's BTF instead.
+    with tempfile.TemporaryDirectory() as d:
+        marker = os.path.join(d, "ran")
+        p = in_namespace("mount -t tmpfs none /sys/kernel/btf",
+                         ["-o", os.path.join(d, "r.txt"), "--", "touch", marker])
+        lines = [l for l in p.stderr.splitlines() if l.strip()]
+        expect(p.returncode == 1 and len(lines) == 1 and "BTF" in lines[0],
+               "rc %d, stderr %r" % (p.returncode, p.stderr))
+        expect(not os.listdir(d), "left %r (the workload ran, or an empty report)"
+               % os.listdir(d))
+        # Reading a saved trace needs no BTF.
+        saved = os.path.join(d, "t.mpxt")
+        p = subprocess.run([MPXTRACE, "record", "-o", saved, "--", "true"],
+                           stderr=subprocess.PIPE, text=True)
+        expect(p.returncode == 0, "record: %r" % p.stderr)
+        p = in_namespace("mount -t tmpfs none /sys/kernel/btf", ["report", "-j", saved])
+        expect(p.returncode == 0 and json.loads(p.stdout)["command"] == "true",
+               "report without BTF: rc %d %r" % (p.returncode, p.stderr))
+
+
+def test_no_python3_on_the_machine():
+    # /usr/bin/python3 and every python3 on PATH made non-executable.
+    hide = ("for p in /usr/bin/python3 $(IFS=:; for d in $PATH; do echo $d/python3; done)"
+            "; do if [ -e \"$p\" ]; then mount --bind %s \"$(readlink -f $p)\"; fi; done")
+    with tempfile.TemporaryDirectory() as d:
+        blank = os.path.join(d, "blank")
+        open(blank, "w").close()
+        os.chmod(blank, 0o644)
+        setup = hide % blank
+        p = in_namespace(setup, ["--mode=pool", "--runtime=python"])
+        lines = [l for l in p.stderr.splitlines() if l.strip()]
+        expect(p.returncode == 127 and len(lines) == 1 and "python3" in lines[0],
+               "--runtime=python: rc %d, stderr %r" % (p.returncode, p.stderr))
+        # Without --runtime, the native workload runs instead, and says so.
+        p = in_namespace(setup, ["-j", "--mode=process", "--task=sleep", "--task-ms=10"])
+        expect(p.returncode == 0, "auto runtime: rc %d %r" % (p.returncode, p.stderr))
+        w = json.loads(p.stdout)["workload"]
+        expect(w["runtime"] == "native" and "python3" in w.get("note", ""),
+               "workload %r" % w)
+
+
+def test_workload_directory_private_and_removed():
+    # The python interpreter is a wrapper that looks at its script's directory.
+    with tempfile.TemporaryDirectory() as d:
+        os.chmod(d, 0o1777)
+        seen = os.path.join(d, "seen")
+        wrapper = os.path.join(d, "python3")
+        with open(wrapper, "w") as f:
+            f.write('#!/bin/sh\nd=$(dirname "$1")\n'
+                    'stat -c "%%a %%u %%g %%n" "$d" "$1" >> %s\nexec %s "$@"\n' % (seen, PY))
+        os.chmod(wrapper, 0o755)
+        env = dict(os.environ, SUDO_UID="65534", SUDO_GID="65534", SUDO_USER="nobody")
+        p = subprocess.run([MPXTRACE, "-j", "--mode=process", "--runtime=python",
+                            "--python", wrapper, "--task=sleep", "--task-ms=10"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=120)
+        expect(p.returncode == 0, "rc %d: %r" % (p.returncode, p.stderr[-300:]))
+        with open(seen) as f:
+            dmode, duid, dgid, dname = f.readline().split()
+            fmode, fuid, fgid, fname = f.readline().split()
+    expect(dmode == "700" and duid == "65534" and dgid == "65534",
+           "workload directory %s: mode %s owner %s:%s" % (dname, dmode, duid, dgid))
+    expect(fmode == "644" and fname.startswith(dname + "/"),
+           "script %s: mode %s" % (fname, fmode))
+    expect(not os.path.exists(dname), "%s left behind" % dname)
 
 
 def main():
