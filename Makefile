@@ -68,7 +68,7 @@ DEB_PKGS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config \
 
 .DELETE_ON_ERROR:
 .PHONY: all deps vmlinux check test unit integration run bench install \
-	uninstall clean help fuzz
+	uninstall clean help fuzz san
 
 all: mpxtrace
 
@@ -82,6 +82,7 @@ help:
 	@echo '  make integration   BPF tests only (root)'
 	@echo '  make bench         tracing overhead, traced vs untraced side by side (root)'
 	@echo '  make fuzz          fuzz the trace-file reader for FUZZ_SECONDS (default 60)'
+	@echo '  make san           $(SAN_BIN): mpxtrace under ASan+UBSan'
 	@echo '  make vmlinux       regenerate $(VMLINUX) from this kernel'
 	@echo '  make install       install to $$(DESTDIR)$$(PREFIX) (default $(PREFIX))'
 	@echo '  make clean         remove $(OUTPUT) and ./mpxtrace'
@@ -150,6 +151,31 @@ $(SAN_UNIT_BIN): $(UNIT_SRCS) $(CORE_SRCS) $(wildcard tests/unit/*.h src/*.h inc
 	$(Q)$(CC) $(filter-out -O2,$(CFLAGS)) $(SAN_FLAGS) -Itests/unit $(UNIT_SRCS) \
 		$(CORE_SRCS) -lz -lm -o $@
 
+# mpxtrace itself under both sanitizers (the same BPF object), for the
+# integration suites: make san; MPXTRACE=$(SAN_BIN).  Built with clang,
+# whose UBSan honours log_path (tests/run.sh collects the reports).
+SAN_DIR := $(OUTPUT)/san
+SAN_BIN := $(SAN_DIR)/mpxtrace
+SAN_OBJS := $(patsubst src/%.c,$(SAN_DIR)/%.o,$(CORE_SRCS) $(TOOL_SRCS))
+# clang 14 counts a store to a volatile as no use.
+SAN_CFLAGS := $(filter-out -O2,$(CFLAGS)) $(SAN_FLAGS) -Wno-unused-but-set-variable
+
+$(SAN_DIR):
+	$(Q)mkdir -p $@
+
+$(SAN_DIR)/%.o: src/%.c | $(SAN_DIR)
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CLANG) $(SAN_CFLAGS) $(LIBBPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(SAN_DIR)/collect.o: $(SKEL)
+$(SAN_DIR)/workload.o: $(OUTPUT)/mpx_workload_py.h
+
+$(SAN_BIN): $(SAN_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CLANG) $(SAN_CFLAGS) $^ $(LIBBPF_LIBS) -lm -o $@
+
+san: $(SAN_BIN)
+
 $(WORK_BIN): tests/workloads/mpx-work.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP $< -lpthread -o $@
@@ -177,9 +203,10 @@ integration: mpxtrace $(WORK_BIN) $(IO_BIN)
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory mpxtrace $(UNIT_BIN) $(SAN_UNIT_BIN) $(WORK_BIN) \
-		$(IO_BIN) $(FUZZ_BIN)
+		$(IO_BIN) $(FUZZ_BIN) $(SAN_BIN)
 	$(Q)MPXTRACE=./mpxtrace MPX_WORK=$(WORK_BIN) MPX_IO=$(IO_BIN) UNIT_BIN=$(UNIT_BIN) \
-		SAN_UNIT_BIN=$(SAN_UNIT_BIN) FUZZ_BIN=$(FUZZ_BIN) PYTHON=$(PYTHON) sh tests/run.sh
+		SAN_UNIT_BIN=$(SAN_UNIT_BIN) FUZZ_BIN=$(FUZZ_BIN) SAN_BIN=$(SAN_BIN) \
+		PYTHON=$(PYTHON) sh tests/run.sh
 
 test: check
 
@@ -215,4 +242,4 @@ clean:
 	$(call msg,CLEAN,)
 	$(Q)rm -rf $(OUTPUT) mpxtrace
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/tests/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/tests/*.d $(SAN_DIR)/*.d)

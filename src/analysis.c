@@ -538,7 +538,8 @@ static void footprint(struct mpx_run_analysis *ra)
 			ev[nev++] = (struct memev){ t->end_ns, (uint32_t)np, UINT64_MAX };
 		np++;
 	}
-	qsort(ev, nev, sizeof(*ev), cmp_memev);
+	if (nev)		/* none in a run whose command never started */
+		qsort(ev, nev, sizeof(*ev), cmp_memev);
 	for (i = 0; i < nev; i++) {
 		uint32_t p = ev[i].proc;
 		uint64_t v = ev[i].rss == UINT64_MAX ? 0 : ev[i].rss;

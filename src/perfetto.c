@@ -996,7 +996,8 @@ int perfetto__write(const struct mpx_analysis *an, const char *path)
 		err = pf.err;
 	if (err)
 		goto cleanup;
-	qsort(pf.ev, pf.n, sizeof(*pf.ev), cmp_ev);
+	if (pf.n)		/* none when the command never started */
+		qsort(pf.ev, pf.n, sizeof(*pf.ev), cmp_ev);
 
 	fd = mpx_open_tmp(path, &tmp);
 	if (fd < 0) {

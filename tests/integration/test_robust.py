@@ -146,10 +146,14 @@ def test_200_threads():
     root = rep["tasks"][0]["pid"]
     expect(all(t["pid"] == root for t in threads), "a thread has another pid")
     # Each slept 20 ms; reconciliation of a missed switch-in may move a
-    # little of it to on-CPU, and says so.
-    short = [t for t in threads if t["sleep_ns"] + t["reconciled_ns"] < 19000000]
+    # little of it to on-CPU, and says so.  A thread preempted after arming
+    # its timer but before switching out (its state already a sleep) waits
+    # that part on the run queue, preempted: on a loaded machine, milliseconds.
+    short = [t for t in threads if t["sleep_ns"] + t["runq_preempt_ns"] +
+             t["reconciled_ns"] < 19000000 or t["lifetime_ns"] < 20000000]
     expect(not short, "threads slept < 19 ms: %r" % [
-        (t["tid"], t["sleep_ns"], t["reconciled_ns"], t["waits"][:2]) for t in short[:3]])
+        (t["tid"], t["lifetime_ns"], t["sleep_ns"], t["runq_preempt_ns"], t["reconciled_ns"],
+         t["waits"][:2]) for t in short[:3]])
     # 200 threads on 2 CPUs: the tree and the sleeps are what is tested here;
     # the self-check bound is the core tests' business (it printed a 0.26 ms
     # run-queue deviation for the creating thread in 1 of 5 loaded runs).
@@ -239,16 +243,17 @@ def test_missing_python_interpreter():
     expect(p.returncode == 127 and len(lines) == 1, "rc %d: %r" % (p.returncode, p.stderr))
 
 
-# 500 execs: every output of it is well over 64 KiB (the trace file ~90).
-MANY_EXECS = ["sh", "-c", "for i in $(seq 500); do /bin/true; done"]
+# 200 execs: every output of it is over twice 16 KiB (the trace file ~38 KiB,
+# the smallest CSV file ~25 KiB).
+MANY_EXECS = ["sh", "-c", "for i in $(seq 200); do /bin/true; done"]
 
 
 class SmallFs:
-    """A 64 KiB tmpfs, unmounted on the way out."""
+    """A 16 KiB tmpfs, unmounted on the way out."""
 
     def __enter__(self):
         self.path = tempfile.mkdtemp(prefix="mpx-full-")
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs",
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k,mode=0755", "tmpfs",
                         self.path], check=True)
         return self.path
 
