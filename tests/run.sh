@@ -49,7 +49,8 @@ done
 san_suite() {
 	logs=$(mktemp -d)
 	chmod 1777 "$logs"	# workloads may run as the sudo user
-	run_suite "$(basename "$1" .py)-asan-ubsan" env MPXTRACE="${SAN_BIN:-.output/san/mpxtrace}" \
+	run_suite "$(basename "$1" .py)-asan-ubsan" \
+		env MPXTRACE="${SAN_BIN:-.output/san/mpxtrace}" \
 		ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:exitcode=86:log_path=$logs/asan" \
 		UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$logs/ubsan" \
 		"$PYTHON" "$1"
