@@ -62,9 +62,10 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined $(WARN) -std=gnu11 -Iinclude -Isrc \
 	-DMPX_VERSION='"$(VERSION)"'
 
-# Debian packages the build and the tests need (make deps installs them).
+# Debian packages the build and the tests need (make deps installs them);
+# chromium renders the --html page in tests/integration/test_html.py.
 DEB_PKGS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config \
-	python3 make gcc libc6-dev valgrind libclang-rt-14-dev
+	python3 make gcc libc6-dev valgrind libclang-rt-14-dev chromium
 
 .DELETE_ON_ERROR:
 .PHONY: all deps vmlinux check test unit integration run bench install \
