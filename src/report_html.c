@@ -101,6 +101,7 @@ static const char html_head_js[] =
 static const char html_js[] =
 	"(function () {\n"
 	"'use strict';\n"
+	"var started = performance.now();\n"
 	"var D = JSON.parse(document.getElementById('mpx-data').textContent);\n"
 	"var NS = 'http://www.w3.org/2000/svg';\n"
 	"/* Per bucket, in the order of D.buckets. */\n"
@@ -443,6 +444,7 @@ static const char html_js[] =
 	"status.setAttribute('data-rss-rect', rect('rss-chart'));\n"
 	"status.setAttribute('data-gantt-rect', rect('gantt-chart'));\n"
 	"status.setAttribute('data-page-height', document.documentElement.scrollHeight);\n"
+	"status.setAttribute('data-render-ms', Math.round(performance.now() - started));\n"
 	"status.setAttribute('data-rendered', '1');\n"
 	"})();\n";
 
