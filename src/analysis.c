@@ -559,7 +559,7 @@ static void footprint(struct mpx_run_analysis *ra, mpx_footprint_fn fn, void *ct
 			ra->footprint_cow_peak = cow;
 		if (tsum > ra->task_rss_peak)
 			ra->task_rss_peak = tsum;
-		if (fn && (i + 1 == nev || ev[i + 1].ts != ev[i].ts))
+		if (fn)
 			fn(ctx, ev[i].ts, sum, cow);
 	}
 out:

@@ -150,7 +150,8 @@ const char *mpx_phase_class_name(enum mpx_phase_class c);
 const char *mpx_verdict_name(enum mpx_verdict v);
 
 /*
- * The tree's memory footprint (pages) after every change, in time order:
+ * The tree's memory footprint (pages) after every change, in time order
+ * (several at one timestamp: the last is the value from then on):
  * the RSS of its live processes summed, and the same with pages shared
  * after fork counted once (the walk that finds footprint_peak and
  * footprint_cow_peak).
