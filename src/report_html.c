@@ -951,6 +951,18 @@ static void meta(const struct mpx_analysis *an, FILE *f)
 			 ri->kernel, ri->ncpus, ri->attach ? ri->attach : "?");
 		tag_text(f, "<p class=\"meta\">", buf, "</p>\n");
 	}
+	if (ri && !an->rs->builtin) {
+		const struct mpx_report *rep = &an->ra[0].rep;
+		char st[64] = "still running";
+
+		if (ri->exited)
+			report__status_str(ri->exit_status, st, sizeof(st));
+		snprintf(buf, sizeof(buf), "The command: %s%s, wall %.2f ms, %zu tasks "
+			 "(%u processes, %u threads).", st,
+			 ri->interrupted ? " (interrupted: partial trace)" : "",
+			 ms((int64_t)rep->wall_ns), rep->m->ntasks, rep->nprocs, rep->nthreads);
+		tag_text(f, "<p class=\"meta\" id=\"command-status\">", buf, "</p>\n");
+	}
 	if (an->rs->note)
 		tag_text(f, "<p class=\"note\">note: ", an->rs->note, "</p>\n");
 }

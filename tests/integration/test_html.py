@@ -397,7 +397,11 @@ def test_report_writes_the_same_page_and_exits_0():
     expect(p.returncode == 0, "report rc %d: %s" % (p.returncode, p.stderr[-300:]))
     expect("killed by SIGKILL" in p.stdout, "report: %r" % p.stdout[:300])
     with open(live) as a, open(again) as b:
-        expect(a.read() == b.read(), "report --html differs from the live page")
+        page = a.read()
+        expect(page == b.read(), "report --html differs from the live page")
+    m = re.search(r'<p class="meta" id="command-status">([^<]*)</p>', page)
+    expect(m and m.group(1).startswith("The command: killed by SIGKILL,"),
+           "the page says %r" % (m and m.group(1)))
     p = run(["report", "-j", trace])
     expect(p.returncode == 0 and json.loads(p.stdout)["exit_signal"] == 9,
            "report -j rc %d" % p.returncode)
