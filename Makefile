@@ -41,7 +41,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 CORE_SRCS := src/util.c src/json_writer.c src/evbuf.c src/account.c src/check.c \
 	src/report.c src/report_text.c src/report_json.c src/waits.c \
 	src/run.c src/analysis.c src/critpath.c src/output.c src/btfscan.c \
-	src/perfetto.c src/csv.c src/tracefile.c
+	src/perfetto.c src/csv.c src/tracefile.c src/report_html.c
 TOOL_SRCS := src/main.c src/opts.c src/trace.c src/runner.c src/collect.c \
 	src/live.c src/workload.c src/native.c
 CORE_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(CORE_SRCS))
@@ -62,9 +62,10 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined $(WARN) -std=gnu11 -Iinclude -Isrc \
 	-DMPX_VERSION='"$(VERSION)"'
 
-# Debian packages the build and the tests need (make deps installs them).
+# Debian packages the build and the tests need (make deps installs them);
+# chromium renders the --html page in tests/integration/test_html.py.
 DEB_PKGS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config \
-	python3 make gcc libc6-dev valgrind libclang-rt-14-dev
+	python3 make gcc libc6-dev valgrind libclang-rt-14-dev chromium
 
 .DELETE_ON_ERROR:
 .PHONY: all deps vmlinux check test unit integration run bench install \

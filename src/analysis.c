@@ -500,7 +500,7 @@ static int cmp_memev(const void *a, const void *b)
 	return x->ts < y->ts ? -1 : x->ts > y->ts;
 }
 
-static void footprint(struct mpx_run_analysis *ra)
+static void footprint(struct mpx_run_analysis *ra, mpx_footprint_fn fn, void *ctx)
 {
 	const struct mpx_model *m = &ra->run->m;
 	struct memev *ev = NULL;
@@ -560,6 +560,8 @@ static void footprint(struct mpx_run_analysis *ra)
 			ra->footprint_cow_peak = cow;
 		if (tsum > ra->task_rss_peak)
 			ra->task_rss_peak = tsum;
+		if (fn)
+			fn(ctx, ev[i].ts, sum, cow);
 	}
 out:
 	free(ev);
@@ -567,6 +569,16 @@ out:
 	free(first);
 	free(pid_of);
 	free(task);
+}
+
+void analysis__footprint_series(const struct mpx_run_analysis *ra, mpx_footprint_fn fn,
+				void *ctx)
+{
+	/* The same walk that found the peaks, on a copy whose peaks it may
+	 * overwrite. */
+	struct mpx_run_analysis copy = *ra;
+
+	footprint(&copy, fn, ctx);
 }
 
 /* ---- one run ---------------------------------------------------------- */
@@ -598,7 +610,7 @@ static int analyse_run(struct mpx_run_analysis *ra, const struct mpx_run *run)
 			return err;
 	}
 	facts(ra);
-	footprint(ra);
+	footprint(ra, NULL, NULL);
 	return 0;
 }
 

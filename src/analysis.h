@@ -149,6 +149,17 @@ const char *mpx_role_class_name(enum mpx_role_class c);
 const char *mpx_phase_class_name(enum mpx_phase_class c);
 const char *mpx_verdict_name(enum mpx_verdict v);
 
+/*
+ * The tree's memory footprint (pages) after every change, in time order
+ * (several at one timestamp: the last is the value from then on):
+ * the RSS of its live processes summed, and the same with pages shared
+ * after fork counted once (the walk that finds footprint_peak and
+ * footprint_cow_peak).
+ */
+typedef void (*mpx_footprint_fn)(void *ctx, uint64_t ts, uint64_t sum, uint64_t cow);
+void analysis__footprint_series(const struct mpx_run_analysis *ra, mpx_footprint_fn fn,
+				void *ctx);
+
 /* Exposed for tests. */
 int analysis__roles(const struct mpx_run *run, struct mpx_role *roles);
 int analysis__phases(struct mpx_run_analysis *ra);

@@ -17,6 +17,7 @@
 #include "opts.h"
 #include "output.h"
 #include "perfetto.h"
+#include "report_html.h"
 #include "run.h"
 #include "tracefile.h"
 #include "util.h"
@@ -51,6 +52,10 @@ int main(int argc, char **argv)
 	}
 	if (o.csv && (err = csv__check(o.csv))) {
 		mpx_err("--csv: cannot write into %s: %s", o.csv, strerror(-err));
+		return MPX_EXIT_ERROR;
+	}
+	if (o.html && (err = html__check(o.html))) {
+		mpx_err("--html: cannot write %s: %s", o.html, strerror(-err));
 		return MPX_EXIT_ERROR;
 	}
 	/* The report goes to output.tmp, renamed once complete. */
@@ -95,6 +100,10 @@ int main(int argc, char **argv)
 	}
 	if (o.csv && (err = csv__write(&an, o.csv))) {
 		mpx_err("--csv: cannot write into %s: %s", o.csv, strerror(-err));
+		code = MPX_EXIT_ERROR;
+	}
+	if (o.html && (err = html__write(&an, o.html))) {
+		mpx_err("--html: cannot write %s: %s", o.html, strerror(-err));
 		code = MPX_EXIT_ERROR;
 	}
 	errno = 0;

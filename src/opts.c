@@ -68,6 +68,7 @@ enum {
 	OPT_CSV,
 	OPT_SAVE,
 	OPT_RSS,
+	OPT_HTML,
 };
 
 static const struct argp_option options[] = {
@@ -78,6 +79,8 @@ static const struct argp_option options[] = {
 	  "Also write a timeline for ui.perfetto.dev to FILE (gzipped if FILE ends in .gz)", 1 },
 	{ "csv", OPT_CSV, "DIR", 0,
 	  "Also write tasks.csv, waits.csv and critical_path.csv into DIR", 1 },
+	{ "html", OPT_HTML, "FILE", 0,
+	  "Also write one self-contained HTML page (explanation, charts) to FILE", 1 },
 	{ "save", OPT_SAVE, "FILE", 0,
 	  "Also save the trace to FILE (0600), for mpxtrace report", 1 },
 	{ "wide", OPT_WIDE, NULL, 0, "One line per task (wider than 80 columns)", 1 },
@@ -236,7 +239,7 @@ static void check_subcommand_option(const struct mpx_opts *o, int key)
 	const struct argp_option *p;
 	bool out_opt = key == 'j' || key == 'o' || key == 'v' || key == 'h' ||
 		       key == 'V' || key == OPT_WIDE || key == OPT_PERFETTO ||
-		       key == OPT_CSV;
+		       key == OPT_CSV || key == OPT_HTML;
 
 	/* The table ends with an all-zero entry (group titles have doc). */
 	for (p = options; p->name || p->key || p->doc; p++)
@@ -275,6 +278,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_CSV:
 		o->csv = arg;
+		break;
+	case OPT_HTML:
+		o->html = arg;
 		break;
 	case OPT_SAVE:
 		o->save = arg;

@@ -56,6 +56,7 @@ struct mpx_opts {
 	const char *output;	/* report file, NULL: stdout */
 	const char *perfetto;	/* timeline file (perfetto.h), or NULL */
 	const char *csv;	/* CSV directory (csv.h), or NULL */
+	const char *html;	/* HTML page (report_html.h), or NULL */
 	struct collect_opts collect;
 	struct mpx_workload_opts work;
 };

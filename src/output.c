@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -158,7 +159,8 @@ static void summary(const struct mpx_analysis *an, FILE *f)
 
 		snprintf(lead, sizeof(lead), "  %d. ", k + 1);
 		snprintf(buf, sizeof(buf), "\"%s\": %s. %c%s.", c->claim,
-			 mpx_verdict_name(c->verdict), c->evidence[0] & ~0x20, c->evidence + 1);
+			 mpx_verdict_name(c->verdict), toupper((unsigned char)c->evidence[0]),
+			 c->evidence + 1);
 		wrap(f, lead, 5, buf);
 		snprintf(buf, sizeof(buf), "test with: mpxtrace %s", c->test_with);
 		wrap(f, "     ", 5, buf);

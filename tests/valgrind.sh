@@ -20,7 +20,7 @@ if [ "$(id -u)" = 0 ] && "$M" record -o "$tmp/both.mpxt" --mode=both --tasks 2 \
 	files="$tmp/both.mpxt $files"
 fi
 for f in $files; do
-	for args in "-j" "--wide" "--perfetto $tmp/t.json --csv $tmp/csv"; do
+	for args in "-j" "--wide" "--perfetto $tmp/t.json --csv $tmp/csv --html $tmp/p.html"; do
 		# shellcheck disable=SC2086
 		if valgrind -q --error-exitcode=99 --leak-check=full \
 			--errors-for-leak-kinds=definite "$M" report $args -o "$tmp/out" "$f" \
