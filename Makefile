@@ -43,7 +43,7 @@ CORE_SRCS := src/util.c src/json_writer.c src/evbuf.c src/account.c src/check.c 
 	src/run.c src/analysis.c src/critpath.c src/output.c src/btfscan.c \
 	src/perfetto.c src/csv.c src/tracefile.c
 TOOL_SRCS := src/main.c src/opts.c src/trace.c src/runner.c src/collect.c \
-	src/live.c src/workload.c src/native.c
+	src/live.c src/workload.c src/native.c src/pyprobe.c
 CORE_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(CORE_SRCS))
 TOOL_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(TOOL_SRCS))
 BPF_OBJ := $(OUTPUT)/mpxtrace.bpf.o
@@ -114,6 +114,23 @@ $(SKEL): $(BPF_OBJ)
 	$(Q)$(BPFTOOL) gen skeleton $< name mpxtrace_bpf > $@
 
 $(OUTPUT)/collect.o: $(SKEL)
+
+# The Python probes: their own object, sharing the main object's maps.
+# usdt.bpf.h includes <linux/errno.h>, which wants the target's asm/.
+PY_BPF_OBJ := $(OUTPUT)/pyusdt.bpf.o
+PY_SKEL := $(OUTPUT)/pyusdt.skel.h
+MULTIARCH := $(shell $(CC) -dumpmachine 2>/dev/null)
+
+$(PY_BPF_OBJ): bpf/pyusdt.bpf.c $(VMLINUX) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -idirafter /usr/include/$(MULTIARCH) -MMD -MP -MF $@.d \
+		-c $< -o $@
+
+$(PY_SKEL): $(PY_BPF_OBJ)
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name pyusdt_bpf > $@
+
+$(OUTPUT)/pyprobe.o: $(PY_SKEL)
 
 # The python workload travels inside the binary as a C string.
 WORKLOAD_PY := src/workloads/mpx_workload.py
