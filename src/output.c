@@ -5,6 +5,7 @@
 
 #include "json_writer.h"
 #include "output.h"
+#include "pyreport.h"
 
 static double ms(int64_t ns)
 {
@@ -64,14 +65,13 @@ static void phases_line(const struct mpx_run_analysis *ra, FILE *f)
 /* The critical path, folded into the longest few stretches. */
 static void cp_text(const struct mpx_run_analysis *ra, FILE *f)
 {
-	const struct mpx_model *m = &ra->run->m;
 	size_t i, shown = 0;
 
 	fprintf(f, "  critical path, %.2f ms in %zu stretches; the longest:\n",
 		ms((int64_t)(ra->end - ra->begin)), ra->cp.n);
 	for (i = 0; i < ra->cp.n && shown < 6; i++) {
 		const struct mpx_cp_seg *s = &ra->cp.seg[i];
-		const char *r = s->kind == MPX_CP_WAIT ? reasons__get(&m->reasons, s->reason) : NULL;
+		const char *r = analysis__seg_reason(ra, s);
 
 		if (s->end - s->start < (ra->end - ra->begin) / 20)
 			continue;
@@ -183,6 +183,7 @@ void output__text(const struct mpx_analysis *an, FILE *f, bool wide)
 				ra->run->repeat + 1);
 		report__text(&ra->rep, f, wide, role_of, ra);
 		fputc('\n', f);
+		pyreport__text(ra, f);
 		if (rs->builtin)
 			cp_text(ra, f);
 	}
@@ -257,7 +258,7 @@ static void run_json(struct json_writer *w, const struct mpx_run_analysis *ra,
 	jw_start_array(w);
 	for (i = 0, shown = 0; i < ra->cp.n; i++) {
 		const struct mpx_cp_seg *s = &ra->cp.seg[i];
-		const char *r = reasons__get(&m->reasons, s->reason);
+		const char *r = analysis__seg_reason(ra, s);
 
 		if (cut && (s->end - s->start < cut || shown >= MPX_JSON_CP_MAX))
 			continue;
@@ -312,7 +313,14 @@ static void run_json(struct json_writer *w, const struct mpx_run_analysis *ra,
 	jw_kv_u64(w, "fork_order_violations", ra->fork_order_violations);
 	jw_kv_u64(w, "task_preemptions", ra->task_preemptions);
 	jw_end_object(w);
-	report__json_fields(&ra->rep, w, role_of, ra);
+	pyreport__run_json(ra, w);
+	{
+		struct mpx_report rep = ra->rep;	/* + each task's Python keys */
+
+		rep.task_json = pyreport__task_json;
+		rep.task_json_ctx = ra;
+		report__json_fields(&rep, w, role_of, ra);
+	}
 }
 
 static void explanation_json(struct json_writer *w, const struct mpx_analysis *an)

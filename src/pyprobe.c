@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <limits.h>
+#include <sys/wait.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,8 @@ struct pyprobe {
 	struct pyusdt_bpf *skel;
 	struct bpf_link *links[MAX_LINKS];
 	int nlinks;
+	int own_fd[4 * MAX_LINKS + 1];	/* the fds attaching opened (perf events, links) */
+	int nown;
 	uint32_t attached;		/* MPX_PYP_* */
 	uint32_t missing;		/* wanted, not available */
 	char bin[PATH_MAX];		/* the interpreter */
@@ -347,6 +351,47 @@ static bool find_lib(const char *bin, const struct elf_facts *f, char *out, size
 
 /* ---- attach ----------------------------------------------------------- */
 
+#define OWN_FD_MAX 8192
+
+/* Which fds below OWN_FD_MAX are open, as a bitmap. */
+static void fds_open(uint8_t *map)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	memset(map, 0, OWN_FD_MAX / 8);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		int fd = atoi(de->d_name);
+
+		if (de->d_name[0] != '.' && fd != dirfd(d) && fd >= 0 && fd < OWN_FD_MAX)
+			map[fd / 8] |= (uint8_t)(1u << (fd % 8));
+	}
+	closedir(d);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* Close every fd from 3 up but the sorted keep[]. */
+static void close_all_but(int *keep, int n)
+{
+	unsigned int from = 3;
+	int i;
+
+	qsort(keep, (size_t)n, sizeof(*keep), cmp_int);
+	for (i = 0; i < n; i++) {
+		if ((unsigned int)keep[i] > from)
+			close_range(from, (unsigned int)keep[i] - 1, 0);
+		if ((unsigned int)keep[i] >= from)
+			from = (unsigned int)keep[i] + 1;
+	}
+	close_range(from, ~0u, 0);
+}
+
 static void add_link(struct pyprobe *p, struct bpf_link *l)
 {
 	if (p->nlinks < MAX_LINKS)
@@ -454,6 +499,8 @@ struct pyprobe *pyprobe__open(const struct pyprobe_opts *o, char *const argv[],
 {
 	struct pyprobe *p = calloc(1, sizeof(*p));
 	struct elf_facts fb, fl, *fg = NULL;
+	uint8_t before[OWN_FD_MAX / 8], after[OWN_FD_MAX / 8];
+	int i;
 	const char *usdt_path = NULL, *gil_path = NULL;
 	char why[PATH_MAX + 64];
 	int err;
@@ -510,6 +557,7 @@ struct pyprobe *pyprobe__open(const struct pyprobe_opts *o, char *const argv[],
 		p->skel = NULL;
 		return p;
 	}
+	fds_open(before);
 	if (usdt_path) {
 		struct bpf_program *imp[] = { p->skel->progs.import_start,
 					      p->skel->progs.import_done };
@@ -540,6 +588,12 @@ struct pyprobe *pyprobe__open(const struct pyprobe_opts *o, char *const argv[],
 		p->attached |= MPX_PYP_GIL_RESTORE;
 	if (!(p->attached & MPX_PYP_GIL_TAKE))
 		p->missing |= MPX_PYP_GIL_TAKE;
+	fds_open(after);
+	for (i = 0; i < OWN_FD_MAX / 8; i++)
+		after[i] &= (uint8_t)~before[i];
+	for (i = 0; i < OWN_FD_MAX && p->nown < 4 * MAX_LINKS; i++)
+		if (after[i / 8] & (1u << (i % 8)))
+			p->own_fd[p->nown++] = i;
 	set_note(p, o, usdt_path != NULL, "PyEval_RestoreThread", gil_path ? base(gil_path) : "");
 	return p;
 }
@@ -588,12 +642,58 @@ void pyprobe__func_stats(const struct pyprobe *p, uint64_t *calls, uint64_t *mat
 	free(v);
 }
 
+/*
+ * Each uprobe's unregistration waits for an RCU grace period (~0.1 s on a
+ * small VM), one after the other: 0.7 s for our seven.  A grandchild that
+ * holds only the probes' fds pays that after we are gone; we close our
+ * copies at once.  It waits for our closes (EOF on a pipe), so that its
+ * closes are the last ones.
+ */
+static void hand_off_links(struct pyprobe *p)
+{
+	int pfd[2], i, status;
+	pid_t c;
+
+	if (!p->nlinks || !p->nown || pipe2(pfd, O_CLOEXEC))
+		return;
+	c = fork();
+	if (c == 0) {
+		if (fork() == 0) {
+			int null;
+			char b;
+
+			/* Nothing of ours but the probes: no stdout held open,
+			 * no other program kept attached. */
+			null = open("/dev/null", O_RDWR);
+			if (null >= 0) {
+				dup2(null, 0);
+				dup2(null, 1);
+				dup2(null, 2);
+			}
+			p->own_fd[p->nown] = pfd[0];
+			close_all_but(p->own_fd, p->nown + 1);
+			while (read(pfd[0], &b, 1) < 0 && errno == EINTR)
+				;
+			_exit(0);	/* the kernel closes the probes */
+		}
+		_exit(0);
+	}
+	close(pfd[0]);
+	if (c > 0)
+		waitpid(c, &status, 0);
+	for (i = 0; i < p->nlinks; i++)
+		bpf_link__destroy(p->links[i]);
+	p->nlinks = 0;
+	close(pfd[1]);
+}
+
 void pyprobe__destroy(struct pyprobe *p)
 {
 	int i;
 
 	if (!p)
 		return;
+	hand_off_links(p);
 	for (i = 0; i < p->nlinks; i++)
 		bpf_link__destroy(p->links[i]);
 	pyusdt_bpf__destroy(p->skel);
