@@ -61,15 +61,6 @@ struct {
 	__type(value, __u64);
 } gil_start SEC(".maps");
 
-/* Function calls that matched the glob, per thread: depth of the match, so
- * that only their returns are recorded. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, __u32);
-} func_depth SEC(".maps");
-
 /* Calls and matches seen by the function probes (overhead accounting). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -215,32 +206,29 @@ static __always_inline void func_count(__u32 k)
 		*c += 1;
 }
 
-SEC("usdt")
-int BPF_USDT(func_entry, const char *file, const char *func, int line)
+/*
+ * A call or return of a function whose name matches the glob.  Entries and
+ * returns are not paired here: CPython 3.11 reports every return but an
+ * entry only while a profile or trace function is set (and at
+ * generator.throw), so user space pairs them by name.
+ */
+static __always_inline int func_event(__u32 kind, const char *func, int line)
 {
 	char name[MPX_PYNAME_LEN] = {};
-	__u32 tid, pid, *depth, one = 1;
+	__u32 tid, pid;
 	struct mpx_py *e;
 
 	if (!current_tracked(&tid, &pid))
 		return 0;
-	func_count(0);
-	depth = bpf_map_lookup_elem(&func_depth, &tid);
-	if (depth && *depth) {
-		/* Inside a matched call: count the nesting, record nothing. */
-		*depth += 1;
-		return 0;
-	}
+	if (kind == MPX_PY_FUNC_ENTRY)
+		func_count(0);
 	if (bpf_probe_read_user_str(name, sizeof(name), func) < 0)
 		return 0;
 	if (func_glob[0] && !glob_match(name))
 		return 0;
-	func_count(1);
-	if (depth)
-		*depth = 1;
-	else
-		bpf_map_update_elem(&func_depth, &tid, &one, BPF_ANY);
-	e = py_reserve(MPX_PY_FUNC_ENTRY, tid, pid);
+	if (kind == MPX_PY_FUNC_ENTRY)
+		func_count(1);
+	e = py_reserve(kind, tid, pid);
 	if (!e)
 		return 0;
 	e->val = line;
@@ -250,27 +238,15 @@ int BPF_USDT(func_entry, const char *file, const char *func, int line)
 }
 
 SEC("usdt")
+int BPF_USDT(func_entry, const char *file, const char *func, int line)
+{
+	return func_event(MPX_PY_FUNC_ENTRY, func, line);
+}
+
+SEC("usdt")
 int BPF_USDT(func_return, const char *file, const char *func, int line)
 {
-	__u32 tid, pid, *depth;
-	struct mpx_py *e;
-
-	if (!current_tracked(&tid, &pid))
-		return 0;
-	depth = bpf_map_lookup_elem(&func_depth, &tid);
-	if (!depth || !*depth)
-		return 0;
-	*depth -= 1;
-	if (*depth)
-		return 0;
-	e = py_reserve(MPX_PY_FUNC_RETURN, tid, pid);
-	if (!e)
-		return 0;
-	e->val = line;
-	if (bpf_probe_read_user_str(e->name, sizeof(e->name), func) < 0)
-		e->name[0] = '\0';
-	submit(e);
-	return 0;
+	return func_event(MPX_PY_FUNC_RETURN, func, line);
 }
 
 /* take_gil() or PyEval_RestoreThread() entry: the thread starts to wait. */

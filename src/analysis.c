@@ -391,7 +391,6 @@ static bool same_proc_as_task(const struct mpx_run_analysis *ra, size_t i)
 static void python_setup(struct mpx_run_analysis *ra, uint64_t first_fork)
 {
 	const struct mpx_model *m = &ra->run->m;
-	const struct mpx_pyspan *top = NULL;
 	const struct mpx_phase *ph = NULL;
 	uint64_t first_thread = 0, a, f, t;
 	size_t i;
@@ -413,16 +412,30 @@ static void python_setup(struct mpx_run_analysis *ra, uint64_t first_fork)
 	ra->setup_fork_ns = t - f;
 	ra->setup_threads_ns = ph->end - t;
 	ra->setup_import_ns = pyspans__import_in(&ra->py, (uint32_t)ra->main_idx, a, ph->end,
-						 &top);
+						 NULL);
 	for (i = 0; i < ra->py.n[MPX_PS_IMPORT]; i++) {
 		const struct mpx_pyspan *s = &ra->py.s[MPX_PS_IMPORT][i];
+		uint64_t o = overlap(s->start, s->end, a, ph->end);
+		int k;
 
-		if (s->task == ra->main_idx && s->start >= a && s->start < ph->end)
-			ra->setup_nimports++;
-	}
-	if (top) {
-		snprintf(ra->setup_top_import, sizeof(ra->setup_top_import), "%s", top->name);
-		ra->setup_top_import_ns = overlap(top->start, top->end, a, ph->end);
+		if (s->task != ra->main_idx || !o)
+			continue;
+		ra->setup_nimports++;
+		if (s->depth)
+			continue;
+		/* The two longest outermost imports. */
+		for (k = 0; k < 2 && o <= ra->setup_top_import_ns[k]; k++)
+			;
+		if (k == 0) {
+			ra->setup_top_import_ns[1] = ra->setup_top_import_ns[0];
+			memcpy(ra->setup_top_import[1], ra->setup_top_import[0],
+			       sizeof(ra->setup_top_import[0]));
+		}
+		if (k < 2) {
+			ra->setup_top_import_ns[k] = o;
+			snprintf(ra->setup_top_import[k], sizeof(ra->setup_top_import[k]), "%s",
+				 s->name);
+		}
 	}
 }
 
@@ -819,17 +832,31 @@ static void sentences(struct mpx_analysis *an)
 
 	setup_b = cp_sum(b, MPX_PC_SETUP, -1, -1);
 	setup_a = cp_sum(a, MPX_PC_SETUP, -1, -1);
-	if (b->setup_top_import[0])
-		say(ex, "Creating the pool took %.1f ms: %.1f ms importing %s (%u module%s "
-		    "in all), %.1f ms more before forking its first worker (queues, locks), "
-		    "%.1f ms forking %u workers and %.1f ms starting %u helper threads; "
-		    "Process mode spent %.1f ms starting %u processes.", ms(setup_b),
-		    ms((int64_t)b->setup_top_import_ns), b->setup_top_import,
-		    b->setup_nimports, b->setup_nimports == 1 ? "" : "s",
-		    ms((int64_t)(b->setup_before_fork_ns > b->setup_import_ns ?
-				 b->setup_before_fork_ns - b->setup_import_ns : 0)),
+	if (b->setup_top_import[0][0]) {
+		char imports[2 * MPX_PYNAME_LEN + 96];
+		uint64_t imp = b->setup_import_ns;
+
+		/* One import that is most of it by name, else the two longest. */
+		if (b->setup_top_import_ns[0] * 3 >= imp * 2 || !b->setup_top_import[1][0])
+			snprintf(imports, sizeof(imports), "%.1f ms importing %s (%u module%s "
+				 "in all)", ms((int64_t)b->setup_top_import_ns[0]),
+				 b->setup_top_import[0], b->setup_nimports,
+				 b->setup_nimports == 1 ? "" : "s");
+		else
+			snprintf(imports, sizeof(imports), "%.1f ms importing %u modules (%.1f "
+				 "ms importing %s, %.1f ms %s)", ms((int64_t)imp),
+				 b->setup_nimports, ms((int64_t)b->setup_top_import_ns[0]),
+				 b->setup_top_import[0], ms((int64_t)b->setup_top_import_ns[1]),
+				 b->setup_top_import[1]);
+		say(ex, "Creating the pool took %.1f ms: %s, %.1f ms more before forking its "
+		    "first worker (queues, locks), %.1f ms forking %u workers and %.1f ms "
+		    "starting %u helper threads; Process mode spent %.1f ms starting %u "
+		    "processes.", ms(setup_b), imports,
+		    ms((int64_t)(b->setup_before_fork_ns > imp ? b->setup_before_fork_ns - imp :
+				 0)),
 		    ms((int64_t)b->setup_fork_ns), b->ntask_procs,
 		    ms((int64_t)b->setup_threads_ns), b->nhelpers, ms(setup_a), a->ntask_procs);
+	}
 	else
 		say(ex, "Creating the pool took %.1f ms: main ran %.1f ms on CPU before forking "
 		    "its first worker (imports, queues, locks), then forked %u workers and "

@@ -100,8 +100,8 @@ struct mpx_run_analysis {
 	 * task processes, starting helper threads. */
 	uint64_t setup_before_fork_ns, setup_import_ns, setup_fork_ns, setup_threads_ns;
 	uint32_t setup_nimports;		/* imports (any depth) of main in setup */
-	char setup_top_import[MPX_PYNAME_LEN + 1];	/* its longest outermost one */
-	uint64_t setup_top_import_ns;
+	char setup_top_import[2][MPX_PYNAME_LEN + 1];	/* its two longest outermost */
+	uint64_t setup_top_import_ns[2];
 	uint64_t cp_gil_ns;			/* critical path waiting for the GIL */
 };
 

@@ -18,7 +18,7 @@ static void note_python(struct mpx_run *r)
 {
 	struct mpx_py rec = {};
 
-	if (!py || !r->m.ntasks)
+	if (!py || !pyprobe__is_python(py) || !r->m.ntasks)
 		return;
 	pyprobe__record(py, &rec);
 	rec.hdr.ts = r->m.t0;

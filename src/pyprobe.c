@@ -598,6 +598,11 @@ struct pyprobe *pyprobe__open(const struct pyprobe_opts *o, char *const argv[],
 	return p;
 }
 
+bool pyprobe__is_python(const struct pyprobe *p)
+{
+	return p->bin[0] != '\0';
+}
+
 bool pyprobe__wanted_missing(const struct pyprobe *p)
 {
 	return p->bin[0] && p->missing;

@@ -38,6 +38,8 @@ struct pyprobe *pyprobe__open(const struct pyprobe_opts *o, char *const argv[],
 			      const struct pyprobe_maps *maps);
 /* One line: what was attached to which binary, what was unavailable. */
 const char *pyprobe__note(const struct pyprobe *p);
+/* The command runs a Python interpreter (probes off: false). */
+bool pyprobe__is_python(const struct pyprobe *p);
 /* The command runs a Python, and a probe set it wanted is unavailable. */
 bool pyprobe__wanted_missing(const struct pyprobe *p);
 /* The MPX_PY_PROBES record of a run (ts, tid, pid given by the caller). */

@@ -75,18 +75,50 @@ static size_t top_imports(const struct mpx_pyspans *py, size_t task,
 	return got;
 }
 
+/* Print s word-wrapped to 79 columns: first line after lead, the rest
+ * indented by indent spaces. */
+static void wrap(FILE *f, const char *lead, int indent, const char *s)
+{
+	int col = fprintf(f, "%s", lead);
+
+	while (*s) {
+		const char *e = s;
+		int len;
+
+		while (*e && *e != ' ')
+			e++;
+		len = (int)(e - s);
+		if (col > indent && col + 1 + len > 79) {
+			fprintf(f, "\n%*s", indent, "");
+			col = indent;
+		} else if (col > indent) {
+			fputc(' ', f);
+			col++;
+		}
+		col += fprintf(f, "%.*s", len, s);
+		s = e;
+		while (*s == ' ')
+			s++;
+	}
+	fputc('\n', f);
+}
+
+#define ADD(...) (len += (size_t)snprintf(buf + len, len < sizeof(buf) ? \
+					  sizeof(buf) - len : 0, __VA_ARGS__))
+
 static void task_text(const struct mpx_run_analysis *ra, size_t i, FILE *f)
 {
 	const struct mpx_pyspans *py = &ra->py;
 	const struct mpx_pytask *t = &py->task[i];
 	const struct mpx_pyspan *top[PY_TEXT_ITEMS];
-	size_t n, k, j, marks = 0;
+	char buf[1024], lead[40];
+	size_t n, k, j, len = 0, marks = 0;
 	uint64_t gc_max = 0;
 	int gc_gen = -1;
 
-	fprintf(f, "  %-14.14s %7u", ra->roles[i].name, ra->run->m.tasks[i].tid);
+	buf[0] = '\0';
 	if (t->nimports)
-		fprintf(f, "  %u imports %.2f ms", t->nimports, ms((int64_t)t->import_ns));
+		ADD("%u imports, %.2f ms;", t->nimports, ms((int64_t)t->import_ns));
 	if (t->ngc) {
 		for (k = 0; k < py->n[MPX_PS_GC]; k++) {
 			const struct mpx_pyspan *s = &py->s[MPX_PS_GC][k];
@@ -96,40 +128,40 @@ static void task_text(const struct mpx_run_analysis *ra, size_t i, FILE *f)
 				gc_gen = s->val;
 			}
 		}
-		fprintf(f, "  GC %u x %.2f ms (max %.2f, gen %d)", t->ngc,
-			ms((int64_t)t->gc_ns), ms((int64_t)gc_max), gc_gen);
+		ADD(" GC %u pauses, %.2f ms (longest %.2f, generation %d);", t->ngc,
+		    ms((int64_t)t->gc_ns), ms((int64_t)gc_max), gc_gen);
 	}
 	if (t->ngil)
-		fprintf(f, "  GIL wait %.2f ms", ms((int64_t)t->gil_ns));
+		ADD(" GIL wait %.2f ms in %u, longest %.2f; futex sleep %.2f ms in GIL "
+		    "waits, %.2f ms other;", ms((int64_t)t->gil_ns), t->ngil,
+		    ms((int64_t)t->gil_max_ns), ms((int64_t)t->futex_gil_ns),
+		    ms((int64_t)t->futex_other_ns));
 	if (t->ncalls)
-		fprintf(f, "  %u calls", t->ncalls);
-	fputc('\n', f);
-
+		ADD(" %u calls recorded;", t->ncalls);
 	n = top_imports(py, i, top, PY_TEXT_ITEMS);
 	for (k = 0; k < n; k++)
-		fprintf(f, "%s%.30s %.2f ms (own %.2f)%s", k ? ", " : "      import ", top[k]->name,
-			ms((int64_t)(top[k]->end - top[k]->start)), ms((int64_t)top[k]->excl_ns),
-			k + 1 == n ? "\n" : "");
-	for (j = 0; j < py->naudit; j++) {
+		ADD("%s %.40s %.2f ms (own %.2f)%s", k ? "" : " longest imports:", top[k]->name,
+		    ms((int64_t)(top[k]->end - top[k]->start)), ms((int64_t)top[k]->excl_ns),
+		    k + 1 == n ? ";" : ",");
+	for (j = 0; j < py->naudit && marks <= PY_TEXT_ITEMS * 2; j++) {
 		const struct mpx_pyaudit *a = &py->audit[j];
 
 		if (a->task != i || !pyspans__audit_is_phase(a->name))
 			continue;
-		if (marks == PY_TEXT_ITEMS * 2) {
-			fprintf(f, ", ...");
-			break;
-		}
-		fprintf(f, "%s%.24s %+.2f", marks ? ", " : "      marks (ms) ", a->name,
-			ms((int64_t)a->ts - (int64_t)ra->begin));
+		if (marks == PY_TEXT_ITEMS * 2)
+			ADD(" ...");
+		else
+			ADD("%s %.24s at %+.2f ms", marks ? "," : " audit:", a->name,
+			    ms((int64_t)a->ts - (int64_t)ra->begin));
 		marks++;
 	}
-	if (marks)
-		fputc('\n', f);
-	if (t->ngil)
-		fprintf(f, "      %u GIL waits, longest %.2f ms; futex sleep %.2f ms in GIL "
-			"waits, %.2f ms other\n", t->ngil, ms((int64_t)t->gil_max_ns),
-			ms((int64_t)t->futex_gil_ns), ms((int64_t)t->futex_other_ns));
+	if (len && buf[len - 1] == ';')
+		buf[len - 1] = '\0';
+	snprintf(lead, sizeof(lead), "  %-14.14s %7u ", ra->roles[i].name,
+		 ra->run->m.tasks[i].tid);
+	wrap(f, lead, 6, buf[0] == ' ' ? buf + 1 : buf);
 }
+#undef ADD
 
 void pyreport__text(const struct mpx_run_analysis *ra, FILE *f)
 {
@@ -140,7 +172,12 @@ void pyreport__text(const struct mpx_run_analysis *ra, FILE *f)
 	if (!py->probes_known && !py->any)
 		return;
 	pyreport__probes(py, probes, sizeof(probes));
-	fprintf(f, "  Python (%s)\n", probes[0] ? probes : "probes unknown");
+	{
+		char head[sizeof(probes) + 16];
+
+		snprintf(head, sizeof(head), "probes of %s", probes[0] ? probes : "unknown");
+		wrap(f, "  Python,", 4, head);
+	}
 	for (r = 0; r < ra->rep.nrows; r++) {
 		size_t i = (size_t)(ra->rep.rows[r].t - ra->run->m.tasks);
 
