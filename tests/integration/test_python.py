@@ -242,6 +242,30 @@ def test_py_functions_records_matching_calls():
     expect("1973 matched 'fi?'" in err, "no overhead line: %r" % err)
 
 
+def test_trace_file_carries_python_records():
+    """--save then report: the same Python spans and probe set as live."""
+    d = tempfile.mkdtemp(prefix="mpx-pytf-")
+    try:
+        f = os.path.join(d, "t.mpxt")
+        live = subprocess.run([MPXTRACE, "-j", "--save", f, "--", PY, "-c",
+                               "import json, gc; gc.collect()"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+        expect(live.returncode == 0, live.stderr)
+        rep = subprocess.run([MPXTRACE, "report", "-j", f], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, timeout=120)
+        expect(rep.returncode == 0, rep.stderr)
+        a, b = json.loads(live.stdout), json.loads(rep.stdout)
+        expect(a["python_probes"] == b["python_probes"], "probes %r vs %r"
+               % (a["python_probes"], b["python_probes"]))
+        keys = ("py_imports", "py_gc", "py_audit", "gil_wait_ns", "futex_sleep_gil_ns")
+        for ta, tb in zip(a["tasks"], b["tasks"]):
+            for k in keys:
+                expect(ta[k] == tb[k], "tid %d %s differs after the round trip" % (ta["tid"], k))
+        expect(any(i["module"] == "json" for i in main_task(b)["py_imports"]), "no json import")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_perfetto_has_python_slices():
     d = tempfile.mkdtemp(prefix="mpx-pypf-")
     try:
