@@ -105,8 +105,11 @@ int live__execute(const struct mpx_opts *o, struct mpx_runset *rs)
 		goto cleanup;
 	/* Native workloads run no Python. */
 	if (!have_w || w.o.runtime == MPX_RT_PYTHON) {
+		uint64_t t0 = mpx_now_ns();
+
 		py = trace__python(s, &o->py, have_w ? workload__argv(&w, MPX_MODE_PROCESS) :
 				   o->argv);
+		mpx_info("python probes set up in %.1f ms\n", (double)(mpx_now_ns() - t0) / 1e6);
 		if (py && (o->py.off || !pyprobe__wanted_missing(py)))
 			mpx_info("%s\n", pyprobe__note(py));
 		else if (py)
