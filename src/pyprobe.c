@@ -6,6 +6,7 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <limits.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -647,6 +648,21 @@ void pyprobe__func_stats(const struct pyprobe *p, uint64_t *calls, uint64_t *mat
 	free(v);
 }
 
+/* Not mpxtrace's command line: nothing looking for the traced command (or
+ * for mpxtrace) should take this helper for either. */
+static void rename_self(void)
+{
+	static char cmd[] = "mpxtrace-uprobe-release";
+	unsigned long a = (unsigned long)cmd, e = a + sizeof(cmd);
+
+	prctl(PR_SET_NAME, "mpx-uprobe-rel", 0, 0, 0);
+	if (prctl(PR_SET_MM, PR_SET_MM_ARG_START, a, 0, 0) ||
+	    prctl(PR_SET_MM, PR_SET_MM_ARG_END, e, 0, 0)) {
+		prctl(PR_SET_MM, PR_SET_MM_ARG_END, e, 0, 0);
+		prctl(PR_SET_MM, PR_SET_MM_ARG_START, a, 0, 0);
+	}
+}
+
 /*
  * Each uprobe's unregistration waits for an RCU grace period (~0.1 s on a
  * small VM), one after the other: 0.7 s for our seven.  A grandchild that
@@ -677,6 +693,7 @@ static void hand_off_links(struct pyprobe *p)
 			}
 			p->own_fd[p->nown] = pfd[0];
 			close_all_but(p->own_fd, p->nown + 1);
+			rename_self();
 			while (read(pfd[0], &b, 1) < 0 && errno == EINTR)
 				;
 			_exit(0);	/* the kernel closes the probes */
