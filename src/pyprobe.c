@@ -606,7 +606,9 @@ bool pyprobe__is_python(const struct pyprobe *p)
 
 bool pyprobe__wanted_missing(const struct pyprobe *p)
 {
-	return p->bin[0] && p->missing;
+	/* GIL waits after blocking calls only is the usual case: not worth a
+	 * warning (the report says it). */
+	return p->bin[0] && (p->missing & ~MPX_PYP_GIL_TAKE);
 }
 
 const char *pyprobe__note(const struct pyprobe *p)

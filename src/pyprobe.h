@@ -40,7 +40,7 @@ struct pyprobe *pyprobe__open(const struct pyprobe_opts *o, char *const argv[],
 const char *pyprobe__note(const struct pyprobe *p);
 /* The command runs a Python interpreter (probes off: false). */
 bool pyprobe__is_python(const struct pyprobe *p);
-/* The command runs a Python, and a probe set it wanted is unavailable. */
+/* The command runs a Python without its USDT probes (or --py-functions). */
 bool pyprobe__wanted_missing(const struct pyprobe *p);
 /* The MPX_PY_PROBES record of a run (ts, tid, pid given by the caller). */
 void pyprobe__record(const struct pyprobe *p, struct mpx_py *rec);
