@@ -436,6 +436,18 @@ static void python_setup(struct mpx_run_analysis *ra, uint64_t first_fork)
 			snprintf(ra->setup_top_import[k], sizeof(ra->setup_top_import[k]), "%s",
 				 s->name);
 		}
+		if (k == 0) {
+			const struct mpx_task *mt = &m->tasks[ra->main_idx];
+			size_t j;
+
+			ra->setup_top_import_cpu_ns = 0;
+			for (j = 0; j < mt->niv; j++)
+				if (mt->iv[j].state == MPX_TS_RUNNING)
+					ra->setup_top_import_cpu_ns +=
+						overlap(mt->iv[j].start, mt->iv[j].end,
+							s->start > a ? s->start : a,
+							s->end < ph->end ? s->end : ph->end);
+		}
 	}
 }
 
@@ -839,9 +851,10 @@ static void sentences(struct mpx_analysis *an)
 		/* One import that is most of it by name, else the two longest. */
 		if (b->setup_top_import_ns[0] * 3 >= imp * 2 || !b->setup_top_import[1][0])
 			snprintf(imports, sizeof(imports), "%.1f ms importing %s (%u module%s "
-				 "in all)", ms((int64_t)b->setup_top_import_ns[0]),
-				 b->setup_top_import[0], b->setup_nimports,
-				 b->setup_nimports == 1 ? "" : "s");
+				 "in all, %.1f ms of it on CPU)",
+				 ms((int64_t)b->setup_top_import_ns[0]), b->setup_top_import[0],
+				 b->setup_nimports, b->setup_nimports == 1 ? "" : "s",
+				 ms((int64_t)b->setup_top_import_cpu_ns));
 		else
 			snprintf(imports, sizeof(imports), "%.1f ms importing %u modules (%.1f "
 				 "ms importing %s, %.1f ms %s)", ms((int64_t)imp),

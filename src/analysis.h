@@ -102,6 +102,7 @@ struct mpx_run_analysis {
 	uint32_t setup_nimports;		/* imports (any depth) of main in setup */
 	char setup_top_import[2][MPX_PYNAME_LEN + 1];	/* its two longest outermost */
 	uint64_t setup_top_import_ns[2];
+	uint64_t setup_top_import_cpu_ns;	/* main on CPU during the longest one */
 	uint64_t cp_gil_ns;			/* critical path waiting for the GIL */
 };
 

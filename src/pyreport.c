@@ -132,10 +132,11 @@ static void task_text(const struct mpx_run_analysis *ra, size_t i, FILE *f)
 		    ms((int64_t)t->gc_ns), ms((int64_t)gc_max), gc_gen);
 	}
 	if (t->ngil)
-		ADD(" GIL wait %.2f ms in %u, longest %.2f; futex sleep %.2f ms in GIL "
-		    "waits, %.2f ms other;", ms((int64_t)t->gil_ns), t->ngil,
-		    ms((int64_t)t->gil_max_ns), ms((int64_t)t->futex_gil_ns),
-		    ms((int64_t)t->futex_other_ns));
+		ADD(" GIL wait %.2f ms in %u, longest %.2f;", ms((int64_t)t->gil_ns), t->ngil,
+		    ms((int64_t)t->gil_max_ns));
+	if (t->futex_gil_ns >= 10000 || t->futex_other_ns >= 10000)
+		ADD(" futex sleep %.2f ms in GIL waits, %.2f ms other;",
+		    ms((int64_t)t->futex_gil_ns), ms((int64_t)t->futex_other_ns));
 	if (t->ncalls)
 		ADD(" %u calls recorded;", t->ncalls);
 	n = top_imports(py, i, top, PY_TEXT_ITEMS);
