@@ -317,7 +317,8 @@ int pyspans__build(struct mpx_pyspans *ps, const struct evbuf *eb, const struct 
 			while (b.st[k][t].n)
 				pop(ps, k, &b.st[k][t], m->tasks[t].end_ns, true);
 	for (k = 0; k < MPX_PS_MAX && !b.err; k++)
-		qsort(ps->s[k], ps->n[k], sizeof(*ps->s[k]), cmp_span);
+		if (ps->n[k] > 1)
+			qsort(ps->s[k], ps->n[k], sizeof(*ps->s[k]), cmp_span);
 	if (!b.err) {
 		totals(ps);
 		split_futex(ps, m);

@@ -160,6 +160,12 @@ def test_gil_waits_fill_two_cpu_bound_threads():
         expect(fut and t["futex_sleep_gil_ns"] >= 0.9 * fut,
                "%s: futex sleep %.2f ms, %.2f ms of it in GIL waits"
                % (t["role"], fut / 1e6, t["futex_sleep_gil_ns"] / 1e6))
+    # On the critical path, the threads' futex sleeps are named GIL waits.
+    tids = {t["tid"] for t in threads}
+    named = [s.get("reason") for s in rep["critical_path"]
+             if s["tid"] in tids and s["kind"] == "wait"]
+    expect(not any(r and "futex" in r for r in named),
+           "thread waits on the critical path: %r" % sorted(set(named)))
 
 
 def test_python_without_probes_degrades():
