@@ -14,6 +14,7 @@ rm -f "$D"/*
 "$M" record -o "$D/native-process.mpxt" --mode=process --runtime=native \
 	--tasks 1 --task=sleep --task-ms 5
 "$M" record -o "$D/python-both.mpxt" --mode=both --tasks 1 --task=sleep --task-ms 5
+"$M" record -o "$D/python-usdt.mpxt" -- /usr/bin/python3 -c 'import json, gc; gc.collect()'
 python3 - "$D" <<'PY'
 import os, struct, sys, zlib
 d = sys.argv[1]
