@@ -100,7 +100,7 @@ static bool pyenv_shim(const char *script, const char *text, char *out, size_t s
 		return false;
 	x += 6;
 	y = strchr(x, '"');
-	if (!y || y - x > PATH_MAX)
+	if (!y || y - x > PATH_MAX || memchr(x, '\'', (size_t)(y - x)))
 		return false;
 	fmt_to(prog, sizeof(prog), "%s", strrchr(script, '/') ? strrchr(script, '/') + 1 :
 		 script);
