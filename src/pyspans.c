@@ -17,6 +17,7 @@ struct stack {
 struct builder {
 	struct mpx_pyspans *ps;
 	const struct mpx_model *m;
+	struct pid_ix *pids;		/* every task by pid */
 	struct stack *st[MPX_PS_MAX];	/* per task, imports and calls */
 	int err;
 };
@@ -188,12 +189,55 @@ static void on_py(struct builder *b, const struct mpx_py *e)
 	}
 }
 
+struct pid_ix {
+	uint32_t pid, task;
+};
+
+static int cmp_pid_ix(const void *a, const void *b)
+{
+	const struct pid_ix *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->task < y->task ? -1 : x->task > y->task;
+}
+
+/* Whether another thread of task's process lived during [s, e]. */
+static bool other_thread(const struct builder *b, size_t task, uint64_t s, uint64_t e)
+{
+	const struct mpx_model *m = b->m;
+	uint32_t pid = m->tasks[task].pid;
+	size_t lo = 0, hi = m->ntasks, i;
+
+	while (lo < hi) {	/* the first entry of pid */
+		size_t mid = (lo + hi) / 2;
+
+		if (b->pids[mid].pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo; i < m->ntasks && b->pids[i].pid == pid; i++) {
+		const struct mpx_task *o = &m->tasks[b->pids[i].task];
+
+		if (b->pids[i].task != task && o->start_ns < e && o->end_ns > s)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A GIL wait: from entering the take to holding the GIL.  While its process
+ * has no other thread nobody else can hold the GIL: the time is waiting for
+ * a CPU (or a signal handler), not for the GIL.
+ */
 static void on_gil(struct builder *b, const struct mpx_gil *e)
 {
 	int task = task_of(b->m, e->tid);
 	struct mpx_pyspan *s;
 
-	if (task < 0 || e->start_ns > e->hdr.ts)
+	if (task < 0 || e->start_ns > e->hdr.ts ||
+	    !other_thread(b, (size_t)task, e->start_ns, e->hdr.ts))
 		return;
 	b->ps->any = true;
 	s = add_span(b, MPX_PS_GIL, (uint32_t)task, e->start_ns);
@@ -296,10 +340,15 @@ int pyspans__build(struct mpx_pyspans *ps, const struct evbuf *eb, const struct 
 	ps->task = calloc(m->ntasks ? m->ntasks : 1, sizeof(*ps->task));
 	for (k = 0; k < MPX_PS_MAX; k++)
 		b.st[k] = calloc(m->ntasks ? m->ntasks : 1, sizeof(*b.st[k]));
-	if (!ps->task || !b.st[0] || !b.st[1] || !b.st[2] || !b.st[3]) {
+	b.pids = calloc(m->ntasks ? m->ntasks : 1, sizeof(*b.pids));
+	if (!ps->task || !b.st[0] || !b.st[1] || !b.st[2] || !b.st[3] || !b.pids) {
 		b.err = -ENOMEM;
 		goto out;
 	}
+	for (t = 0; t < m->ntasks; t++)
+		b.pids[t] = (struct pid_ix){ m->tasks[t].pid, (uint32_t)t };
+	if (m->ntasks > 1)
+		qsort(b.pids, m->ntasks, sizeof(*b.pids), cmp_pid_ix);
 	for (i = 0; i < eb->n && !b.err; i++) {
 		const struct mpx_hdr *h = evbuf__get(eb, i);
 
@@ -324,6 +373,7 @@ int pyspans__build(struct mpx_pyspans *ps, const struct evbuf *eb, const struct 
 		split_futex(ps, m);
 	}
 out:
+	free(b.pids);
 	for (k = 0; k < MPX_PS_MAX; k++) {
 		for (t = 0; b.st[k] && t < m->ntasks; t++) {
 			free(b.st[k][t].ix);

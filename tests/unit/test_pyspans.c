@@ -201,6 +201,9 @@ TEST(pyspans_gil_waits_split_futex_sleep)
 	scn__out(&s, 10000, THR, MPX_TASK_DEAD, kc(3000, 0, 3));
 	SCN_ADD(&s, mk_gil(1500, 6500, THR));
 	SCN_ADD(&s, mk_gil(9200, 9300, THR));
+	scn__fork(&s, 1200, ROOT, 300, 0, "python3");
+	scn__wakeup_new(&s, 1200, 300);
+	SCN_ADD(&s, mk_gil(1300, 1900, 300));
 	model__init(&m);
 	model__seed_root(&m, ROOT, ROOT, 1, "python3", 500, NULL);
 	reasons__add(&m.reasons, 7, "futex_wait in futex()");
@@ -217,6 +220,9 @@ TEST(pyspans_gil_waits_split_futex_sleep)
 	ASSERT_EQ(ps.task[t].futex_other_ns, 2000);
 	ASSERT_EQ(pyspans__gil_in(&ps, (uint32_t)t, 6000, 9250), 500 + 50);
 	ASSERT_EQ(ps.task[0].gil_ns, 0);
+	/* A process of one thread waits for no GIL: its take is CPU wait. */
+	t = (size_t)(model__find(&m, 300) - m.tasks);
+	ASSERT_EQ(ps.task[t].ngil, 0);
 	pyspans__free(&ps);
 	model__free(&m);
 	scn__free(&s);
