@@ -249,9 +249,7 @@ int BPF_USDT(func_return, const char *file, const char *func, int line)
 	return func_event(MPX_PY_FUNC_RETURN, func, line);
 }
 
-/* take_gil() or PyEval_RestoreThread() entry: the thread starts to wait. */
-SEC("uprobe")
-int gil_enter(struct pt_regs *ctx)
+static __always_inline int gil_enter_(void)
 {
 	__u32 tid, pid;
 	__u64 now;
@@ -263,9 +261,66 @@ int gil_enter(struct pt_regs *ctx)
 	return 0;
 }
 
+/* take_gil() or PyEval_RestoreThread() entry: the thread starts to wait. */
+SEC("uprobe")
+int gil_enter(struct pt_regs *ctx)
+{
+	return gil_enter_();
+}
+
+static __always_inline int gil_exit_(void);
+
 /* ... and its return: the thread holds the GIL. */
 SEC("uretprobe")
 int gil_exit(struct pt_regs *ctx)
+{
+	return gil_exit_();
+}
+
+/*
+ * Every probe through one program, for a uprobe_multi link (v6.6): its
+ * release waits for one RCU grace period, not one per probe.  User space
+ * fills the USDT specs (argument locations) itself; the spec's cookie says
+ * which probe fired (MPX_PY_* kind, or PYM_GIL_ENTER).
+ */
+#define PYM_GIL_ENTER 100
+
+SEC("uprobe")
+int py_multi(struct pt_regs *ctx)
+{
+	long kind = bpf_usdt_cookie(ctx), a0 = 0, a1 = 0, a2 = 0;
+
+	if (kind == PYM_GIL_ENTER)
+		return gil_enter_();
+	bpf_usdt_arg(ctx, 0, &a0);
+	switch (kind) {
+	case MPX_PY_IMPORT_START:
+		return py_event(MPX_PY_IMPORT_START, (const char *)a0, 0, 0);
+	case MPX_PY_IMPORT_DONE:
+		bpf_usdt_arg(ctx, 1, &a1);
+		return py_event(MPX_PY_IMPORT_DONE, (const char *)a0, (__s32)a1, 0);
+	case MPX_PY_GC_START:
+		return py_event(MPX_PY_GC_START, NULL, (__s32)a0, 0);
+	case MPX_PY_GC_DONE:
+		return py_event(MPX_PY_GC_DONE, NULL, 0, (__u64)a0);
+	case MPX_PY_AUDIT:
+		return py_event(MPX_PY_AUDIT, (const char *)a0, 0, 0);
+	case MPX_PY_FUNC_ENTRY:
+	case MPX_PY_FUNC_RETURN:
+		bpf_usdt_arg(ctx, 1, &a1);
+		bpf_usdt_arg(ctx, 2, &a2);
+		return func_event(kind, (const char *)a1, (int)a2);
+	}
+	return 0;
+}
+
+SEC("uretprobe")
+int gil_exit_multi(struct pt_regs *ctx)
+{
+	return gil_exit_();
+}
+
+static __always_inline int gil_exit_(void)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	__u64 *start = bpf_map_lookup_elem(&gil_start, &tid), now, t0;

@@ -7,6 +7,7 @@
 #include <libelf.h>
 #include <limits.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/bpf.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -22,11 +24,17 @@
 #include "pyusdt.skel.h"
 
 #define MAX_LINKS 16
+#define MPX_TRACE_UPROBE_MULTI	48	/* enum bpf_attach_type, v6.6 */
+#define MPX_UPROBE_MULTI_RETURN	1	/* BPF_F_UPROBE_MULTI_RETURN */
+#define PYM_GIL_ENTER		100	/* as bpf/pyusdt.bpf.c */
+#define PYM_MAX			16
 
 struct pyprobe {
 	struct pyusdt_bpf *skel;
 	struct bpf_link *links[MAX_LINKS];
 	int nlinks;
+	int mfd[4];			/* uprobe_multi links (raw fds) */
+	int nmfd;
 	int own_fd[4 * MAX_LINKS + 1];	/* the fds attaching opened (perf events, links) */
 	int nown;
 	uint32_t attached;		/* MPX_PYP_* */
@@ -446,13 +454,25 @@ static bool attach_gil(struct pyprobe *p, const char *path, long off)
 	return true;
 }
 
-static int load(struct pyprobe *p, const struct pyprobe_opts *o, const struct pyprobe_maps *m)
+/* multi: the one-program set for uprobe_multi links, else one program per
+ * probe for libbpf's perf-event uprobes. */
+static int load(struct pyprobe *p, const struct pyprobe_opts *o, const struct pyprobe_maps *m,
+		bool multi)
 {
+	struct bpf_program *prog;
 	int err;
 
 	p->skel = pyusdt_bpf__open();
 	if (!p->skel)
 		return errno ? -errno : -EINVAL;
+	bpf_object__for_each_program(prog, p->skel->obj) {
+		bool is_multi = prog == p->skel->progs.py_multi ||
+				prog == p->skel->progs.gil_exit_multi;
+
+		bpf_program__set_autoload(prog, is_multi == multi);
+		if (is_multi)
+			bpf_program__set_expected_attach_type(prog, MPX_TRACE_UPROBE_MULTI);
+	}
 	if (o->functions)
 		snprintf((char *)p->skel->rodata->func_glob, MPX_PYNAME_LEN, "%s",
 			 strcmp(o->functions, "*") ? o->functions : "");
@@ -461,6 +481,323 @@ static int load(struct pyprobe *p, const struct pyprobe_opts *o, const struct py
 	    (err = bpf_map__reuse_fd(p->skel->maps.drops, m->drops_fd)))
 		return err;
 	return pyusdt_bpf__load(p->skel);
+}
+
+/* ---- uprobe_multi ------------------------------------------------------ */
+
+
+/* As usdt.bpf.h's struct __bpf_usdt_spec (its BTF: 208 bytes). */
+struct usdt_arg_spec {
+	uint64_t val_off;
+	uint32_t arg_type;		/* 0 const, 1 register, 2 register + offset, deref */
+	int16_t reg_off;
+	bool arg_signed;
+	int8_t arg_bitshift;
+};
+
+struct usdt_spec {
+	struct usdt_arg_spec args[12];
+	uint64_t usdt_cookie;
+	int16_t arg_cnt;
+};
+_Static_assert(sizeof(struct usdt_spec) == 208, "usdt.bpf.h spec layout");
+
+struct pym_target {
+	uint64_t off, ref_ctr_off, cookie;
+};
+
+#if defined(__x86_64__)
+/* Offset in the kernel's x86-64 struct pt_regs of a register of any width. */
+static int reg_off(const char *r)
+{
+	static const struct {
+		const char *names[4];
+		int off;
+	} regs[] = {
+		{ { "rax", "eax", "ax", "al" }, 80 }, { { "rbx", "ebx", "bx", "bl" }, 40 },
+		{ { "rcx", "ecx", "cx", "cl" }, 88 }, { { "rdx", "edx", "dx", "dl" }, 96 },
+		{ { "rsi", "esi", "si", "sil" }, 104 }, { { "rdi", "edi", "di", "dil" }, 112 },
+		{ { "rbp", "ebp", "bp", "bpl" }, 32 }, { { "rsp", "esp", "sp", "spl" }, 152 },
+		{ { "rip", "eip", "ip", "" }, 128 },
+	};
+	static const int rn[] = { 72, 64, 56, 48, 24, 16, 8, 0 };	/* r8..r15 */
+	size_t i, k;
+	int n;
+
+	for (i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
+		for (k = 0; k < 4; k++)
+			if (regs[i].names[k][0] && !strcmp(r, regs[i].names[k]))
+				return regs[i].off;
+	if (r[0] == 'r' && sscanf(r + 1, "%d", &n) == 1 && n >= 8 && n <= 15) {
+		const char *e = r + 1 + (n >= 10 ? 2 : 1);
+
+		if (!*e || !strcmp(e, "d") || !strcmp(e, "w") || !strcmp(e, "b"))
+			return rn[n - 8];
+	}
+	return -1;
+}
+
+/* One "SIZE@OPERAND" of a stapsdt note, as libbpf's usdt.c reads x86-64. */
+static int parse_arg(const char *a, struct usdt_arg_spec *sp)
+{
+	char reg[16];
+	long long off;
+	int size, len = 0;
+
+	if (sscanf(a, "%d@%n", &size, &len) != 1 || !len || !size || abs(size) > 8)
+		return -EINVAL;
+	a += len;
+	memset(sp, 0, sizeof(*sp));
+	if (sscanf(a, "%lld(%%%15[a-z0-9])", &off, reg) == 2 ||
+	    (off = 0, sscanf(a, "(%%%15[a-z0-9])", reg) == 1)) {
+		sp->arg_type = 2;
+		sp->val_off = (uint64_t)off;
+	} else if (sscanf(a, "%%%15[a-z0-9]", reg) == 1) {
+		sp->arg_type = 1;
+	} else if (sscanf(a, "$%lld", &off) == 1) {
+		sp->arg_type = 0;
+		sp->val_off = (uint64_t)off;
+		reg[0] = '\0';
+	} else {
+		return -EINVAL;
+	}
+	if (sp->arg_type && (sp->reg_off = (int16_t)reg_off(reg)) < 0)
+		return -EINVAL;
+	sp->arg_signed = size < 0;
+	sp->arg_bitshift = (int8_t)(64 - abs(size) * 8);
+	return 0;
+}
+#else
+static int parse_arg(const char *a, struct usdt_arg_spec *sp)
+{
+	(void)a;
+	(void)sp;
+	return -EOPNOTSUPP;	/* libbpf's per-probe attach does the other arches */
+}
+#endif
+
+/* File offset of a virtual address of path's ELF, in a section of type. */
+static long vaddr_off(Elf *e, uint64_t va, bool exec)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(e, scn))) {
+		if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_ALLOC) ||
+		    sh.sh_type == SHT_NOBITS || exec != !!(sh.sh_flags & SHF_EXECINSTR))
+			continue;
+		if (va >= sh.sh_addr && va < sh.sh_addr + sh.sh_size)
+			return (long)(va - sh.sh_addr + sh.sh_offset);
+	}
+	return -1;
+}
+
+/* The probes of path named in names[] (kinds[] their cookies): targets and
+ * specs; returns how many, or -errno. */
+static int usdt_targets(const char *path, const char *const *names, const uint64_t *kinds,
+			int nnames, struct pym_target *t, struct usdt_spec *specs, int max,
+			uint32_t *found)
+{
+	Elf_Scn *scn = NULL, *notes = NULL;
+	uint64_t base_addr = 0;
+	size_t shstrndx, off = 0, name_off, desc_off;
+	int fd, n = 0, err = 0;
+	GElf_Shdr sh;
+	GElf_Nhdr nh;
+	Elf_Data *d;
+	Elf *e;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	if (!e || elf_getshdrstrndx(e, &shstrndx) || gelf_getclass(e) != ELFCLASS64) {
+		err = -EINVAL;
+		goto out;
+	}
+	while ((scn = elf_nextscn(e, scn))) {
+		const char *nm;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		nm = elf_strptr(e, shstrndx, sh.sh_name);
+		if (nm && !strcmp(nm, ".note.stapsdt"))
+			notes = scn;
+		else if (nm && !strcmp(nm, ".stapsdt.base"))
+			base_addr = sh.sh_addr;
+	}
+	d = notes ? elf_getdata(notes, NULL) : NULL;
+	while (d && n < max && (off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
+		const char *desc = (const char *)d->d_buf + desc_off, *prov, *name, *args;
+		uint64_t pc, nbase, sem;
+		struct usdt_spec *sp = &specs[n];
+		char buf[512], *tok, *save = NULL;
+		long po, so = 0;
+		int k;
+
+		if (nh.n_type != 3 || nh.n_descsz < 24 + 3)
+			continue;
+		memcpy(&pc, desc, 8);
+		memcpy(&nbase, desc + 8, 8);
+		memcpy(&sem, desc + 16, 8);
+		prov = desc + 24;
+		name = prov + strnlen(prov, nh.n_descsz - 24) + 1;
+		if (name >= desc + nh.n_descsz || strcmp(prov, "python"))
+			continue;
+		args = name + strnlen(name, (size_t)(desc + nh.n_descsz - name)) + 1;
+		if (args > desc + nh.n_descsz)
+			continue;
+		for (k = 0; k < nnames && strcmp(name, names[k]); k++)
+			;
+		if (k == nnames)
+			continue;
+		if (base_addr)		/* prelinked: move by what the base moved */
+			pc += base_addr - nbase;
+		po = vaddr_off(e, pc, true);
+		if (sem && base_addr)
+			sem += base_addr - nbase;
+		if (sem)
+			so = vaddr_off(e, sem, false);
+		if (po < 0 || so < 0) {
+			err = -ENOENT;
+			goto out;
+		}
+		memset(sp, 0, sizeof(*sp));
+		fmt_to(buf, sizeof(buf), "%.*s", (int)(desc + nh.n_descsz - args), args);
+		for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+			if (sp->arg_cnt == 12 || parse_arg(tok, &sp->args[sp->arg_cnt])) {
+				err = -EINVAL;
+				goto out;
+			}
+			sp->arg_cnt++;
+		}
+		sp->usdt_cookie = kinds[k];
+		t[n] = (struct pym_target){ (uint64_t)po, (uint64_t)so, (uint64_t)n };
+		*found |= 1u << k;
+		n++;
+	}
+out:
+	if (e)
+		elf_end(e);
+	close(fd);
+	return err ? err : n;
+}
+
+/* BPF_LINK_CREATE of a uprobe_multi link (libbpf 1.1 predates it). */
+static int link_multi(int prog_fd, const char *path, const struct pym_target *t, int n,
+		      int first, uint32_t flags)
+{
+	uint64_t offs[PYM_MAX], refs[PYM_MAX], cookies[PYM_MAX];
+	union {
+		struct {
+			uint32_t prog_fd, target_fd, attach_type, flags;
+			uint64_t path, offsets, ref_ctr_offsets, cookies;
+			uint32_t cnt, um_flags, pid;
+		} lc;
+		union bpf_attr attr;
+	} a;
+	int i, fd;
+
+	for (i = 0; i < n; i++) {
+		offs[i] = t[i].off;
+		refs[i] = t[i].ref_ctr_off;
+		cookies[i] = (uint64_t)(first + i);
+	}
+	memset(&a, 0, sizeof(a));
+	a.lc.prog_fd = (uint32_t)prog_fd;
+	a.lc.attach_type = MPX_TRACE_UPROBE_MULTI;
+	a.lc.path = (uint64_t)(uintptr_t)path;
+	a.lc.offsets = (uint64_t)(uintptr_t)offs;
+	a.lc.ref_ctr_offsets = (uint64_t)(uintptr_t)refs;
+	a.lc.cookies = (uint64_t)(uintptr_t)cookies;
+	a.lc.cnt = (uint32_t)n;
+	a.lc.um_flags = flags;
+	fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &a.attr, sizeof(a.attr));
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * Everything in at most three uprobe_multi links: the USDT probes (and the
+ * GIL take when it is in the same file), the GIL take elsewhere, the GIL
+ * take's return.  Returns 0 or -errno (then nothing is attached).
+ */
+static int attach_multi(struct pyprobe *p, const struct pyprobe_opts *o, const char *usdt_path,
+			const char *gil_path, long gil_off, bool gil_take)
+{
+	static const char *const names[] = {
+		"import__find__load__start", "import__find__load__done", "gc__start",
+		"gc__done", "audit", "function__entry", "function__return",
+	};
+	static const uint64_t kinds[] = {
+		MPX_PY_IMPORT_START, MPX_PY_IMPORT_DONE, MPX_PY_GC_START, MPX_PY_GC_DONE,
+		MPX_PY_AUDIT, MPX_PY_FUNC_ENTRY, MPX_PY_FUNC_RETURN,
+	};
+	struct pym_target t[PYM_MAX];
+	struct usdt_spec specs[PYM_MAX];
+	int n = 0, nu = 0, i, err, fd, specs_fd = bpf_map__fd(p->skel->maps.__bpf_usdt_specs);
+	int entry = bpf_program__fd(p->skel->progs.py_multi);
+	uint32_t found = 0;
+
+	if (usdt_path) {
+		nu = usdt_targets(usdt_path, names, kinds, o->functions ? 7 : 5, t, specs,
+				  PYM_MAX - 1, &found);
+		if (nu < 0)
+			return nu;
+		n = nu;
+	}
+	if (gil_path) {
+		memset(&specs[n], 0, sizeof(specs[n]));
+		specs[n].usdt_cookie = PYM_GIL_ENTER;
+		t[n] = (struct pym_target){ (uint64_t)gil_off, 0, (uint64_t)n };
+		n++;
+	}
+	for (i = 0; i < n; i++)
+		if (bpf_map_update_elem(specs_fd, &i, &specs[i], BPF_ANY))
+			return -errno;
+	/* The GIL take joins the USDT link when in the same file. */
+	if (nu && (!gil_path || !strcmp(gil_path, usdt_path))) {
+		fd = link_multi(entry, usdt_path, t, n, 0, 0);
+		if (fd < 0)
+			return fd;
+		p->mfd[p->nmfd++] = fd;
+	} else {
+		if (nu) {
+			fd = link_multi(entry, usdt_path, t, nu, 0, 0);
+			if (fd < 0)
+				return fd;
+			p->mfd[p->nmfd++] = fd;
+		}
+		if (gil_path) {
+			fd = link_multi(entry, gil_path, t + nu, 1, nu, 0);
+			if (fd < 0)
+				goto fail;
+			p->mfd[p->nmfd++] = fd;
+		}
+	}
+	if (gil_path) {
+		fd = link_multi(bpf_program__fd(p->skel->progs.gil_exit_multi), gil_path,
+				t + nu, 1, nu, MPX_UPROBE_MULTI_RETURN);
+		if (fd < 0)
+			goto fail;
+		p->mfd[p->nmfd++] = fd;
+		p->attached |= gil_take ? MPX_PYP_GIL_TAKE : MPX_PYP_GIL_RESTORE;
+	}
+	if ((found & 3) == 3)
+		p->attached |= MPX_PYP_IMPORT;
+	if ((found & 0xc) == 0xc)
+		p->attached |= MPX_PYP_GC;
+	if (found & 0x10)
+		p->attached |= MPX_PYP_AUDIT;
+	if ((found & 0x60) == 0x60)
+		p->attached |= MPX_PYP_FUNC;
+	return 0;
+fail:
+	err = fd;
+	for (i = 0; i < p->nmfd; i++)
+		close(p->mfd[i]);
+	p->nmfd = 0;
+	p->attached = 0;
+	return err;
 }
 
 static const char *base(const char *path)
@@ -549,7 +886,24 @@ struct pyprobe *pyprobe__open(const struct pyprobe_opts *o, char *const argv[],
 	else if (fb.restore >= 0)
 		gil_path = p->bin, fg = &fb;
 
-	err = load(p, o, maps);
+	fds_open(before);
+	/* One program and uprobe_multi links where the kernel has them (one
+	 * RCU grace period to release them all), else a link per probe. */
+	err = load(p, o, maps, true);
+	if (!err) {
+		long off = fg ? (fg->take_gil >= 0 ? fg->take_gil : fg->restore) : -1;
+
+		err = attach_multi(p, o, usdt_path, off >= 0 ? gil_path : NULL, off,
+				   fg && fg->take_gil >= 0);
+		if (err)
+			mpx_info("python: uprobe_multi links: %s; a link per probe instead\n",
+				 strerror(-err));
+	}
+	if (err) {
+		pyusdt_bpf__destroy(p->skel);
+		p->skel = NULL;
+		err = load(p, o, maps, false);
+	}
 	if (err) {
 		p->note[0] = '\0';
 		note_add(p, "no python probes: loading their BPF "
@@ -558,8 +912,7 @@ struct pyprobe *pyprobe__open(const struct pyprobe_opts *o, char *const argv[],
 		p->skel = NULL;
 		return p;
 	}
-	fds_open(before);
-	if (usdt_path) {
+	if (!p->nmfd && usdt_path) {
 		struct bpf_program *imp[] = { p->skel->progs.import_start,
 					      p->skel->progs.import_done };
 		struct bpf_program *gc[] = { p->skel->progs.gc_start, p->skel->progs.gc_done };
@@ -583,7 +936,9 @@ struct pyprobe *pyprobe__open(const struct pyprobe_opts *o, char *const argv[],
 	p->missing = (MPX_PYP_IMPORT | MPX_PYP_GC | MPX_PYP_AUDIT) & ~p->attached;
 	if (o->functions && !(p->attached & MPX_PYP_FUNC))
 		p->missing |= MPX_PYP_FUNC;
-	if (fg && fg->take_gil >= 0 && attach_gil(p, gil_path, fg->take_gil))
+	if (p->nmfd)
+		;	/* attached above */
+	else if (fg && fg->take_gil >= 0 && attach_gil(p, gil_path, fg->take_gil))
 		p->attached |= MPX_PYP_GIL_TAKE;
 	else if (fg && fg->restore >= 0 && attach_gil(p, gil_path, fg->restore))
 		p->attached |= MPX_PYP_GIL_RESTORE;
@@ -666,8 +1021,9 @@ static void rename_self(void)
 }
 
 /*
- * Each uprobe's unregistration waits for an RCU grace period (~0.1 s on a
- * small VM), one after the other: 0.7 s for our seven.  A grandchild that
+ * Without uprobe_multi (before v6.6) each uprobe's unregistration waits for
+ * an RCU grace period (~0.1 s on a small VM), one after the other: 0.7 s
+ * for our seven.  A grandchild that
  * holds only the probes' fds pays that after we are gone; we close our
  * copies at once.  It waits for our closes (EOF on a pipe), so that its
  * closes are the last ones.
@@ -677,6 +1033,8 @@ static void hand_off_links(struct pyprobe *p)
 	int pfd[2], i, status;
 	pid_t c;
 
+	/* uprobe_multi links release in one grace period (~35 ms each here):
+	 * only the per-probe fallback is worth a helper. */
 	if (!p->nlinks || !p->nown || pipe2(pfd, O_CLOEXEC))
 		return;
 	c = fork();
@@ -708,6 +1066,9 @@ static void hand_off_links(struct pyprobe *p)
 	for (i = 0; i < p->nlinks; i++)
 		bpf_link__destroy(p->links[i]);
 	p->nlinks = 0;
+	for (i = 0; i < p->nmfd; i++)
+		close(p->mfd[i]);
+	p->nmfd = 0;
 	close(pfd[1]);
 }
 
@@ -720,6 +1081,8 @@ void pyprobe__destroy(struct pyprobe *p)
 	hand_off_links(p);
 	for (i = 0; i < p->nlinks; i++)
 		bpf_link__destroy(p->links[i]);
+	for (i = 0; i < p->nmfd; i++)
+		close(p->mfd[i]);
 	pyusdt_bpf__destroy(p->skel);
 	free(p);
 }
