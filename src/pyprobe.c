@@ -6,6 +6,7 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -1072,6 +1073,29 @@ static void hand_off_links(struct pyprobe *p)
 	close(pfd[1]);
 }
 
+static void *close_fd(void *arg)
+{
+	close((int)(intptr_t)arg);
+	return NULL;
+}
+
+/* Each release waits for a grace period: let the waits overlap. */
+static void close_parallel(const int *fds, int n)
+{
+	pthread_t th[4];
+	bool started[4] = {};
+	int i;
+
+	for (i = 0; i < n && i < 4; i++)
+		started[i] = !pthread_create(&th[i], NULL, close_fd, (void *)(intptr_t)fds[i]);
+	for (i = 0; i < n && i < 4; i++) {
+		if (started[i])
+			pthread_join(th[i], NULL);
+		else
+			close(fds[i]);
+	}
+}
+
 void pyprobe__destroy(struct pyprobe *p)
 {
 	int i;
@@ -1081,8 +1105,7 @@ void pyprobe__destroy(struct pyprobe *p)
 	hand_off_links(p);
 	for (i = 0; i < p->nlinks; i++)
 		bpf_link__destroy(p->links[i]);
-	for (i = 0; i < p->nmfd; i++)
-		close(p->mfd[i]);
+	close_parallel(p->mfd, p->nmfd);
 	pyusdt_bpf__destroy(p->skel);
 	free(p);
 }
