@@ -122,7 +122,7 @@ int live__execute(const struct mpx_opts *o, struct mpx_runset *rs)
 
 		err = r ? trace_one(s, o, o->argv, r) : MPX_EXIT_ERROR;
 	}
-	if (py && o->py.functions) {
+	if (py && o->py.functions && pyprobe__is_python(py)) {
 		uint64_t calls, matched;
 
 		pyprobe__func_stats(py, &calls, &matched);

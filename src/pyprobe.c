@@ -28,7 +28,7 @@
 #define MPX_TRACE_UPROBE_MULTI	48	/* enum bpf_attach_type, v6.6 */
 #define MPX_UPROBE_MULTI_RETURN	1	/* BPF_F_UPROBE_MULTI_RETURN */
 #define PYM_GIL_ENTER		100	/* as bpf/pyusdt.bpf.c */
-#define PYM_MAX			16
+#define PYM_MAX			64
 
 struct pyprobe {
 	struct pyusdt_bpf *skel;
