@@ -60,6 +60,12 @@ static void phases_line(const struct mpx_run_analysis *ra, FILE *f)
 		fprintf(f, "; teardown %.2f ms after",
 			ms((int64_t)(ra->teardown.end - ra->teardown.start)));
 	fputc('\n', f);
+	if (ra->setup_top_import[0][0] && ra->nph)
+		fprintf(f, "          %s: import %.2f, other %.2f, fork %.2f, threads %.2f ms\n",
+			ra->ph[0].name, ms((int64_t)ra->setup_import_ns),
+			ms((int64_t)(ra->setup_before_fork_ns > ra->setup_import_ns ?
+				     ra->setup_before_fork_ns - ra->setup_import_ns : 0)),
+			ms((int64_t)ra->setup_fork_ns), ms((int64_t)ra->setup_threads_ns));
 }
 
 /* The critical path, folded into the longest few stretches. */
@@ -312,6 +318,15 @@ static void run_json(struct json_writer *w, const struct mpx_run_analysis *ra,
 	jw_kv_u64(w, "task_rss_peak_bytes", ra->task_rss_peak * 4096);
 	jw_kv_u64(w, "fork_order_violations", ra->fork_order_violations);
 	jw_kv_u64(w, "task_preemptions", ra->task_preemptions);
+	if (ra->setup_top_import[0][0]) {
+		jw_kv_u64(w, "setup_import_ns", ra->setup_import_ns);
+		jw_kv_u64(w, "setup_before_fork_ns", ra->setup_before_fork_ns);
+		jw_kv_u64(w, "setup_fork_ns", ra->setup_fork_ns);
+		jw_kv_u64(w, "setup_threads_ns", ra->setup_threads_ns);
+		jw_kv_string(w, "setup_longest_import", ra->setup_top_import[0]);
+		jw_kv_u64(w, "setup_longest_import_ns", ra->setup_top_import_ns[0]);
+	}
+	jw_kv_u64(w, "critical_path_gil_wait_ns", ra->cp_gil_ns);
 	jw_end_object(w);
 	pyreport__run_json(ra, w);
 	{
