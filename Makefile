@@ -41,9 +41,10 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 CORE_SRCS := src/util.c src/json_writer.c src/evbuf.c src/account.c src/check.c \
 	src/report.c src/report_text.c src/report_json.c src/waits.c \
 	src/run.c src/analysis.c src/critpath.c src/output.c src/btfscan.c \
-	src/perfetto.c src/csv.c src/tracefile.c src/report_html.c
+	src/perfetto.c src/csv.c src/tracefile.c src/report_html.c src/pyspans.c \
+	src/pyreport.c
 TOOL_SRCS := src/main.c src/opts.c src/trace.c src/runner.c src/collect.c \
-	src/live.c src/workload.c src/native.c
+	src/live.c src/workload.c src/native.c src/pyprobe.c
 CORE_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(CORE_SRCS))
 TOOL_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(TOOL_SRCS))
 BPF_OBJ := $(OUTPUT)/mpxtrace.bpf.o
@@ -116,6 +117,23 @@ $(SKEL): $(BPF_OBJ)
 	$(Q)$(BPFTOOL) gen skeleton $< name mpxtrace_bpf > $@
 
 $(OUTPUT)/collect.o: $(SKEL)
+
+# The Python probes: their own object, sharing the main object's maps.
+# usdt.bpf.h includes <linux/errno.h>, which wants the target's asm/.
+PY_BPF_OBJ := $(OUTPUT)/pyusdt.bpf.o
+PY_SKEL := $(OUTPUT)/pyusdt.skel.h
+MULTIARCH := $(shell $(CC) -dumpmachine 2>/dev/null)
+
+$(PY_BPF_OBJ): bpf/pyusdt.bpf.c $(VMLINUX) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -idirafter /usr/include/$(MULTIARCH) -MMD -MP -MF $@.d \
+		-c $< -o $@
+
+$(PY_SKEL): $(PY_BPF_OBJ)
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name pyusdt_bpf > $@
+
+$(OUTPUT)/pyprobe.o: $(PY_SKEL)
 
 # The python workload travels inside the binary as a C string.
 WORKLOAD_PY := src/workloads/mpx_workload.py

@@ -29,6 +29,8 @@ enum mpx_ev_type {
 	MPX_EV_BLOCK = 7,	/* a block request submitted for a tracked task, done */
 	MPX_EV_RSS = 8,		/* a process's memory changed (sampled at switch-out) */
 	MPX_EV_MIGRATE = 9,	/* a tracked task moved to another CPU while asleep */
+	MPX_EV_PY = 10,		/* a Python USDT probe fired (struct mpx_py) */
+	MPX_EV_GIL = 11,	/* a Python thread waited to take the GIL */
 	MPX_EV_TYPE_MAX,
 };
 
@@ -197,6 +199,49 @@ struct mpx_comm {
 	__u32 tid;
 	__u32 pid;
 	char comm[MPX_COMM_LEN];
+};
+
+#define MPX_PYNAME_LEN		64	/* module, audit event or function name */
+
+/* mpx_py.kind */
+enum mpx_py_kind {
+	MPX_PY_IMPORT_START = 1,	/* import__find__load__start: name = module */
+	MPX_PY_IMPORT_DONE = 2,		/* import__find__load__done: val = found */
+	MPX_PY_GC_START = 3,		/* gc__start: val = generation */
+	MPX_PY_GC_DONE = 4,		/* gc__done: arg = objects collected */
+	MPX_PY_AUDIT = 5,		/* audit: name = event ("os.fork", "open", ...) */
+	MPX_PY_FUNC_ENTRY = 6,		/* function__entry: name = function, val = line */
+	MPX_PY_FUNC_RETURN = 7,		/* function__return */
+	MPX_PY_PROBES = 8,		/* written by user space at the start of a run:
+					 * arg = MPX_PYP_* attached, val = MPX_PYP_*
+					 * wanted but unavailable, name = binary */
+};
+
+/* Python probe sets (mpx_py.arg of MPX_PY_PROBES). */
+#define MPX_PYP_IMPORT		0x01
+#define MPX_PYP_GC		0x02
+#define MPX_PYP_AUDIT		0x04
+#define MPX_PYP_FUNC		0x08
+#define MPX_PYP_GIL_TAKE	0x10	/* uprobes on take_gil: every GIL wait */
+#define MPX_PYP_GIL_RESTORE	0x20	/* PyEval_RestoreThread: after blocking calls only */
+
+/* One Python USDT probe hit of a tracked task. */
+struct mpx_py {
+	struct mpx_hdr hdr;
+	__u64 arg;		/* see enum mpx_py_kind */
+	__u32 tid;
+	__u32 pid;
+	__u32 kind;		/* enum mpx_py_kind */
+	__s32 val;
+	char name[MPX_PYNAME_LEN];
+};
+
+/* A GIL wait of a tracked thread, at its end (the header's ts). */
+struct mpx_gil {
+	struct mpx_hdr hdr;
+	__u64 start_ns;		/* entry of take_gil / PyEval_RestoreThread */
+	__u32 tid;
+	__u32 pid;
 };
 
 /* Indexes of the per-CPU drop counters (map "drops"). */

@@ -276,7 +276,21 @@ static int add_total(struct mpx_run_analysis *ra, size_t *cap, enum mpx_phase_cl
 	return 0;
 }
 
-/* Critical path totals, each segment split at the phase boundaries. */
+#define MPX_GIL_REASON "GIL wait"
+
+const char *analysis__seg_reason(const struct mpx_run_analysis *ra,
+				 const struct mpx_cp_seg *s)
+{
+	if (s->kind != MPX_CP_WAIT)
+		return NULL;
+	if (ra->py.n[MPX_PS_GIL] &&
+	    2 * pyspans__gil_in(&ra->py, s->task, s->start, s->end) > s->end - s->start)
+		return MPX_GIL_REASON;
+	return reasons__get(&ra->run->m.reasons, s->reason);
+}
+
+/* Critical path totals, each segment split at the phase boundaries (and
+ * waits at the edges of GIL waits). */
 static int cp_totals(struct mpx_run_analysis *ra)
 {
 	const struct mpx_model *m = &ra->run->m;
@@ -292,10 +306,20 @@ static int cp_totals(struct mpx_run_analysis *ra)
 		if (s->kind == MPX_CP_WAIT)
 			reason = reasons__get(&m->reasons, s->reason);
 		for (p = 0; p < ra->nph; p++) {
+			uint64_t a0 = s->start > ra->ph[p].start ? s->start : ra->ph[p].start;
+			uint64_t a1 = s->end < ra->ph[p].end ? s->end : ra->ph[p].end;
 			uint64_t o = overlap(s->start, s->end, ra->ph[p].start, ra->ph[p].end);
+			uint64_t g = 0;
 
-			if (o && add_total(ra, &cap, seg_class(&ra->ph[p], rc), rc, b, reason,
-					   (int64_t)o))
+			/* A wait inside a GIL wait is one: named so. */
+			if (o && s->kind == MPX_CP_WAIT && ra->py.n[MPX_PS_GIL])
+				g = pyspans__gil_in(&ra->py, s->task, a0, a1);
+			if (g && add_total(ra, &cap, seg_class(&ra->ph[p], rc), rc, b,
+					   MPX_GIL_REASON, (int64_t)g))
+				return -ENOMEM;
+			ra->cp_gil_ns += g;
+			if (o > g && add_total(ra, &cap, seg_class(&ra->ph[p], rc), rc, b,
+					       reason, (int64_t)(o - g)))
 				return -ENOMEM;
 		}
 	}
@@ -361,6 +385,70 @@ static bool task_wait(const struct mpx_model *m, const struct mpx_ival *v)
 static bool same_proc_as_task(const struct mpx_run_analysis *ra, size_t i)
 {
 	return ra->roles[i].cls == MPX_RC_TASK;
+}
+
+/* The setup phase of main in Python terms: imports, then forks, then threads. */
+static void python_setup(struct mpx_run_analysis *ra, uint64_t first_fork)
+{
+	const struct mpx_model *m = &ra->run->m;
+	const struct mpx_phase *ph = NULL;
+	uint64_t first_thread = 0, a, f, t;
+	size_t i;
+	int p;
+
+	for (p = 0; p < ra->nph && !ph; p++)
+		if (ra->ph[p].cls == MPX_PC_SETUP)
+			ph = &ra->ph[p];
+	if (!ph || !m->ntasks)
+		return;
+	for (i = 0; i < m->ntasks; i++)
+		if (ra->roles[i].cls == MPX_RC_HELPER && m->tasks[i].start_ns >= ph->start &&
+		    (!first_thread || m->tasks[i].start_ns < first_thread))
+			first_thread = m->tasks[i].start_ns;
+	a = ph->start;
+	f = first_fork > a && first_fork < ph->end ? first_fork : ph->end;
+	t = first_thread > f && first_thread < ph->end ? first_thread : ph->end;
+	ra->setup_before_fork_ns = f - a;
+	ra->setup_fork_ns = t - f;
+	ra->setup_threads_ns = ph->end - t;
+	ra->setup_import_ns = pyspans__import_in(&ra->py, (uint32_t)ra->main_idx, a, ph->end,
+						 NULL);
+	for (i = 0; i < ra->py.n[MPX_PS_IMPORT]; i++) {
+		const struct mpx_pyspan *s = &ra->py.s[MPX_PS_IMPORT][i];
+		uint64_t o = overlap(s->start, s->end, a, ph->end);
+		int k;
+
+		if (s->task != ra->main_idx || !o)
+			continue;
+		ra->setup_nimports++;
+		if (s->depth)
+			continue;
+		/* The two longest outermost imports. */
+		for (k = 0; k < 2 && o <= ra->setup_top_import_ns[k]; k++)
+			;
+		if (k == 0) {
+			ra->setup_top_import_ns[1] = ra->setup_top_import_ns[0];
+			memcpy(ra->setup_top_import[1], ra->setup_top_import[0],
+			       sizeof(ra->setup_top_import[0]));
+		}
+		if (k < 2) {
+			ra->setup_top_import_ns[k] = o;
+			snprintf(ra->setup_top_import[k], sizeof(ra->setup_top_import[k]), "%s",
+				 s->name);
+		}
+		if (k == 0) {
+			const struct mpx_task *mt = &m->tasks[ra->main_idx];
+			size_t j;
+
+			ra->setup_top_import_cpu_ns = 0;
+			for (j = 0; j < mt->niv; j++)
+				if (mt->iv[j].state == MPX_TS_RUNNING)
+					ra->setup_top_import_cpu_ns +=
+						overlap(mt->iv[j].start, mt->iv[j].end,
+							s->start > a ? s->start : a,
+							s->end < ph->end ? s->end : ph->end);
+		}
+	}
 }
 
 static void facts(struct mpx_run_analysis *ra)
@@ -455,6 +543,7 @@ static void facts(struct mpx_run_analysis *ra)
 			if (mt->iv[k].state == MPX_TS_RUNNING)
 				ra->main_cpu_before_fork_ns +=
 					overlap(mt->iv[k].start, mt->iv[k].end, b, first_fork);
+	python_setup(ra, first_fork);
 	/* Did task processes first run in the order they were forked? */
 	{
 		uint64_t last_first_run = 0;
@@ -597,6 +686,9 @@ static int analyse_run(struct mpx_run_analysis *ra, const struct mpx_run *run)
 		return -ENOMEM;
 	analysis__roles(run, ra->roles);
 	ra->main_idx = root_index(m);
+	err = pyspans__build(&ra->py, &run->eb, m);
+	if (err)
+		return err;
 	analysis__phases(ra);
 	/* The run's wall time is the measured interval when it is marked. */
 	if (ra->markers)
@@ -765,11 +857,38 @@ static void sentences(struct mpx_analysis *an)
 
 	setup_b = cp_sum(b, MPX_PC_SETUP, -1, -1);
 	setup_a = cp_sum(a, MPX_PC_SETUP, -1, -1);
-	say(ex, "Creating the pool took %.1f ms: main ran %.1f ms on CPU before forking "
-	    "its first worker (imports, queues, locks), then forked %u workers and "
-	    "started %u helper threads; Process mode spent %.1f ms starting %u "
-	    "processes.", ms(setup_b), ms((int64_t)b->main_cpu_before_fork_ns),
-	    b->ntask_procs, b->nhelpers, ms(setup_a), a->ntask_procs);
+	if (b->setup_top_import[0][0]) {
+		char imports[2 * MPX_PYNAME_LEN + 96];
+		uint64_t imp = b->setup_import_ns;
+
+		/* One import that is most of it by name, else the two longest. */
+		if (b->setup_top_import_ns[0] * 3 >= imp * 2 || !b->setup_top_import[1][0])
+			snprintf(imports, sizeof(imports), "%.1f ms importing %s (%u module%s "
+				 "in all, %.1f ms of it on CPU)",
+				 ms((int64_t)b->setup_top_import_ns[0]), b->setup_top_import[0],
+				 b->setup_nimports, b->setup_nimports == 1 ? "" : "s",
+				 ms((int64_t)b->setup_top_import_cpu_ns));
+		else
+			snprintf(imports, sizeof(imports), "%.1f ms importing %u modules (%.1f "
+				 "ms importing %s, %.1f ms %s)", ms((int64_t)imp),
+				 b->setup_nimports, ms((int64_t)b->setup_top_import_ns[0]),
+				 b->setup_top_import[0], ms((int64_t)b->setup_top_import_ns[1]),
+				 b->setup_top_import[1]);
+		say(ex, "Creating the pool took %.1f ms: %s, %.1f ms more before forking its "
+		    "first worker (queues, locks), %.1f ms forking %u workers and %.1f ms "
+		    "starting %u helper threads; Process mode spent %.1f ms starting %u "
+		    "processes.", ms(setup_b), imports,
+		    ms((int64_t)(b->setup_before_fork_ns > imp ? b->setup_before_fork_ns - imp :
+				 0)),
+		    ms((int64_t)b->setup_fork_ns), b->ntask_procs,
+		    ms((int64_t)b->setup_threads_ns), b->nhelpers, ms(setup_a), a->ntask_procs);
+	}
+	else
+		say(ex, "Creating the pool took %.1f ms: main ran %.1f ms on CPU before forking "
+		    "its first worker (imports, queues, locks), then forked %u workers and "
+		    "started %u helper threads; Process mode spent %.1f ms starting %u "
+		    "processes.", ms(setup_b), ms((int64_t)b->main_cpu_before_fork_ns),
+		    b->ntask_procs, b->nhelpers, ms(setup_a), a->ntask_procs);
 
 	for (i = 0; i < ex->ncontrib; i++)
 		if ((d >= 0) == (ex->contrib[i].ns >= 0) && ex->contrib[i].phase != MPX_PC_SETUP) {
@@ -812,6 +931,13 @@ static void sentences(struct mpx_analysis *an)
 	say(ex, "Waiting for a CPU on the critical path: %.1f ms in pool vs %.1f ms in "
 	    "process, with up to %u vs %u tasks runnable at once on %d CPUs.",
 	    ms(rq_b), ms(rq_a), b->peak_runnable, a->peak_runnable, b->run->info.ncpus);
+
+	/* GIL waits on the critical path (uprobes on the GIL's take path). */
+	if (b->cp_gil_ns >= 100000 || a->cp_gil_ns >= 100000)
+		say(ex, "Threads waiting for the GIL held up the critical path %.2f ms in pool "
+		    "vs %.2f ms in process (futex sleep inside the interpreter's GIL take, "
+		    "not IO or a lock of the program).", ms((int64_t)b->cp_gil_ns),
+		    ms((int64_t)a->cp_gil_ns));
 
 	/* What to do about it. */
 	if (d > 0 && setup_b - setup_a >= d / 2)
@@ -974,6 +1100,7 @@ void analysis__free(struct mpx_analysis *an)
 		free(an->ra[i].roles);
 		critpath__free(&an->ra[i].cp);
 		free(an->ra[i].cpt);
+		pyspans__free(&an->ra[i].py);
 	}
 	free(an->ra);
 	memset(an, 0, sizeof(*an));

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "critpath.h"
+#include "pyspans.h"
 #include "report.h"
 #include "run.h"
 
@@ -92,6 +93,17 @@ struct mpx_run_analysis {
 	uint64_t task_rss_peak;		/* pages: most RSS of task processes at once */
 	uint32_t fork_order_violations;	/* children first ran out of fork order */
 	uint32_t task_preemptions;	/* involuntary switches of task processes */
+	/* Python (pyspans.h), when the interpreter had probes */
+	struct mpx_pyspans py;
+	/* The setup phase of main, cut at its first task fork and at its
+	 * first helper thread: before forking (of it importing), forking
+	 * task processes, starting helper threads. */
+	uint64_t setup_before_fork_ns, setup_import_ns, setup_fork_ns, setup_threads_ns;
+	uint32_t setup_nimports;		/* imports (any depth) of main in setup */
+	char setup_top_import[2][MPX_PYNAME_LEN + 1];	/* its two longest outermost */
+	uint64_t setup_top_import_ns[2];
+	uint64_t setup_top_import_cpu_ns;	/* main on CPU during the longest one */
+	uint64_t cp_gil_ns;			/* critical path waiting for the GIL */
 };
 
 struct mpx_contrib {
@@ -117,7 +129,7 @@ struct mpx_claim {
 };
 
 #define MPX_MAX_CONTRIB 24
-#define MPX_MAX_SENTENCES 6
+#define MPX_MAX_SENTENCES 8
 #define MPX_NCLAIMS 4
 
 struct mpx_explanation {
@@ -159,6 +171,10 @@ const char *mpx_verdict_name(enum mpx_verdict v);
 typedef void (*mpx_footprint_fn)(void *ctx, uint64_t ts, uint64_t sum, uint64_t cow);
 void analysis__footprint_series(const struct mpx_run_analysis *ra, mpx_footprint_fn fn,
 				void *ctx);
+/* Reason of a critical-path wait: "GIL wait" when the task was waiting for
+ * the GIL for most of it, else the kernel's wait reason (NULL: none). */
+const char *analysis__seg_reason(const struct mpx_run_analysis *ra,
+				 const struct mpx_cp_seg *s);
 
 /* Exposed for tests. */
 int analysis__roles(const struct mpx_run *run, struct mpx_role *roles);

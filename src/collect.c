@@ -371,6 +371,13 @@ int collector__epoll_fd(struct collector *c)
 	return ring_buffer__epoll_fd(c->rb);
 }
 
+int collector__map_fd(struct collector *c, const char *name)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(c->skel->obj, name);
+
+	return m ? bpf_map__fd(m) : -ENOENT;
+}
+
 /* Empty a per-run map for the next run. */
 static void clear_map(int fd)
 {

@@ -41,6 +41,9 @@ int collector__track(struct collector *c, uint32_t tid, uint32_t pid);
 int collector__poll(struct collector *c, int timeout_ms);
 /* An epoll fd that becomes readable when records wait (for the caller's epoll). */
 int collector__epoll_fd(struct collector *c);
+/* Fd of a map of the main object ("tracked", "events", "drops") for a
+ * second object to share (bpf_map__reuse_fd), or -ENOENT. */
+int collector__map_fd(struct collector *c, const char *name);
 /* Move the exact RSS figures (--rss=exact) into the model, and clear them. */
 int collector__take_rss(struct collector *c, struct mpx_model *m);
 /* Move the per-task loss counts into the model, and clear them. */

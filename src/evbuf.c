@@ -18,6 +18,8 @@ size_t mpx_event_size(unsigned int type)
 	case MPX_EV_BLOCK: return sizeof(struct mpx_block);
 	case MPX_EV_RSS: return sizeof(struct mpx_rss);
 	case MPX_EV_MIGRATE: return sizeof(struct mpx_migrate);
+	case MPX_EV_PY: return sizeof(struct mpx_py);
+	case MPX_EV_GIL: return sizeof(struct mpx_gil);
 	default: return 0;
 	}
 }
@@ -180,6 +182,21 @@ void mpx_event_print(FILE *f, const struct mpx_hdr *h, uint64_t t0)
 
 		fprintf(f, "%12.3f cpu%u migrate tid=%u to cpu%u (asleep)", t, h->cpu,
 			e->tid, e->dest_cpu);
+		break;
+	}
+	case MPX_EV_PY: {
+		const struct mpx_py *e = (const void *)h;
+
+		fprintf(f, "%12.3f cpu%u python tid=%u kind=%u val=%d arg=%llu name=%.*s", t,
+			h->cpu, e->tid, e->kind, e->val, (unsigned long long)e->arg,
+			MPX_PYNAME_LEN, e->name);
+		break;
+	}
+	case MPX_EV_GIL: {
+		const struct mpx_gil *e = (const void *)h;
+
+		fprintf(f, "%12.3f cpu%u gil tid=%u waited %.3f ms", t, h->cpu, e->tid,
+			h->ts >= e->start_ns ? (double)(h->ts - e->start_ns) / 1e6 : 0);
 		break;
 	}
 	default:

@@ -3,10 +3,29 @@
 #include <string.h>
 
 #include "live.h"
+#include "pyprobe.h"
 #include "runner.h"
 #include "trace.h"
 #include "util.h"
 #include "workload.h"
+
+/* The Python probes of this session (NULL: none wanted). */
+static struct pyprobe *py;
+
+/* Which Python probes the run had, as a record at its start: a trace file
+ * carries it, and the report says what was (not) seen. */
+static void note_python(struct mpx_run *r)
+{
+	struct mpx_py rec = {};
+
+	if (!py || !pyprobe__is_python(py) || !r->m.ntasks)
+		return;
+	pyprobe__record(py, &rec);
+	rec.hdr.ts = r->m.t0;
+	rec.tid = r->m.root_tid;
+	rec.pid = r->m.tasks[0].pid;
+	evbuf__add(&r->eb, &rec, sizeof(rec));
+}
 
 static int trace_one(struct trace_session *s, const struct mpx_opts *o,
 		     char *const argv[], struct mpx_run *r)
@@ -18,6 +37,7 @@ static int trace_one(struct trace_session *s, const struct mpx_opts *o,
 	err = trace__run(s, argv, o->as_root, out, &r->eb, &r->m, &r->info, &r->exit_code);
 	if (err)
 		return err;
+	note_python(r);
 	/* run__analyze notes the seed and end time a trace file needs. */
 	run__analyze(r, mpx_now_ns());
 	r->info.events = r->eb.n;
@@ -83,6 +103,18 @@ int live__execute(const struct mpx_opts *o, struct mpx_runset *rs)
 	err = trace__open(&s, &o->collect);
 	if (err)
 		goto cleanup;
+	/* Native workloads run no Python. */
+	if (!have_w || w.o.runtime == MPX_RT_PYTHON) {
+		uint64_t t0 = mpx_now_ns();
+
+		py = trace__python(s, &o->py, have_w ? workload__argv(&w, MPX_MODE_PROCESS) :
+				   o->argv);
+		mpx_info("python probes set up in %.1f ms\n", (double)(mpx_now_ns() - t0) / 1e6);
+		if (py && (o->py.off || !pyprobe__wanted_missing(py)))
+			mpx_info("%s\n", pyprobe__note(py));
+		else if (py)
+			mpx_warn("%s", pyprobe__note(py));
+	}
 	if (have_w) {
 		err = run_builtin(s, o, &w, rs);
 	} else {
@@ -90,7 +122,18 @@ int live__execute(const struct mpx_opts *o, struct mpx_runset *rs)
 
 		err = r ? trace_one(s, o, o->argv, r) : MPX_EXIT_ERROR;
 	}
+	if (py && o->py.functions && pyprobe__is_python(py)) {
+		uint64_t calls, matched;
+
+		pyprobe__func_stats(py, &calls, &matched);
+		mpx_warn("--py-functions: %llu Python calls in the traced tree hit the "
+			 "probes, %llu matched '%s' and were recorded",
+			 (unsigned long long)calls, (unsigned long long)matched,
+			 o->py.functions);
+	}
 cleanup:
+	pyprobe__destroy(py);
+	py = NULL;
 	trace__close(s);
 	if (have_w)
 		workload__cleanup(&w);

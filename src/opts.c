@@ -69,6 +69,8 @@ enum {
 	OPT_SAVE,
 	OPT_RSS,
 	OPT_HTML,
+	OPT_PYTHON_PROBES,
+	OPT_PY_FUNCTIONS,
 };
 
 static const struct argp_option options[] = {
@@ -114,6 +116,12 @@ static const struct argp_option options[] = {
 	  "exact (kmem:rss_stat; mounts tracefs if needed)", 3 },
 	{ "max-tasks", OPT_MAX_TASKS, "N", 0,
 	  "Most tasks alive at once in the traced tree (default 65536)", 3 },
+	{ "python-probes", OPT_PYTHON_PROBES, "HOW", 0,
+	  "auto (default: CPython's USDT probes for imports, GC and audit events, "
+	  "uprobes for GIL waits, where the interpreter has them) or off", 3 },
+	{ "py-functions", OPT_PY_FUNCTIONS, "GLOB", 0,
+	  "Also record calls of Python functions whose name matches GLOB "
+	  "(function__entry/return: costs on every call)", 3 },
 	{ NULL, 0, NULL, 0, "Help:", 4 },
 	{ "help", 'h', NULL, 0, "Show this help and exit", 4 },
 	{ "version", 'V', NULL, 0, "Show the version and exit", 4 },
@@ -323,6 +331,20 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		else
 			usage_error("--rss: '%s' is not sampled or exact", arg);
 		break;
+	case OPT_PYTHON_PROBES:
+		if (!strcmp(arg, "auto"))
+			o->py.off = false;
+		else if (!strcmp(arg, "off"))
+			o->py.off = true;
+		else
+			usage_error("--python-probes: '%s' is not auto or off", arg);
+		break;
+	case OPT_PY_FUNCTIONS:
+		if (!*arg || strlen(arg) >= MPX_PYNAME_LEN)
+			usage_error("--py-functions: the pattern must have 1 to %d characters",
+				    MPX_PYNAME_LEN - 1);
+		o->py.functions = arg;
+		break;
 	case OPT_MAX_TASKS:
 		o->collect.max_tasks = num_arg("--max-tasks", arg, 16, 4194304);
 		break;
@@ -409,6 +431,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			usage_error("workload options (--tasks, --task, ...) need --mode");
 		if (w->start_method && w->runtime == MPX_RT_NATIVE)
 			usage_error("--start-method applies to the python runtime only");
+		if (o->py.functions && o->py.off)
+			usage_error("--py-functions needs --python-probes=auto");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

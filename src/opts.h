@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "collect.h"
+#include "pyprobe.h"
 
 enum mpx_mode {
 	MPX_MODE_NONE,		/* a command after -- */
@@ -59,6 +60,7 @@ struct mpx_opts {
 	const char *html;	/* HTML page (report_html.h), or NULL */
 	struct collect_opts collect;
 	struct mpx_workload_opts work;
+	struct pyprobe_opts py;		/* --python-probes, --py-functions */
 };
 
 /* Parse argv.  Returns 0, or MPX_EXIT_USAGE after a one-line message

@@ -6,6 +6,7 @@
 
 #include "json_writer.h"
 #include "output.h"
+#include "pyreport.h"
 
 static double ms(int64_t ns)
 {
@@ -60,19 +61,24 @@ static void phases_line(const struct mpx_run_analysis *ra, FILE *f)
 		fprintf(f, "; teardown %.2f ms after",
 			ms((int64_t)(ra->teardown.end - ra->teardown.start)));
 	fputc('\n', f);
+	if (ra->setup_top_import[0][0] && ra->nph)
+		fprintf(f, "          %s: import %.2f, other %.2f, fork %.2f, threads %.2f ms\n",
+			ra->ph[0].name, ms((int64_t)ra->setup_import_ns),
+			ms((int64_t)(ra->setup_before_fork_ns > ra->setup_import_ns ?
+				     ra->setup_before_fork_ns - ra->setup_import_ns : 0)),
+			ms((int64_t)ra->setup_fork_ns), ms((int64_t)ra->setup_threads_ns));
 }
 
 /* The critical path, folded into the longest few stretches. */
 static void cp_text(const struct mpx_run_analysis *ra, FILE *f)
 {
-	const struct mpx_model *m = &ra->run->m;
 	size_t i, shown = 0;
 
 	fprintf(f, "  critical path, %.2f ms in %zu stretches; the longest:\n",
 		ms((int64_t)(ra->end - ra->begin)), ra->cp.n);
 	for (i = 0; i < ra->cp.n && shown < 6; i++) {
 		const struct mpx_cp_seg *s = &ra->cp.seg[i];
-		const char *r = s->kind == MPX_CP_WAIT ? reasons__get(&m->reasons, s->reason) : NULL;
+		const char *r = analysis__seg_reason(ra, s);
 
 		if (s->end - s->start < (ra->end - ra->begin) / 20)
 			continue;
@@ -185,6 +191,7 @@ void output__text(const struct mpx_analysis *an, FILE *f, bool wide)
 				ra->run->repeat + 1);
 		report__text(&ra->rep, f, wide, role_of, ra);
 		fputc('\n', f);
+		pyreport__text(ra, f);
 		if (rs->builtin)
 			cp_text(ra, f);
 	}
@@ -259,7 +266,7 @@ static void run_json(struct json_writer *w, const struct mpx_run_analysis *ra,
 	jw_start_array(w);
 	for (i = 0, shown = 0; i < ra->cp.n; i++) {
 		const struct mpx_cp_seg *s = &ra->cp.seg[i];
-		const char *r = reasons__get(&m->reasons, s->reason);
+		const char *r = analysis__seg_reason(ra, s);
 
 		if (cut && (s->end - s->start < cut || shown >= MPX_JSON_CP_MAX))
 			continue;
@@ -313,8 +320,24 @@ static void run_json(struct json_writer *w, const struct mpx_run_analysis *ra,
 	jw_kv_u64(w, "task_rss_peak_bytes", ra->task_rss_peak * 4096);
 	jw_kv_u64(w, "fork_order_violations", ra->fork_order_violations);
 	jw_kv_u64(w, "task_preemptions", ra->task_preemptions);
+	if (ra->setup_top_import[0][0]) {
+		jw_kv_u64(w, "setup_import_ns", ra->setup_import_ns);
+		jw_kv_u64(w, "setup_before_fork_ns", ra->setup_before_fork_ns);
+		jw_kv_u64(w, "setup_fork_ns", ra->setup_fork_ns);
+		jw_kv_u64(w, "setup_threads_ns", ra->setup_threads_ns);
+		jw_kv_string(w, "setup_longest_import", ra->setup_top_import[0]);
+		jw_kv_u64(w, "setup_longest_import_ns", ra->setup_top_import_ns[0]);
+	}
+	jw_kv_u64(w, "critical_path_gil_wait_ns", ra->cp_gil_ns);
 	jw_end_object(w);
-	report__json_fields(&ra->rep, w, role_of, ra);
+	pyreport__run_json(ra, w);
+	{
+		struct mpx_report rep = ra->rep;	/* + each task's Python keys */
+
+		rep.task_json = pyreport__task_json;
+		rep.task_json_ctx = ra;
+		report__json_fields(&rep, w, role_of, ra);
+	}
 }
 
 static void explanation_json(struct json_writer *w, const struct mpx_analysis *an)

@@ -57,6 +57,8 @@ enum pf_kind {
 	PF_RSS,		/* a: process leader task, b: its RSS in pages */
 	PF_TREE_RSS,	/* b: the tree's RSS in pages */
 	PF_REQ,		/* a: lane, b: request index */
+	PF_PY,		/* a: task, b: span index in py.s[py_kind] */
+	PF_PY_AUDIT,	/* a: task, b: index in py.audit */
 };
 
 #define PF_LANES 8	/* block request lanes per run (queue depth shown) */
@@ -77,6 +79,7 @@ struct pf_ev {
 	uint32_t seq;		/* insertion order: ties end here */
 	uint8_t kind, tie;
 	bool fork;		/* a fork flow, else a wakeup */
+	uint8_t py_kind;	/* PF_PY: enum mpx_pyspan_kind */
 };
 
 /* A process of one run: the group its tasks' tracks are in. */
@@ -89,6 +92,7 @@ struct pf_proc {
 struct pf_run {
 	uint32_t *spid, *stid;	/* per task: synthetic pid, track tid */
 	uint32_t *order;	/* per task: position in the report's rows */
+	uint32_t *pytid;	/* per task: its Python track, 0: none */
 	struct pf_proc *proc;
 	size_t nproc;
 	uint32_t main_pid, main_tid, phase_tid, cp_tid;
@@ -158,6 +162,7 @@ static struct pf_ev *push(struct pf *pf, uint8_t kind, uint32_t run, uint64_t ts
 		e->tie = PF_T_FLOW;
 		break;
 	case PF_EXIT:
+	case PF_PY_AUDIT:
 		e->tie = PF_T_INSTANT;
 		break;
 	case PF_COUNTER:
@@ -275,6 +280,15 @@ static int assign_run(struct pf *pf, size_t ri, const uint32_t *all, size_t nall
 		r->spid[i] = p ? p->spid : r->proc[0].spid;
 		r->stid[i] = tid_unique(all, nall, t->tid) ? t->tid :
 			     PF_TID_BASE + pf->next_tid++;
+	}
+	r->pytid = calloc(n ? n : 1, sizeof(*r->pytid));
+	if (!r->pytid)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		const struct mpx_pytask *pt = i < ra->py.ntasks ? &ra->py.task[i] : NULL;
+
+		if (pt && (pt->nimports || pt->ngc || pt->ngil || pt->naudit || pt->ncalls))
+			r->pytid[i] = PF_TID_BASE + pf->next_tid++;
 	}
 	r->main_pid = r->spid[ra->main_idx];
 	r->main_tid = r->stid[ra->main_idx];
@@ -594,6 +608,39 @@ static void req_events(struct pf *pf, uint32_t ri, const struct mpx_model *m)
 	free(byst);
 }
 
+/* Python spans (imports, GC, calls, GIL waits) and audit events, on a
+ * track of their own per task: they nest, the scheduler slices do not. */
+static void py_events(struct pf *pf, uint32_t ri)
+{
+	const struct mpx_pyspans *py = &pf->an->ra[ri].py;
+	struct pf_ev *e;
+	size_t k, i;
+
+	for (k = 0; k < MPX_PS_MAX; k++)
+		for (i = 0; i < py->n[k]; i++) {
+			const struct mpx_pyspan *s = &py->s[k][i];
+
+			if (!pf->r[ri].pytid[s->task])
+				continue;
+			e = push(pf, PF_PY, ri, s->start);
+			if (e) {
+				e->dur = s->end - s->start;
+				e->a = s->task;
+				e->b = (uint32_t)i;
+				e->py_kind = (uint8_t)k;
+			}
+		}
+	for (i = 0; i < py->naudit; i++) {
+		if (!pf->r[ri].pytid[py->audit[i].task])
+			continue;
+		e = push(pf, PF_PY_AUDIT, ri, py->audit[i].ts);
+		if (e) {
+			e->a = py->audit[i].task;
+			e->b = (uint32_t)i;
+		}
+	}
+}
+
 static void run_events(struct pf *pf, uint32_t ri)
 {
 	const struct mpx_run_analysis *ra = &pf->an->ra[ri];
@@ -642,6 +689,7 @@ static void run_events(struct pf *pf, uint32_t ri)
 	counter_events(pf, ri, m);
 	rss_events(pf, ri, m);
 	req_events(pf, ri, m);
+	py_events(pf, ri);
 }
 
 /* ---- JSON --------------------------------------------------------------- */
@@ -707,6 +755,13 @@ static void run_meta(struct json_writer *w, const struct pf *pf, size_t ri)
 			 clean_comm(t, comm, sizeof(comm)), t->tid);
 		meta(w, "thread_name", r->spid[i], r->stid[i], name, 0);
 		meta(w, "thread_sort_index", r->spid[i], r->stid[i], NULL,
+		     (int64_t)r->order[i] + 2);
+		if (!r->pytid[i])
+			continue;
+		snprintf(name, sizeof(name), "%s %s %u python", role_name(ra, i),
+			 clean_comm(t, comm, sizeof(comm)), t->tid);
+		meta(w, "thread_name", r->spid[i], r->pytid[i], name, 0);
+		meta(w, "thread_sort_index", r->spid[i], r->pytid[i], NULL,
 		     (int64_t)r->order[i] + 2);
 	}
 }
@@ -781,7 +836,7 @@ static void cp_event(struct json_writer *w, const struct pf *pf, const struct pf
 	const struct mpx_run_analysis *ra = &pf->an->ra[e->run];
 	const struct mpx_model *m = &ra->run->m;
 	const struct mpx_cp_seg *s = &ra->cp.seg[e->b];
-	const char *reason = s->kind == MPX_CP_WAIT ? reasons__get(&m->reasons, s->reason) : NULL;
+	const char *reason = analysis__seg_reason(ra, s);
 	char name[64];
 
 	snprintf(name, sizeof(name), "%s: %s", role_name(ra, s->task),
@@ -800,6 +855,65 @@ static void cp_event(struct json_writer *w, const struct pf *pf, const struct pf
 	jw_end_object(w);
 }
 
+/* Printable ASCII of a name the traced program chose. */
+static const char *clean_name(const char *s, char *buf, size_t sz)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < sz && s[i]; i++)
+		buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
+static void py_event(struct json_writer *w, const struct pf *pf, const struct pf_ev *e,
+		     uint64_t base)
+{
+	const struct mpx_pyspans *py = &pf->an->ra[e->run].py;
+	const struct pf_run *r = &pf->r[e->run];
+	char name[MPX_PYNAME_LEN + 32], clean[MPX_PYNAME_LEN + 1];
+	const struct mpx_pyspan *s;
+
+	if (e->kind == PF_PY_AUDIT) {
+		snprintf(name, sizeof(name), "audit %s",
+			 clean_name(py->audit[e->b].name, clean, sizeof(clean)));
+		begin_event(w, "i", name, "python", r->spid[e->a], r->pytid[e->a]);
+		jw_kv_string(w, "s", "t");
+		ts_dur(w, e, base, false);
+		jw_end_object(w);
+		return;
+	}
+	s = &py->s[e->py_kind][e->b];
+	clean_name(s->name, clean, sizeof(clean));
+	switch (e->py_kind) {
+	case MPX_PS_IMPORT:
+		snprintf(name, sizeof(name), "import %s", clean);
+		break;
+	case MPX_PS_GC:
+		snprintf(name, sizeof(name), "GC gen %d", s->val);
+		break;
+	case MPX_PS_CALL:
+		snprintf(name, sizeof(name), "%s()", clean);
+		break;
+	default:
+		snprintf(name, sizeof(name), "GIL wait");
+	}
+	begin_event(w, "X", name, "python", r->spid[e->a], r->pytid[e->a]);
+	ts_dur(w, e, base, true);
+	if (e->py_kind != MPX_PS_GIL) {
+		jw_key(w, "args");
+		jw_start_object(w);
+		if (e->py_kind == MPX_PS_GC)
+			jw_kv_s64(w, "collected", s->arg);
+		else
+			jw_kv_fixed(w, "self_us", (int64_t)s->excl_ns, 3);
+		if (s->open)
+			jw_kv_bool(w, "unfinished", true);
+		jw_end_object(w);
+	}
+	jw_end_object(w);
+}
+
 static void event(struct json_writer *w, const struct pf *pf, const struct pf_ev *e,
 		  uint64_t base)
 {
@@ -814,6 +928,10 @@ static void event(struct json_writer *w, const struct pf *pf, const struct pf_ev
 		return;
 	case PF_CP:
 		cp_event(w, pf, e, base);
+		return;
+	case PF_PY:
+	case PF_PY_AUDIT:
+		py_event(w, pf, e, base);
 		return;
 	case PF_PHASE:
 		ph = e->b == PF_TEARDOWN ? &ra->teardown : &ra->ph[e->b];
@@ -974,6 +1092,7 @@ static void pf_free(struct pf *pf)
 		free(pf->r[i].stid);
 		free(pf->r[i].order);
 		free(pf->r[i].proc);
+		free(pf->r[i].pytid);
 	}
 	free(pf->r);
 	free(pf->ev);

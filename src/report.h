@@ -63,7 +63,12 @@ void report__task_io(const struct mpx_model *m, const struct mpx_task *t,
 size_t report__task_waits(const struct mpx_model *m, const struct mpx_task *t,
 			  struct mpx_wait_total *out, size_t max);
 
+struct json_writer;
+
 struct mpx_report {
+	/* Extra keys for each task's JSON object (its Python spans), or NULL. */
+	void (*task_json)(const void *ctx, size_t task_idx, struct json_writer *w);
+	const void *task_json_ctx;
 	const struct mpx_run_info *run;
 	const struct mpx_model *m;
 	struct mpx_check check;

@@ -35,9 +35,10 @@ static void waits(struct json_writer *w, const struct mpx_model *m,
 	jw_end_array(w);
 }
 
-static void task(struct json_writer *w, const struct mpx_model *m,
+static void task(struct json_writer *w, const struct mpx_report *r,
 		 const struct mpx_task_row *row, const char *role)
 {
+	const struct mpx_model *m = r->m;
 	const struct mpx_task *t = row->t;
 	int i;
 
@@ -162,6 +163,8 @@ static void task(struct json_writer *w, const struct mpx_model *m,
 	if (t->have_base)
 		kcounters(w, "at_start", &t->k_base);
 	jw_end_object(w);
+	if (r->task_json)
+		r->task_json(r->task_json_ctx, (size_t)(t - m->tasks), w);
 	jw_end_object(w);
 }
 
@@ -291,7 +294,7 @@ void report__json_fields(const struct mpx_report *r, struct json_writer *w,
 	jw_key(w, "tasks");
 	jw_start_array(w);
 	for (i = 0; i < r->nrows; i++)
-		task(w, r->m, &r->rows[i],
+		task(w, r, &r->rows[i],
 		     role ? role(ctx, (size_t)(r->rows[i].t - r->m->tasks)) : NULL);
 	jw_end_array(w);
 }

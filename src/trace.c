@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "collect.h"
+#include "pyprobe.h"
 #include "waits.h"
 #include "run.h"
 #include "runner.h"
@@ -262,6 +263,18 @@ void trace__close(struct trace_session *s)
 		sigprocmask(SIG_SETMASK, &s->oldmask, NULL);
 	}
 	free(s);
+}
+
+struct pyprobe *trace__python(struct trace_session *s, const struct pyprobe_opts *o,
+			      char *const argv[])
+{
+	struct pyprobe_maps maps = {
+		.tracked_fd = collector__map_fd(s->c, "tracked"),
+		.events_fd = collector__map_fd(s->c, "events"),
+		.drops_fd = collector__map_fd(s->c, "drops"),
+	};
+
+	return pyprobe__open(o, argv, &maps);
 }
 
 /* Sleep until a child changes state, records wait, a signal, or timeout. */

@@ -33,6 +33,13 @@ int trace__run(struct trace_session *s, char *const argv[], bool as_root,
 	       int stdout_to, struct evbuf *eb, struct mpx_model *m,
 	       struct mpx_run_info *run, int *exit_code);
 
+struct pyprobe;
+struct pyprobe_opts;
+/* Attach the Python probes for argv's interpreter to the loaded session
+ * (its tracked set and ring buffer); NULL only without memory. */
+struct pyprobe *trace__python(struct trace_session *s, const struct pyprobe_opts *o,
+			      char *const argv[]);
+
 /* A signal asked us to stop: no further runs. */
 bool trace__stopped(void);
 

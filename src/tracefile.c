@@ -42,8 +42,10 @@ _Static_assert(sizeof(struct mpx_switch) <= TF_MAXREC &&
 	       sizeof(struct mpx_comm) <= TF_MAXREC &&
 	       sizeof(struct mpx_block) <= TF_MAXREC &&
 	       sizeof(struct mpx_rss) <= TF_MAXREC &&
-	       sizeof(struct mpx_migrate) <= TF_MAXREC, "a record outgrew TF_MAXREC");
-_Static_assert(MPX_EV_TYPE_MAX == 10, "a new record type: check TF_MAXREC");
+	       sizeof(struct mpx_migrate) <= TF_MAXREC &&
+	       sizeof(struct mpx_py) <= TF_MAXREC &&
+	       sizeof(struct mpx_gil) <= TF_MAXREC, "a record outgrew TF_MAXREC");
+_Static_assert(MPX_EV_TYPE_MAX == 12, "a new record type: check TF_MAXREC");
 
 /* Longest string of each field (excluding the NUL it gets in memory). */
 #define TF_STR_VERSION	63
@@ -947,6 +949,8 @@ static bool record_plausible(const unsigned char *rec, unsigned int type)
 		[MPX_EV_EXIT] = 15,	/* k, mem, nvcsw .. maxrss */
 		[MPX_EV_BLOCK] = 3,	/* start_ns, issue_ns, sector */
 		[MPX_EV_RSS] = 7,	/* mem */
+		[MPX_EV_PY] = 0,	/* arg: a count or flags, any value */
+		[MPX_EV_GIL] = 1,	/* start_ns */
 	};
 	size_t i, n = type < MPX_EV_TYPE_MAX ? nu64[type] : 0;
 	uint64_t v;
@@ -977,7 +981,9 @@ _Static_assert(sizeof(struct mpx_hdr) == 16 &&
 	       offsetof(struct mpx_rss, tid) == 16 + 7 * 8 &&
 	       offsetof(struct mpx_fork, parent_tid) == 16 &&
 	       offsetof(struct mpx_exec, tid) == 16 &&
-	       offsetof(struct mpx_comm, tid) == 16, "record layout changed: check nu64");
+	       offsetof(struct mpx_comm, tid) == 16 &&
+	       offsetof(struct mpx_py, tid) == 16 + 1 * 8 &&
+	       offsetof(struct mpx_gil, tid) == 16 + 1 * 8, "record layout changed: check nu64");
 
 static int read_events(struct tf_in *in, struct mpx_run *r, size_t idx)
 {

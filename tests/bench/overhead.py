@@ -7,6 +7,7 @@ own timing of its measured region (what tracing adds inside the run) and
 the wall time of the whole command from outside (adds attach and report).
 
 Environment: MPXTRACE (default ./mpxtrace), BENCH_RUNS (default 10).
+`overhead.py python` runs only the Python probes' part.
 The machine is noisy: compare the ratios, not the absolute times.
 """
 import os
@@ -126,8 +127,56 @@ def main():
         print("%-48s %9.2f %9.2f %s %9.2f %9.2f %6.3f" % (name[:48], so, st, ratio, wo, wt,
                                                           wt / wo))
         sys.stdout.flush()
+    python_probes()
     compare_tools()
     analysis_speed()
+
+
+FIB_PROFILED = r"""
+import sys, time
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+sys.setprofile(lambda *a: None)   # CPython 3.11 fires function__entry only so
+t = time.perf_counter()
+fib(20)
+print("ms", (time.perf_counter() - t) * 1000)
+"""
+
+
+def python_probes():
+    """The Python probes' cost: the same traced command with and without
+    them, alternating; the workload's own timing and the wall time."""
+    cases = [
+        ("seed experiment, default probes", [PY, os.path.join(ROOT,
+         "tests/workloads/process_vs_pool.py")], seed_metric,
+         ["--python-probes=off"], []),
+        ("fib(20) profiled, --py-functions=fib", [PY, "-c", FIB_PROFILED], ms_metric,
+         [], ["--py-functions=fib"]),
+    ]
+    print()
+    print("Python probes: traced without vs with them, %d alternating runs, medians (ms)"
+          % RUNS)
+    print("%-48s %9s %9s %6s %9s %9s %6s" % ("case", "self:off", "self:on", "ratio",
+                                             "wall:off", "wall:on", "ratio"))
+    for name, cmd, metric, off, on in cases:
+        res = {False: ([], []), True: ([], [])}
+        for i in range(RUNS):
+            for probes in ((False, True) if i % 2 == 0 else (True, False)):
+                full = [MPXTRACE, "-o", "/dev/null"] + (on if probes else off) + ["--"] + cmd
+                t = time.perf_counter()
+                p = subprocess.run(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True)
+                wall = (time.perf_counter() - t) * 1000
+                m = metric(p.stdout)
+                if p.returncode or m is None:
+                    sys.exit("bench: %s failed: %s" % (" ".join(full), p.stderr[-300:]))
+                res[probes][0].append(m)
+                res[probes][1].append(wall)
+        so, st = statistics.median(res[False][0]), statistics.median(res[True][0])
+        wo, wt = statistics.median(res[False][1]), statistics.median(res[True][1])
+        print("%-48s %9.2f %9.2f %6.3f %9.2f %9.2f %6.3f" % (name[:48], so, st, st / so,
+                                                             wo, wt, wt / wo))
+        sys.stdout.flush()
 
 
 def analysis_speed():
@@ -188,4 +237,7 @@ def compare_tools():
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["python"]:
+        python_probes()
+    else:
+        main()

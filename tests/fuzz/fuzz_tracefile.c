@@ -144,7 +144,7 @@ static void fold_record(uint8_t *rec, uint32_t type)
 	/* __u64 fields after the header, per type (as src/tracefile.c). */
 	static const unsigned char nu64[MPX_EV_TYPE_MAX] = {
 		[MPX_EV_SWITCH] = 5, [MPX_EV_WAKEUP] = 1, [MPX_EV_EXIT] = 15,
-		[MPX_EV_BLOCK] = 3, [MPX_EV_RSS] = 7,
+		[MPX_EV_BLOCK] = 3, [MPX_EV_RSS] = 7, [MPX_EV_GIL] = 1,
 	};
 	struct mpx_hdr *h = (void *)rec;
 	uint64_t v;
@@ -229,6 +229,22 @@ static void fold_record(uint8_t *rec, uint32_t type)
 
 		e->tid = fold_tid(e->tid);
 		e->pid = fold_tid(e->pid);
+		break;
+	}
+	case MPX_EV_PY: {
+		struct mpx_py *e = (void *)rec;
+
+		e->tid = fold_tid(e->tid);
+		e->pid = fold_tid(e->pid);
+		e->kind %= MPX_PY_PROBES + 1;
+		break;
+	}
+	case MPX_EV_GIL: {
+		struct mpx_gil *e = (void *)rec;
+
+		e->tid = fold_tid(e->tid);
+		e->pid = fold_tid(e->pid);
+		e->start_ns = h->ts - e->start_ns % 10000000;
 		break;
 	}
 	}

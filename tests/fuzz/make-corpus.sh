@@ -14,6 +14,7 @@ rm -f "$D"/*
 "$M" record -o "$D/native-process.mpxt" --mode=process --runtime=native \
 	--tasks 1 --task=sleep --task-ms 5
 "$M" record -o "$D/python-both.mpxt" --mode=both --tasks 1 --task=sleep --task-ms 5
+"$M" record -o "$D/python-usdt.mpxt" -- /usr/bin/python3 -c 'import json, gc; gc.collect()'
 python3 - "$D" <<'PY'
 import os, struct, sys, zlib
 d = sys.argv[1]
@@ -21,7 +22,7 @@ d = sys.argv[1]
 # Offsets of tid/pid fields per record type (include/events.h).
 TIDS = {1: (64, 68, 72, 76), 2: (24, 28, 32, 36), 3: (16, 20, 24, 28),
         4: (16, 20, 24), 5: (136, 140), 6: (16, 20), 7: (48, 52, 56, 60),
-        8: (72, 76), 9: (16, 20)}
+        8: (72, 76), 9: (16, 20), 10: (24, 28), 11: (24, 28)}
 
 
 def sections(payload):
@@ -65,6 +66,9 @@ def ev_seed(payload):
                 if typ == 2:
                     (w,) = struct.unpack_from("<Q", rec, 16)
                     struct.pack_into("<Q", rec, 16, ts - w if w else 0)
+                if typ == 11:
+                    (s0,) = struct.unpack_from("<Q", rec, 16)
+                    struct.pack_into("<Q", rec, 16, ts - s0)
                 if typ == 7:
                     s0, s1 = struct.unpack_from("<QQ", rec, 16)
                     struct.pack_into("<QQ", rec, 16, ts - s0, ts - s1 if s1 else 0)

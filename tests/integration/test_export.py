@@ -143,6 +143,19 @@ def check_well_formed(trace):
 def check_tracks_monotonic(tl):
     for key, sl in tl.slices.items():
         prev_end = None
+        if all(e.get("cat") == "python" for e in sl):
+            # Python spans (imports, GC, calls, GIL waits) nest: each slice
+            # lies inside the enclosing one or after it, never across.
+            stack = []
+            for e in sl:
+                while stack and stack[-1] <= e["ts"]:
+                    stack.pop()
+                end = e["ts"] + e["dur"]
+                expect(not stack or end <= stack[-1], "track %r (%s): slice at %s crosses "
+                       "the end of its parent at %s" % (key, tl.thread.get(key), e["ts"],
+                                                        stack[-1] if stack else None))
+                stack.append(end)
+            continue
         for e in sl:
             if prev_end is not None:
                 expect(e["ts"] >= prev_end, "track %r (%s): slice at %s overlaps one ending "

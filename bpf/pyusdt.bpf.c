@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * mpxtrace Python side: CPython's USDT probes (imports, GC, audit events,
+ * optionally function entry/return) and uprobes on the GIL's take path.
+ *
+ * A separate object from mpxtrace.bpf.c, loaded after it: user space points
+ * tracked, events and drops at the main object's maps (bpf_map__reuse_fd)
+ * before load, so a probe costs one lookup for a task outside the traced
+ * tree and its records join the same ring buffer.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/usdt.bpf.h>
+#include "events.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Ask for a consumer wakeup only when this much data is waiting. */
+const volatile __u64 wakeup_bytes = 256 * 1024;
+/* GIL waits shorter than this are not worth a record (the uncontended take). */
+const volatile __u64 gil_min_ns = 2000;
+/* --py-functions: the glob, '\0'-padded; empty: every function. */
+const volatile char func_glob[MPX_PYNAME_LEN] = {};
+
+/* As in mpxtrace.bpf.c: replaced by the main object's maps before load. */
+struct mpx_track {
+	__u64 start_time;
+	__u64 waking_ts;
+	__u32 pid;
+	__u32 waker_tid;
+	__u32 waker_pid;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct mpx_track);
+} tracked SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 * 1024 * 1024);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MPX_DROP_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/* Entry time of a GIL take in progress, per thread. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} gil_start SEC(".maps");
+
+/* Calls and matches seen by the function probes (overhead accounting). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} func_stats SEC(".maps");
+
+static __always_inline void count_drop(__u32 what)
+{
+	__u64 *cnt = bpf_map_lookup_elem(&drops, &what);
+
+	if (cnt)
+		*cnt += 1;
+}
+
+static __always_inline void submit(void *rec)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(rec, avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP :
+						      BPF_RB_NO_WAKEUP);
+}
+
+/* The current task, when it belongs to the traced tree. */
+static __always_inline bool current_tracked(__u32 *tid, __u32 *pid)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	*tid = (__u32)id;
+	*pid = id >> 32;
+	return bpf_map_lookup_elem(&tracked, tid) != NULL;
+}
+
+static __always_inline struct mpx_py *py_reserve(__u32 kind, __u32 tid, __u32 pid)
+{
+	struct mpx_py *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count_drop(MPX_DROP_RINGBUF);
+		return NULL;
+	}
+	e->hdr.ts = bpf_ktime_get_ns();
+	e->hdr.type = MPX_EV_PY;
+	e->hdr.cpu = bpf_get_smp_processor_id();
+	e->hdr.size = sizeof(*e);
+	e->arg = 0;
+	e->tid = tid;
+	e->pid = pid;
+	e->kind = kind;
+	e->val = 0;
+	e->name[0] = '\0';
+	return e;
+}
+
+static __always_inline int py_event(__u32 kind, const char *name, __s32 val, __u64 arg)
+{
+	struct mpx_py *e;
+	__u32 tid, pid;
+
+	if (!current_tracked(&tid, &pid))
+		return 0;
+	e = py_reserve(kind, tid, pid);
+	if (!e)
+		return 0;
+	e->val = val;
+	e->arg = arg;
+	if (name && bpf_probe_read_user_str(e->name, sizeof(e->name), name) < 0)
+		e->name[0] = '\0';
+	submit(e);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(import_start, const char *module)
+{
+	return py_event(MPX_PY_IMPORT_START, module, 0, 0);
+}
+
+SEC("usdt")
+int BPF_USDT(import_done, const char *module, int found)
+{
+	return py_event(MPX_PY_IMPORT_DONE, module, found, 0);
+}
+
+SEC("usdt")
+int BPF_USDT(gc_start, int generation)
+{
+	return py_event(MPX_PY_GC_START, NULL, generation, 0);
+}
+
+SEC("usdt")
+int BPF_USDT(gc_done, long collected)
+{
+	return py_event(MPX_PY_GC_DONE, NULL, 0, (__u64)collected);
+}
+
+SEC("usdt")
+int BPF_USDT(audit, const char *event, void *args)
+{
+	return py_event(MPX_PY_AUDIT, event, 0, 0);
+}
+
+/*
+ * Glob match of name against func_glob: '*' any run, '?' one character,
+ * everything else itself.  Greedy with one backtrack point, bounded.
+ */
+#define GLOB_MASK (MPX_PYNAME_LEN - 1)
+
+static __always_inline bool glob_match(const char *name)
+{
+	int p = 0, n = 0, sp = -1, sn = 0, i;
+
+	for (i = 0; i < 1024; i++) {
+		char pc = p < MPX_PYNAME_LEN ? func_glob[p & GLOB_MASK] : 0;
+		char nc = n < MPX_PYNAME_LEN ? name[n & GLOB_MASK] : 0;
+
+		if (pc == '*') {
+			sp = p++;
+			sn = n;
+			continue;
+		}
+		if (nc && (pc == '?' || pc == nc)) {
+			p++;
+			n++;
+			continue;
+		}
+		if (!nc && !pc)
+			return true;
+		if (sp < 0 || sn >= MPX_PYNAME_LEN || !name[sn & GLOB_MASK])
+			return false;
+		p = sp + 1;
+		n = ++sn;
+	}
+	return false;
+}
+
+static __always_inline void func_count(__u32 k)
+{
+	__u64 *c = bpf_map_lookup_elem(&func_stats, &k);
+
+	if (c)
+		*c += 1;
+}
+
+/*
+ * A call or return of a function whose name matches the glob.  Entries and
+ * returns are not paired here: CPython 3.11 reports every return but an
+ * entry only while a profile or trace function is set (and at
+ * generator.throw), so user space pairs them by name.
+ */
+static __always_inline int func_event(__u32 kind, const char *func, int line)
+{
+	char name[MPX_PYNAME_LEN] = {};
+	__u32 tid, pid;
+	struct mpx_py *e;
+
+	if (!current_tracked(&tid, &pid))
+		return 0;
+	if (kind == MPX_PY_FUNC_ENTRY)
+		func_count(0);
+	if (bpf_probe_read_user_str(name, sizeof(name), func) < 0)
+		return 0;
+	if (func_glob[0] && !glob_match(name))
+		return 0;
+	if (kind == MPX_PY_FUNC_ENTRY)
+		func_count(1);
+	e = py_reserve(kind, tid, pid);
+	if (!e)
+		return 0;
+	e->val = line;
+	__builtin_memcpy(e->name, name, sizeof(name));
+	submit(e);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(func_entry, const char *file, const char *func, int line)
+{
+	return func_event(MPX_PY_FUNC_ENTRY, func, line);
+}
+
+SEC("usdt")
+int BPF_USDT(func_return, const char *file, const char *func, int line)
+{
+	return func_event(MPX_PY_FUNC_RETURN, func, line);
+}
+
+static __always_inline int gil_enter_(void)
+{
+	__u32 tid, pid;
+	__u64 now;
+
+	if (!current_tracked(&tid, &pid))
+		return 0;
+	now = bpf_ktime_get_ns();
+	bpf_map_update_elem(&gil_start, &tid, &now, BPF_ANY);
+	return 0;
+}
+
+/* take_gil() or PyEval_RestoreThread() entry: the thread starts to wait. */
+SEC("uprobe")
+int gil_enter(struct pt_regs *ctx)
+{
+	return gil_enter_();
+}
+
+static __always_inline int gil_exit_(void);
+
+/* ... and its return: the thread holds the GIL. */
+SEC("uretprobe")
+int gil_exit(struct pt_regs *ctx)
+{
+	return gil_exit_();
+}
+
+/*
+ * Every probe through one program, for a uprobe_multi link (v6.6): its
+ * release waits for one RCU grace period, not one per probe.  User space
+ * fills the USDT specs (argument locations) itself; the spec's cookie says
+ * which probe fired (MPX_PY_* kind, or PYM_GIL_ENTER).
+ */
+#define PYM_GIL_ENTER 100
+
+SEC("uprobe")
+int py_multi(struct pt_regs *ctx)
+{
+	long kind = bpf_usdt_cookie(ctx), a0 = 0, a1 = 0, a2 = 0;
+
+	if (kind == PYM_GIL_ENTER)
+		return gil_enter_();
+	bpf_usdt_arg(ctx, 0, &a0);
+	switch (kind) {
+	case MPX_PY_IMPORT_START:
+		return py_event(MPX_PY_IMPORT_START, (const char *)a0, 0, 0);
+	case MPX_PY_IMPORT_DONE:
+		bpf_usdt_arg(ctx, 1, &a1);
+		return py_event(MPX_PY_IMPORT_DONE, (const char *)a0, (__s32)a1, 0);
+	case MPX_PY_GC_START:
+		return py_event(MPX_PY_GC_START, NULL, (__s32)a0, 0);
+	case MPX_PY_GC_DONE:
+		return py_event(MPX_PY_GC_DONE, NULL, 0, (__u64)a0);
+	case MPX_PY_AUDIT:
+		return py_event(MPX_PY_AUDIT, (const char *)a0, 0, 0);
+	case MPX_PY_FUNC_ENTRY:
+	case MPX_PY_FUNC_RETURN:
+		bpf_usdt_arg(ctx, 1, &a1);
+		bpf_usdt_arg(ctx, 2, &a2);
+		return func_event(kind, (const char *)a1, (int)a2);
+	}
+	return 0;
+}
+
+SEC("uretprobe")
+int gil_exit_multi(struct pt_regs *ctx)
+{
+	return gil_exit_();
+}
+
+static __always_inline int gil_exit_(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 *start = bpf_map_lookup_elem(&gil_start, &tid), now, t0;
+	struct mpx_gil *e;
+
+	if (!start)
+		return 0;
+	t0 = *start;
+	bpf_map_delete_elem(&gil_start, &tid);
+	now = bpf_ktime_get_ns();
+	if (now - t0 < gil_min_ns)
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop(MPX_DROP_RINGBUF);
+		return 0;
+	}
+	e->hdr.ts = now;
+	e->hdr.type = MPX_EV_GIL;
+	e->hdr.cpu = bpf_get_smp_processor_id();
+	e->hdr.size = sizeof(*e);
+	e->start_ns = t0;
+	e->tid = tid;
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	submit(e);
+	return 0;
+}

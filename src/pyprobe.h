@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Python probes: find the interpreter a command runs (PATH, #!, pyenv
+ * shims) and the libpython it links, then attach CPython's USDT probes and
+ * uprobes on its GIL take path, scoped in the kernel to the traced tree
+ * (the main collector's tracked map) and writing into its ring buffer.
+ * A missing probe is a note, never an error.
+ */
+#ifndef MPX_PYPROBE_H
+#define MPX_PYPROBE_H
+
+#ifdef __BPF__
+#error "pyprobe.h is user-space only"
+#endif
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "events.h"
+
+struct pyprobe_opts {
+	bool off;			/* --python-probes=off */
+	const char *functions;		/* --py-functions=GLOB, or NULL */
+};
+
+/* The maps of the main collector the Python programs share. */
+struct pyprobe_maps {
+	int tracked_fd, events_fd, drops_fd;
+};
+
+struct pyprobe;
+
+/*
+ * Attach to the python argv[0] resolves to.  Always returns a pyprobe (NULL
+ * only without memory); what was attached and what was not is in its note.
+ */
+struct pyprobe *pyprobe__open(const struct pyprobe_opts *o, char *const argv[],
+			      const struct pyprobe_maps *maps);
+/* One line: what was attached to which binary, what was unavailable. */
+const char *pyprobe__note(const struct pyprobe *p);
+/* The command runs a Python interpreter (probes off: false). */
+bool pyprobe__is_python(const struct pyprobe *p);
+/* The command runs a Python without its USDT probes (or --py-functions). */
+bool pyprobe__wanted_missing(const struct pyprobe *p);
+/* The MPX_PY_PROBES record of a run (ts, tid, pid given by the caller). */
+void pyprobe__record(const struct pyprobe *p, struct mpx_py *rec);
+/* Function probes: calls seen in the traced tree and calls recorded. */
+void pyprobe__func_stats(const struct pyprobe *p, uint64_t *calls, uint64_t *matched);
+void pyprobe__destroy(struct pyprobe *p);
+
+/* Exposed for tests: the interpreter a command runs, or false (why set). */
+bool pyprobe__resolve(const char *arg0, char *bin, size_t binsz, char *why, size_t whysz);
+
+#endif /* MPX_PYPROBE_H */

@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <stdlib.h>
+#include <string.h>
+
+#include "pyreport.h"
+
+#define PY_TEXT_TASKS	12	/* tasks shown in the text section */
+#define PY_TEXT_ITEMS	3	/* imports / phase marks per task */
+
+static double ms(int64_t ns)
+{
+	return (double)ns / 1e6;
+}
+
+static bool active(const struct mpx_pytask *t)
+{
+	return t->nimports || t->ngc || t->naudit || t->ngil || t->ncalls;
+}
+
+void pyreport__probes(const struct mpx_pyspans *py, char *buf, size_t sz)
+{
+	const uint32_t usdt = MPX_PYP_IMPORT | MPX_PYP_GC | MPX_PYP_AUDIT;
+	size_t len;
+
+	buf[0] = '\0';
+	if (!py->probes_known)
+		return;
+	len = (size_t)snprintf(buf, sz, "%s: ", py->binary[0] ? py->binary : "?");
+	if ((py->attached & usdt) == usdt)
+		len += (size_t)snprintf(buf + len, sz > len ? sz - len : 0,
+					"imports, GC, audit events");
+	else if (py->attached & usdt)
+		len += (size_t)snprintf(buf + len, sz > len ? sz - len : 0, "%s%s%s",
+					py->attached & MPX_PYP_IMPORT ? "imports " : "",
+					py->attached & MPX_PYP_GC ? "GC " : "",
+					py->attached & MPX_PYP_AUDIT ? "audit events" : "");
+	else
+		len += (size_t)snprintf(buf + len, sz > len ? sz - len : 0,
+					"no USDT probes (no imports, GC or audit events)");
+	if (py->attached & MPX_PYP_FUNC)
+		len += (size_t)snprintf(buf + len, sz > len ? sz - len : 0, ", calls");
+	else if (py->missing & MPX_PYP_FUNC)
+		len += (size_t)snprintf(buf + len, sz > len ? sz - len : 0, ", no calls");
+	if (py->attached & MPX_PYP_GIL_TAKE)
+		snprintf(buf + len, sz > len ? sz - len : 0, ", GIL waits");
+	else if (py->attached & MPX_PYP_GIL_RESTORE)
+		snprintf(buf + len, sz > len ? sz - len : 0, ", GIL waits after blocking "
+			 "calls only (no take_gil symbol)");
+	else
+		snprintf(buf + len, sz > len ? sz - len : 0, ", no GIL waits");
+}
+
+/* The task's n longest outermost imports, longest first. */
+static size_t top_imports(const struct mpx_pyspans *py, size_t task,
+			  const struct mpx_pyspan **out, size_t n)
+{
+	size_t i, k, got = 0;
+
+	for (i = 0; i < py->n[MPX_PS_IMPORT]; i++) {
+		const struct mpx_pyspan *s = &py->s[MPX_PS_IMPORT][i];
+
+		if (s->task != task || s->depth)
+			continue;
+		for (k = got < n ? got++ : n; k > 0; k--) {
+			const struct mpx_pyspan *o = out[k - 1];
+
+			if (o->end - o->start >= s->end - s->start)
+				break;
+			if (k < n)
+				out[k] = o;
+		}
+		if (k < n)
+			out[k] = s;
+	}
+	return got;
+}
+
+/* Print s word-wrapped to 79 columns: first line after lead, the rest
+ * indented by indent spaces. */
+static void wrap(FILE *f, const char *lead, int indent, const char *s)
+{
+	int col = fprintf(f, "%s", lead);
+
+	while (*s) {
+		const char *e = s;
+		int len;
+
+		while (*e && *e != ' ')
+			e++;
+		len = (int)(e - s);
+		if (col > indent && col + 1 + len > 79) {
+			fprintf(f, "\n%*s", indent, "");
+			col = indent;
+		} else if (col > indent) {
+			fputc(' ', f);
+			col++;
+		}
+		col += fprintf(f, "%.*s", len, s);
+		s = e;
+		while (*s == ' ')
+			s++;
+	}
+	fputc('\n', f);
+}
+
+#define ADD(...) (len += (size_t)snprintf(buf + len, len < sizeof(buf) ? \
+					  sizeof(buf) - len : 0, __VA_ARGS__))
+
+static void task_text(const struct mpx_run_analysis *ra, size_t i, FILE *f)
+{
+	const struct mpx_pyspans *py = &ra->py;
+	const struct mpx_pytask *t = &py->task[i];
+	const struct mpx_pyspan *top[PY_TEXT_ITEMS];
+	char buf[1024], lead[40];
+	size_t n, k, j, len = 0, marks = 0;
+	uint64_t gc_max = 0;
+	int gc_gen = -1;
+
+	buf[0] = '\0';
+	if (t->nimports)
+		ADD("%u imports, %.2f ms;", t->nimports, ms((int64_t)t->import_ns));
+	if (t->ngc) {
+		for (k = 0; k < py->n[MPX_PS_GC]; k++) {
+			const struct mpx_pyspan *s = &py->s[MPX_PS_GC][k];
+
+			if (s->task == i && s->end - s->start >= gc_max) {
+				gc_max = s->end - s->start;
+				gc_gen = s->val;
+			}
+		}
+		ADD(" GC %u pauses, %.2f ms (longest %.2f, generation %d);", t->ngc,
+		    ms((int64_t)t->gc_ns), ms((int64_t)gc_max), gc_gen);
+	}
+	if (t->ngil)
+		ADD(" GIL wait %.2f ms in %u, longest %.2f;", ms((int64_t)t->gil_ns), t->ngil,
+		    ms((int64_t)t->gil_max_ns));
+	if (t->futex_gil_ns >= 10000 || t->futex_other_ns >= 10000)
+		ADD(" futex sleep %.2f ms in GIL waits, %.2f ms other;",
+		    ms((int64_t)t->futex_gil_ns), ms((int64_t)t->futex_other_ns));
+	if (t->ncalls)
+		ADD(" %u calls recorded;", t->ncalls);
+	n = top_imports(py, i, top, PY_TEXT_ITEMS);
+	for (k = 0; k < n; k++)
+		ADD("%s %.40s %.2f ms (own %.2f)%s", k ? "" : " longest imports:", top[k]->name,
+		    ms((int64_t)(top[k]->end - top[k]->start)), ms((int64_t)top[k]->excl_ns),
+		    k + 1 == n ? ";" : ",");
+	for (j = 0; j < py->naudit && marks <= PY_TEXT_ITEMS * 2; j++) {
+		const struct mpx_pyaudit *a = &py->audit[j];
+
+		if (a->task != i || !pyspans__audit_is_phase(a->name))
+			continue;
+		if (marks == PY_TEXT_ITEMS * 2)
+			ADD(" ...");
+		else
+			ADD("%s %.24s at %+.2f ms", marks ? "," : " audit:", a->name,
+			    ms((int64_t)a->ts - (int64_t)ra->begin));
+		marks++;
+	}
+	if (len && buf[len - 1] == ';')
+		buf[len - 1] = '\0';
+	snprintf(lead, sizeof(lead), "  %-14.14s %7u ", ra->roles[i].name,
+		 ra->run->m.tasks[i].tid);
+	wrap(f, lead, 6, buf[0] == ' ' ? buf + 1 : buf);
+}
+#undef ADD
+
+void pyreport__text(const struct mpx_run_analysis *ra, FILE *f)
+{
+	const struct mpx_pyspans *py = &ra->py;
+	char probes[MPX_PYNAME_LEN + 200];
+	size_t r, shown = 0, more = 0;
+
+	if (!py->probes_known && !py->any)
+		return;
+	pyreport__probes(py, probes, sizeof(probes));
+	{
+		char head[sizeof(probes) + 16];
+
+		snprintf(head, sizeof(head), "probes of %s", probes[0] ? probes : "unknown");
+		wrap(f, "  Python,", 4, head);
+	}
+	for (r = 0; r < ra->rep.nrows; r++) {
+		size_t i = (size_t)(ra->rep.rows[r].t - ra->run->m.tasks);
+
+		if (i >= py->ntasks || !active(&py->task[i]))
+			continue;
+		if (shown == PY_TEXT_TASKS) {
+			more++;
+			continue;
+		}
+		task_text(ra, i, f);
+		shown++;
+	}
+	if (more)
+		fprintf(f, "  ... and %zu more tasks with Python activity (-j lists them)\n",
+			more);
+	else if (!shown)
+		fprintf(f, "  no Python activity seen\n");
+	fputc('\n', f);
+}
+
+void pyreport__run_json(const struct mpx_run_analysis *ra, struct json_writer *w)
+{
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} sets[] = {
+		{ MPX_PYP_IMPORT, "import" }, { MPX_PYP_GC, "gc" }, { MPX_PYP_AUDIT, "audit" },
+		{ MPX_PYP_FUNC, "functions" }, { MPX_PYP_GIL_TAKE, "gil_take" },
+		{ MPX_PYP_GIL_RESTORE, "gil_restore_thread" },
+	};
+	const struct mpx_pyspans *py = &ra->py;
+	size_t i;
+	int pass;
+
+	if (!py->probes_known)
+		return;
+	jw_key(w, "python_probes");
+	jw_start_object(w);
+	jw_kv_string(w, "binary", py->binary);
+	for (pass = 0; pass < 2; pass++) {
+		jw_key(w, pass ? "unavailable" : "attached");
+		jw_start_array(w);
+		for (i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
+			if ((pass ? py->missing : py->attached) & sets[i].bit)
+				jw_string(w, sets[i].name);
+		jw_end_array(w);
+	}
+	jw_end_object(w);
+}
+
+static void spans_json(struct json_writer *w, const char *key, const struct mpx_pyspans *py,
+		       int kind, size_t task)
+{
+	size_t i;
+
+	jw_key(w, key);
+	jw_start_array(w);
+	for (i = 0; i < py->n[kind]; i++) {
+		const struct mpx_pyspan *s = &py->s[kind][i];
+
+		if (s->task != task)
+			continue;
+		jw_start_object(w);
+		if (kind == MPX_PS_IMPORT || kind == MPX_PS_CALL)
+			jw_kv_string(w, kind == MPX_PS_IMPORT ? "module" : "function", s->name);
+		jw_kv_u64(w, "start_ns", s->start);
+		jw_kv_u64(w, "end_ns", s->end);
+		jw_kv_u64(w, "duration_ns", s->end - s->start);
+		switch (kind) {
+		case MPX_PS_IMPORT:
+		case MPX_PS_CALL:
+			jw_kv_u64(w, "exclusive_ns", s->excl_ns);
+			jw_kv_u64(w, "depth", s->depth);
+			if (kind == MPX_PS_IMPORT)
+				jw_kv_bool(w, "found", s->arg != 0);
+			else
+				jw_kv_s64(w, "line", s->val);
+			break;
+		case MPX_PS_GC:
+			jw_kv_s64(w, "generation", s->val);
+			jw_kv_s64(w, "collected", s->arg);
+			break;
+		}
+		if (s->open)
+			jw_kv_bool(w, "unfinished", true);
+		jw_end_object(w);
+	}
+	jw_end_array(w);
+}
+
+void pyreport__task_json(const void *ctx, size_t task, struct json_writer *w)
+{
+	const struct mpx_run_analysis *ra = ctx;
+	const struct mpx_pyspans *py = &ra->py;
+	const struct mpx_pytask *t;
+	size_t i;
+
+	if (task >= py->ntasks || (!py->probes_known && !py->any))
+		return;
+	t = &py->task[task];
+	spans_json(w, "py_imports", py, MPX_PS_IMPORT, task);
+	spans_json(w, "py_gc", py, MPX_PS_GC, task);
+	jw_key(w, "py_audit");
+	jw_start_array(w);
+	for (i = 0; i < py->naudit; i++) {
+		if (py->audit[i].task != task)
+			continue;
+		jw_start_object(w);
+		jw_kv_string(w, "event", py->audit[i].name);
+		jw_kv_u64(w, "ts_ns", py->audit[i].ts);
+		jw_end_object(w);
+	}
+	jw_end_array(w);
+	if (py->attached & MPX_PYP_FUNC)
+		spans_json(w, "py_calls", py, MPX_PS_CALL, task);
+	jw_kv_u64(w, "py_import_ns", t->import_ns);
+	jw_kv_u64(w, "py_gc_ns", t->gc_ns);
+	jw_kv_u64(w, "gil_wait_ns", t->gil_ns);
+	jw_kv_u64(w, "gil_waits", t->ngil);
+	jw_kv_u64(w, "gil_wait_max_ns", t->gil_max_ns);
+	jw_kv_u64(w, "futex_sleep_gil_ns", t->futex_gil_ns);
+	jw_kv_u64(w, "futex_sleep_other_ns", t->futex_other_ns);
+}

@@ -1,0 +1,319 @@
+#!/usr/bin/env python3
+"""Root integration tests of the Python probes: CPython's USDT probes
+(imports, GC, audit events, function calls) and the GIL-take uprobes, on
+scripts whose Python-level behaviour is known by construction.
+
+Plain python3, stdlib only, must run as root.  Environment: MPXTRACE
+(default ./mpxtrace), MPX_PY_USDT (a python with USDT probes, default
+/usr/bin/python3), MPX_PY_GIL (a python whose take_gil is a visible symbol,
+default the first pyenv 3.11+ found).  Prints `ok - NAME` /
+`FAIL - NAME: detail` per test and ends with `N passed, M failed`.
+"""
+import glob
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mpxtest import Failed, expect, main  # noqa: E402
+
+MPXTRACE = os.environ.get("MPXTRACE", "./mpxtrace")
+PY = os.environ.get("MPX_PY_USDT", "/usr/bin/python3")
+SEED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "workloads",
+                    "process_vs_pool.py")
+
+
+def gil_python():
+    """A python whose libpython (or binary) has take_gil in a symbol table."""
+    if os.environ.get("MPX_PY_GIL"):
+        return os.environ["MPX_PY_GIL"]
+    for v in ("3.11", "3.12", "3.13", "3.10"):
+        for p in sorted(glob.glob(os.path.expanduser("~root/.pyenv/versions/%s*/bin/python3"
+                                                     % v))):
+            libs = glob.glob(os.path.join(os.path.dirname(p), "..", "lib", "libpython3*.so*"))
+            for lib in libs + [p]:
+                out = subprocess.run(["nm", lib], stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True).stdout
+                if " take_gil\n" in out:
+                    return p
+    return None
+
+
+def trace(args, script=None, extra=(), timeout=300):
+    """mpxtrace -j [extra] -- args [script file]; returns (report, stderr, rc)."""
+    d = tempfile.mkdtemp(prefix="mpx-py-")
+    try:
+        cmd = list(args)
+        if script is not None:
+            path = os.path.join(d, "script.py")
+            with open(path, "w") as f:
+                f.write(script)
+            os.chmod(d, 0o755)
+            os.chmod(path, 0o644)
+            cmd.append(path)
+        out = os.path.join(d, "r.json")
+        p = subprocess.run([MPXTRACE, "-j", "-o", out] + list(extra) + ["--"] + cmd,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=timeout)
+        rep = None
+        if os.path.exists(out):
+            with open(out) as f:
+                rep = json.load(f)
+        return rep, p.stderr, p.returncode, p.stdout
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def main_task(rep):
+    return next(t for t in rep["tasks"] if t["role"] == "main")
+
+
+def test_seed_script_imports_pool_in_pool_part():
+    """The seed script: Pool() imports multiprocessing.pool lazily, after the
+    two Process children were forked and before the pool's workers are."""
+    rep, err, rc, _ = trace([PY, SEED])
+    expect(rc == 0, "exit %d: %s" % (rc, err))
+    probes = rep["python_probes"]
+    expect({"import", "gc", "audit"} <= set(probes["attached"]),
+           "probes attached: %r" % probes)
+    m = main_task(rep)
+    pool = [i for i in m["py_imports"] if i["module"] == "multiprocessing.pool"]
+    expect(len(pool) == 1, "imports of multiprocessing.pool: %r" % pool)
+    imp = pool[0]
+    expect(imp["depth"] == 0 and imp["found"], "not an outermost, found import: %r" % imp)
+    expect(0 < imp["exclusive_ns"] < imp["duration_ns"],
+           "exclusive %d vs inclusive %d ns" % (imp["exclusive_ns"], imp["duration_ns"]))
+    # Its nested imports account for the difference exactly.
+    nested = [i for i in m["py_imports"] if i["depth"] == 1 and
+              imp["start_ns"] <= i["start_ns"] and i["end_ns"] <= imp["end_ns"]]
+    expect(nested, "no imports nested in multiprocessing.pool")
+    expect(imp["duration_ns"] - imp["exclusive_ns"] ==
+           sum(i["duration_ns"] for i in nested), "inclusive - exclusive != nested imports")
+    forks = [a["ts_ns"] for a in m["py_audit"] if a["event"] == "os.fork"]
+    procs = [t for t in rep["tasks"] if not t["thread"] and t["tid"] != m["tid"]]
+    expect(len(forks) == len(procs), "%d os.fork audit events for %d child processes"
+           % (len(forks), len(procs)))
+    expect(len(forks) >= 3 and forks[1] < imp["start_ns"] and imp["end_ns"] < forks[2],
+           "multiprocessing.pool imported at %d..%d, forks at %r"
+           % (imp["start_ns"], imp["end_ns"], forks))
+    expect(m["py_import_ns"] >= imp["duration_ns"], "task import total below one import")
+
+
+def test_gc_collect_is_a_generation_2_span():
+    """gc.collect() on cyclic garbage: one generation-2 pause that collected
+    what gc.collect() itself returned."""
+    script = (
+        "import gc, sys\n"
+        "gc.disable()\n"
+        "class C: pass\n"
+        "for i in range(3000):\n"
+        "    a = C(); b = C(); a.b = b; b.a = a\n"
+        "del a, b\n"
+        "print(gc.collect())\n")
+    rep, err, rc, out = trace([PY], script)
+    expect(rc == 0, "exit %d: %s" % (rc, err))
+    collected = int(out.split()[-1])
+    expect(collected >= 6000, "gc.collect() returned %d" % collected)
+    gcs = [g for g in main_task(rep)["py_gc"] if g["generation"] == 2]
+    expect(any(g["collected"] == collected for g in gcs),
+           "no generation-2 GC span that collected %d: %r" % (collected, gcs))
+    g = next(g for g in gcs if g["collected"] == collected)
+    expect(0 < g["duration_ns"] < rep["tasks"][0]["lifetime_ns"], "GC span %r" % g)
+
+
+def test_gil_waits_fill_two_cpu_bound_threads():
+    """Two threads that only compute: besides running, each one waits for the
+    GIL, and all of its futex sleep is GIL wait."""
+    py = gil_python()
+    expect(py, "no python with a visible take_gil (set MPX_PY_GIL)")
+    script = (
+        "import threading\n"
+        "def spin(n):\n"
+        "    x = 0\n"
+        "    for i in range(n):\n"
+        "        x += i\n"
+        "ts = [threading.Thread(target=spin, args=(3000000,)) for _ in range(2)]\n"
+        "for t in ts:\n"
+        "    t.start()\n"
+        "for t in ts:\n"
+        "    t.join()\n")
+    rep, err, rc, _ = trace([py], script)
+    expect(rc == 0, "exit %d: %s" % (rc, err))
+    expect("gil_take" in rep["python_probes"]["attached"], "%r" % rep["python_probes"])
+    threads = [t for t in rep["tasks"] if t["thread"]]
+    expect(len(threads) == 2, "%d threads" % len(threads))
+    for t in threads:
+        expect(t["gil_waits"] > 0 and t["gil_wait_ns"] > 0, "no GIL wait: %r" % t["role"])
+        # Holding the GIL it runs or, preempted, waits for a CPU; else it
+        # waits for the GIL.
+        held = t["oncpu_ns"] + t["runq_preempt_ns"]
+        filled = (held + t["gil_wait_ns"]) / t["lifetime_ns"]
+        expect(filled >= 0.8, "%s: on-CPU %.1f + preempted %.1f + GIL wait %.1f ms of "
+               "%.1f ms (%.0f%%)" % (t["role"], t["oncpu_ns"] / 1e6,
+                                     t["runq_preempt_ns"] / 1e6, t["gil_wait_ns"] / 1e6,
+                                     t["lifetime_ns"] / 1e6, 100 * filled))
+        fut = t["futex_sleep_gil_ns"] + t["futex_sleep_other_ns"]
+        expect(fut and t["futex_sleep_gil_ns"] >= 0.9 * fut,
+               "%s: futex sleep %.2f ms, %.2f ms of it in GIL waits"
+               % (t["role"], fut / 1e6, t["futex_sleep_gil_ns"] / 1e6))
+    # On the critical path, the threads' futex sleeps are named GIL waits.
+    tids = {t["tid"] for t in threads}
+    named = [s.get("reason") for s in rep["critical_path"]
+             if s["tid"] in tids and s["kind"] == "wait"]
+    expect(not any(r and "futex" in r for r in named),
+           "thread waits on the critical path: %r" % sorted(set(named)))
+
+
+def test_python_without_probes_degrades():
+    """The same interpreter with its USDT notes removed: a clear note, the
+    run itself unharmed (exit status, report), no Python spans."""
+    d = tempfile.mkdtemp(prefix="mpx-nop-")
+    try:
+        py = os.path.join(d, "python3")
+        subprocess.run(["objcopy", "--remove-section", ".note.stapsdt", PY, py], check=True)
+        os.chmod(d, 0o755)
+        rep, err, rc, _ = trace([py, "-c", "import json, sys; sys.exit(3)"])
+        expect(rc == 3, "exit %d, not the command's 3: %s" % (rc, err))
+        expect("no USDT probes" in err and py in err, "no clear note: %r" % err)
+        probes = rep["python_probes"]
+        expect({"import", "gc", "audit"} <= set(probes["unavailable"]), "%r" % probes)
+        m = main_task(rep)
+        expect(not m["py_imports"] and not m["py_gc"] and not m["py_audit"],
+               "spans without probes")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_probes_off_and_not_python():
+    """--python-probes=off and a command that is no Python: no Python keys,
+    no warning."""
+    rep, err, rc, _ = trace([PY, "-c", "pass"], extra=["--python-probes=off"])
+    expect(rc == 0 and "python_probes" not in rep, "probes off: %r %s" % (rc, err))
+    expect("py_imports" not in main_task(rep), "Python keys with probes off")
+    rep, err, rc, _ = trace(["/bin/true"])
+    expect(rc == 0 and "python_probes" not in rep and "python" not in err,
+           "not a python: %r" % err)
+    p = subprocess.run([MPXTRACE, "--python-probes=maybe", "--", "true"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    expect(p.returncode == 2 and p.stderr.count("\n") == 1, "bad value: %r" % p.stderr)
+
+
+def test_shebang_script_resolves_its_python():
+    """A script run by its #! line: the probes go to the interpreter it names."""
+    d = tempfile.mkdtemp(prefix="mpx-she-")
+    try:
+        path = os.path.join(d, "s.py")
+        with open(path, "w") as f:
+            f.write("#!/usr/bin/env %s\nimport gc\ngc.collect()\n" % PY)
+        os.chmod(path, 0o755)
+        os.chmod(d, 0o755)
+        rep, err, rc, _ = trace([path])
+        expect(rc == 0, "exit %d: %s" % (rc, err))
+        expect(rep["python_probes"]["binary"] == PY, "%r" % rep["python_probes"])
+        expect(any(g["generation"] == 2 for g in main_task(rep)["py_gc"]), "no GC span")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_py_functions_records_matching_calls():
+    """--py-functions=GLOB: every call of a matching function, nested as it
+    ran, none of the others.  CPython 3.11 reports function entries only
+    while a profile function is set, hence sys.setprofile()."""
+    script = (
+        "import sys\n"
+        "def fib(n):\n"
+        "    return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
+        "def other(x):\n"
+        "    return x\n"
+        "sys.setprofile(lambda *a: None)\n"
+        "print(fib(15), [other(i) for i in range(40)][-1])\n"
+        "sys.setprofile(None)\n")
+    rep, err, rc, _ = trace([PY], script, extra=["--py-functions=fi?"])
+    expect(rc == 0, "exit %d: %s" % (rc, err))
+    calls = main_task(rep).get("py_calls", [])
+    names = {c["function"] for c in calls}
+    expect(names == {"fib"}, "functions recorded: %r" % names)
+    # fib(15) calls fib 2 * fib(16) - 1 = 1973 times, 15 deep at most.
+    expect(len(calls) == 1973, "%d calls of fib recorded, not 1973" % len(calls))
+    expect(max(c["depth"] for c in calls) == 14, "deepest call at depth %d, not 14"
+           % max(c["depth"] for c in calls))
+    expect(not any(c.get("unfinished") for c in calls), "unpaired calls")
+    outer = next(c for c in calls if c["depth"] == 0)
+    expect(outer["duration_ns"] - outer["exclusive_ns"] ==
+           sum(c["duration_ns"] for c in calls if c["depth"] == 1), "nesting sums")
+    expect("1973 matched 'fi?'" in err, "no overhead line: %r" % err)
+
+
+def test_trace_file_carries_python_records():
+    """--save then report: the same Python spans and probe set as live."""
+    d = tempfile.mkdtemp(prefix="mpx-pytf-")
+    try:
+        f = os.path.join(d, "t.mpxt")
+        live = subprocess.run([MPXTRACE, "-j", "--save", f, "--", PY, "-c",
+                               "import json, gc; gc.collect()"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+        expect(live.returncode == 0, live.stderr)
+        rep = subprocess.run([MPXTRACE, "report", "-j", f], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, timeout=120)
+        expect(rep.returncode == 0, rep.stderr)
+        a, b = json.loads(live.stdout), json.loads(rep.stdout)
+        expect(a["python_probes"] == b["python_probes"], "probes %r vs %r"
+               % (a["python_probes"], b["python_probes"]))
+        keys = ("py_imports", "py_gc", "py_audit", "gil_wait_ns", "futex_sleep_gil_ns")
+        for ta, tb in zip(a["tasks"], b["tasks"]):
+            for k in keys:
+                expect(ta[k] == tb[k], "tid %d %s differs after the round trip" % (ta["tid"], k))
+        expect(any(i["module"] == "json" for i in main_task(b)["py_imports"]), "no json import")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_perfetto_has_python_slices():
+    d = tempfile.mkdtemp(prefix="mpx-pypf-")
+    try:
+        pf = os.path.join(d, "t.json.gz")
+        p = subprocess.run([MPXTRACE, "-j", "-o", os.path.join(d, "r.json"), "--perfetto", pf,
+                            "--", PY, "-c", "import json, gc; gc.collect()"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=120)
+        expect(p.returncode == 0, p.stderr)
+        with gzip.open(pf, "rt") as f:
+            ev = json.load(f)["traceEvents"]
+        tracks = {(e["pid"], e["tid"]) for e in ev if e.get("ph") == "M" and
+                  e.get("name") == "thread_name" and e["args"]["name"].endswith(" python")}
+        expect(tracks, "no Python track")
+        py = [e for e in ev if e.get("cat") == "python"]
+        expect(any(e["name"] == "import json" for e in py), "no import json slice")
+        expect(any(e["name"] == "GC gen 2" for e in py), "no GC slice")
+        expect(all((e["pid"], e["tid"]) in tracks for e in py), "Python slices off their track")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_builtin_pool_explains_the_import():
+    """--mode=both with a python that has probes: the explanation names the
+    import Pool() paid for, in milliseconds."""
+    p = subprocess.run([MPXTRACE, "-j", "--mode=both", "--python", PY],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+    expect(p.returncode == 0, p.stderr)
+    rep = json.loads(p.stdout)
+    s = " ".join(rep["explanation"]["sentences"])
+    expect("ms importing multiprocessing.pool" in s, "sentences: %s" % s)
+    pool = next(r for r in rep["runs"] if r["mode"] == "pool")
+    m = next(t for t in pool["tasks"] if t["role"] == "main")
+    imp = [i for i in m["py_imports"] if i["module"] == "multiprocessing.pool"]
+    setup = next(ph for ph in pool["phases"] if ph["name"] == "setup")
+    expect(len(imp) == 1 and setup["start_ns"] <= imp[0]["start_ns"] and
+           imp[0]["end_ns"] <= setup["end_ns"], "import %r outside setup %r" % (imp, setup))
+
+
+if __name__ == "__main__":
+    if os.geteuid() != 0:
+        print("FAIL - setup: must run as root")
+        print("0 passed, 1 failed")
+        sys.exit(1)
+    sys.exit(main(globals()))
