@@ -36,6 +36,8 @@ const volatile bool want_stacks = true;
 const volatile __u64 rss_step_pages = 64;
 /* sched_process_exit runs before exit_mm() (v6.16): task->mm is valid. */
 const volatile bool exit_has_mm = true;
+/* --summary: per-task totals in the kernel (summary.bpf.h), no events. */
+const volatile bool summary_mode = false;
 
 struct mpx_track {
 	__u64 start_time;	/* task->start_time: tells a reused tid apart */
@@ -306,6 +308,8 @@ static __always_inline __s32 wait_stack(void *ctx, struct task_struct *prev, __u
 	return id;
 }
 
+#include "summary.bpf.h"
+
 /* ---- sched_switch ----------------------------------------------------- */
 
 static __always_inline int handle_switch(__u64 *ctx, bool preempt,
@@ -318,8 +322,11 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 	__u32 prev_pid = 0, next_pid = 0, state;
 	bool ptr = false, ntr = false;
 	struct mpx_switch *e;
-	__u64 ts = bpf_ktime_get_ns();
+	__u64 ts;
 
+	if (summary_mode)
+		return summ_switch(prev, next, ctx);
+	ts = bpf_ktime_get_ns();
 	/* Copy what is needed out of the map values: the verifier refuses
 	 * the OR the compiler would make of two maybe-NULL pointers. */
 	if (prev_tid && (t = bpf_map_lookup_elem(&tracked, &prev_tid))) {
@@ -431,6 +438,8 @@ static __always_inline int handle_wakeup(struct task_struct *p, __u32 flags)
 	struct mpx_track *t;
 	__u64 ts;
 
+	if (summary_mode)
+		return summ_wakeup(p);
 	t = bpf_map_lookup_elem(&tracked, &tid);
 	if (!t)
 		return 0;
@@ -492,6 +501,10 @@ static __always_inline int handle_migrate(struct task_struct *p, int dest_cpu)
 	/* Running tasks move all the time; only a sleeper's move matters. */
 	if (!t || !(get_task_state(p) & 0xff))
 		return 0;
+	if (summary_mode) {
+		summ_migrate(tid);
+		return 0;
+	}
 	e = reserve(sizeof(*e), MPX_EV_MIGRATE, bpf_ktime_get_ns(), tid);
 	if (!e)
 		return 0;
@@ -535,6 +548,10 @@ static __always_inline int handle_fork(struct task_struct *parent,
 	nt.start_time = BPF_CORE_READ(child, start_time);
 	if (bpf_map_update_elem(&tracked, &ctid, &nt, BPF_ANY)) {
 		count_drop(MPX_DROP_TRACK_FULL);
+		return 0;
+	}
+	if (summary_mode) {
+		summ_fork(parent, child, ptid, pt->pid, ctid, nt.pid);
 		return 0;
 	}
 	e = reserve2(sizeof(*e), MPX_EV_FORK, bpf_ktime_get_ns(), ptid, ctid);
@@ -587,6 +604,10 @@ static __always_inline int handle_exec(struct task_struct *p, __u32 old_tid,
 	}
 	if (!t)
 		return 0;
+	if (summary_mode) {
+		summ_exec(p, tid, old_tid, bprm);
+		return 0;
+	}
 	e = reserve(sizeof(*e), MPX_EV_EXEC, bpf_ktime_get_ns(), tid);
 	if (!e)
 		return 0;
@@ -635,6 +656,11 @@ static __always_inline int handle_exit(__u64 *ctx, struct task_struct *p)
 	t = bpf_map_lookup_elem(&tracked, &tid);
 	if (!t)
 		return 0;
+	if (summary_mode) {
+		summ_exit(p, tid, has_exit_group_dead ? (__u32)ctx[1] & 1 :
+			  BPF_CORE_READ(p, signal, live.counter) == 0);
+		return 0;
+	}
 	e = reserve(sizeof(*e), MPX_EV_EXIT, bpf_ktime_get_ns(), tid);
 	if (!e)
 		return 0;
@@ -684,6 +710,8 @@ static __always_inline int handle_free(struct task_struct *p)
 	__u32 tid = BPF_CORE_READ(p, pid);
 	struct mpx_track *t;
 
+	if (summary_mode)
+		summ_free(p, tid);
 	t = bpf_map_lookup_elem(&tracked, &tid);
 	if (t && (!t->start_time ||
 		  t->start_time == BPF_CORE_READ(p, start_time)))
@@ -713,6 +741,10 @@ static __always_inline int handle_rename(struct task_struct *task,
 	t = bpf_map_lookup_elem(&tracked, &tid);
 	if (!t)
 		return 0;
+	if (summary_mode) {
+		summ_rename(tid, comm);
+		return 0;
+	}
 	e = reserve(sizeof(*e), MPX_EV_COMM, bpf_ktime_get_ns(), tid);
 	if (!e)
 		return 0;
@@ -851,6 +883,11 @@ static __always_inline int handle_rq_complete(struct request *rq, int error,
 
 	if (!ri)
 		return 0;
+	if (summary_mode) {
+		summ_block(ri, rq, nr_bytes);
+		bpf_map_delete_elem(&reqs, &key);
+		return 0;
+	}
 	e = reserve2(sizeof(*e), MPX_EV_BLOCK, bpf_ktime_get_ns(), ri->tid,
 		     ri->credit_tid);
 	if (e) {

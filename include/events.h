@@ -205,6 +205,7 @@ enum mpx_drop {
 	MPX_DROP_TRACK_FULL,	/* tracked-task map full: a task was not tracked */
 	MPX_DROP_STACK,		/* stack map full or walk failed: wait reason lost */
 	MPX_DROP_REQ_FULL,	/* request map full: a block request not followed */
+	MPX_DROP_SUMM_LOST,	/* --summary: a task's record did not fit its map */
 	MPX_DROP_MAX,
 };
 

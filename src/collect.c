@@ -142,7 +142,7 @@ static int on_record(void *ctx, void *data, size_t size)
 
 /* Load the tp_btf or the raw_tp twin of each hook whose tracepoint exists. */
 static int set_autoload(struct mpxtrace_bpf *skel, bool raw, const int nargs[NTP],
-			bool rss_exact)
+			bool rss_exact, bool summary)
 {
 	struct bpf_program *p;
 
@@ -159,7 +159,9 @@ static int set_autoload(struct mpxtrace_bpf *skel, bool raw, const int nargs[NTP
 			continue;
 		}
 		i = tp_index(base);
-		bpf_program__set_autoload(p, is_raw == raw && i >= 0 && nargs[i] >= 0);
+		/* Summary mode does not name wakers: no sched_waking. */
+		bpf_program__set_autoload(p, is_raw == raw && i >= 0 && nargs[i] >= 0 &&
+					  !(summary && !strcmp(base, "sched_waking")));
 		/* The scheduler hooks are the tool: without them, nothing. */
 		if (is_raw == raw && i >= 0 && i <= tp_index("task_rename") && nargs[i] < 0 &&
 		    strcmp(base, "task_rename") && strcmp(base, "sched_process_free")) {
@@ -184,9 +186,22 @@ static int open_load(struct collector *c, const struct collect_opts *o, bool raw
 	mpx_info("opened and probed in %.1f ms\n", (double)(mpx_now_ns() - t0) / 1e6);
 	c->skel->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
 
-	bpf_map__set_max_entries(c->skel->maps.events, o->ringbuf_bytes);
 	bpf_map__set_max_entries(c->skel->maps.tracked, o->max_tasks);
-	err = set_autoload(c->skel, raw, nargs, o->rss_exact);
+	c->skel->rodata->summary_mode = o->summary;
+	if (o->summary) {
+		/* No events, stacks or losses per task: the smallest maps. */
+		bpf_map__set_max_entries(c->skel->maps.events, getpagesize());
+		bpf_map__set_max_entries(c->skel->maps.stacks, 1);
+		bpf_map__set_max_entries(c->skel->maps.stack_memos, 1);
+		bpf_map__set_max_entries(c->skel->maps.lost, 1);
+		bpf_map__set_max_entries(c->skel->maps.summ, o->max_tasks);
+		bpf_map__set_max_entries(c->skel->maps.summ_done, o->max_tasks);
+	} else {
+		bpf_map__set_max_entries(c->skel->maps.events, o->ringbuf_bytes);
+		bpf_map__set_max_entries(c->skel->maps.summ, 1);
+		bpf_map__set_max_entries(c->skel->maps.summ_done, 1);
+	}
+	err = set_autoload(c->skel, raw, nargs, o->rss_exact, o->summary);
 	if (err) {
 		mpxtrace_bpf__destroy(c->skel);
 		c->skel = NULL;
@@ -416,6 +431,45 @@ int collector__take_lost(struct collector *c, struct mpx_model *m)
 		prev = &key;
 	}
 	clear_map(fd);
+	return n;
+}
+
+int collector__summary_seed(struct collector *c, const struct mpx_summ *s)
+{
+	if (bpf_map_update_elem(bpf_map__fd(c->skel->maps.summ), &s->tid, s, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int collector__summary_drain(struct collector *c, bool all,
+			     int (*fn)(void *ctx, const struct mpx_summ *s), void *ctx)
+{
+	int fd = bpf_map__fd(c->skel->maps.summ_done), n = 0, err;
+	struct mpx_summ_key k;
+	struct mpx_summ v;
+	__u32 tid;
+
+	/* Keys of finished tasks are unique: take and delete one by one. */
+	while (!bpf_map_get_next_key(fd, NULL, &k)) {
+		if (bpf_map_lookup_and_delete_elem(fd, &k, &v))
+			return -errno;
+		err = fn(ctx, &v);
+		if (err)
+			return err;
+		n++;
+	}
+	if (!all)
+		return n;
+	fd = bpf_map__fd(c->skel->maps.summ);
+	while (!bpf_map_get_next_key(fd, NULL, &tid)) {
+		if (!bpf_map_lookup_elem(fd, &tid, &v)) {
+			err = fn(ctx, &v);
+			if (err)
+				return err;
+			n++;
+		}
+		bpf_map_delete_elem(fd, &tid);
+	}
 	return n;
 }
 

@@ -68,6 +68,7 @@ enum {
 	OPT_CSV,
 	OPT_SAVE,
 	OPT_RSS,
+	OPT_SUMMARY,
 };
 
 static const struct argp_option options[] = {
@@ -111,6 +112,9 @@ static const struct argp_option options[] = {
 	  "exact (kmem:rss_stat; mounts tracefs if needed)", 3 },
 	{ "max-tasks", OPT_MAX_TASKS, "N", 0,
 	  "Most tasks alive at once in the traced tree (default 65536)", 3 },
+	{ "summary", OPT_SUMMARY, NULL, 0,
+	  "Per-task totals kept in the kernel, no event stream: bounded overhead for "
+	  "long runs; no wait reasons, critical path or memory samples (a command only)", 3 },
 	{ NULL, 0, NULL, 0, "Help:", 4 },
 	{ "help", 'h', NULL, 0, "Show this help and exit", 4 },
 	{ "version", 'V', NULL, 0, "Show the version and exit", 4 },
@@ -317,6 +321,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		else
 			usage_error("--rss: '%s' is not sampled or exact", arg);
 		break;
+	case OPT_SUMMARY:
+		o->collect.summary = true;
+		break;
 	case OPT_MAX_TASKS:
 		o->collect.max_tasks = num_arg("--max-tasks", arg, 16, 4194304);
 		break;
@@ -401,6 +408,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (!w->mode && (w->runtime || w->tasks || w->workers || w->kind ||
 				 w->bytes || w->ms || w->start_method || w->repeat))
 			usage_error("workload options (--tasks, --task, ...) need --mode");
+		if (o->collect.summary && (w->mode || o->cmd == MPX_CMD_RECORD || o->save ||
+					   o->perfetto || o->csv))
+			usage_error("--summary keeps totals, not events: it traces a command "
+				    "after --, without --mode, record, --save, --perfetto or --csv");
 		if (w->start_method && w->runtime == MPX_RT_NATIVE)
 			usage_error("--start-method applies to the python runtime only");
 		break;
