@@ -138,15 +138,35 @@ out:
 	__builtin_memset(s->seg, 0, sizeof(s->seg));
 }
 
-/* Park a finished record in summ_done and forget it in summ. */
+/*
+ * Park a finished record in summ_done and forget it in summ.  When
+ * summ_done is full it stays in summ, read at the end, unless its tid is
+ * reused first (then summ_evict() counts it lost).
+ */
 static __always_inline void summ_retire(struct mpx_summ *s, __u32 tid)
 {
 	struct mpx_summ_key k = { .start_ns = s->start_ns, .tid = tid };
 
-	if (bpf_map_update_elem(&summ_done, &k, s, BPF_NOEXIST)) {
+	if (!bpf_map_update_elem(&summ_done, &k, s, BPF_NOEXIST))
+		bpf_map_delete_elem(&summ, &tid);
+}
+
+/* Make room under tid for a new task: retire what is there, or lose it. */
+static __always_inline void summ_evict(__u32 tid)
+{
+	struct mpx_summ *s = bpf_map_lookup_elem(&summ, &tid);
+	struct mpx_summ_key k;
+
+	if (!s)
+		return;
+	s->flags |= MPX_SU_FREED;
+	if (!s->end_ns)
+		s->end_ns = bpf_ktime_get_ns();
+	k.start_ns = s->start_ns;
+	k.tid = tid;
+	k.pad = 0;
+	if (bpf_map_update_elem(&summ_done, &k, s, BPF_NOEXIST))
 		count_drop(MPX_DROP_SUMM_LOST);
-		return;		/* stays in summ, read at the end unless reused */
-	}
 	bpf_map_delete_elem(&summ, &tid);
 }
 
@@ -297,12 +317,7 @@ static __always_inline void summ_fork(struct task_struct *parent, struct task_st
 	__u32 pppid = 0;
 
 	/* A record still under this tid: a task whose end we never saw. */
-	s = bpf_map_lookup_elem(&summ, &ctid);
-	if (s) {
-		s->flags |= MPX_SU_FREED;
-		summ_retire(s, ctid);
-		bpf_map_delete_elem(&summ, &ctid);
-	}
+	summ_evict(ctid);
 	ps = bpf_map_lookup_elem(&summ, &ptid);
 	if (ps)
 		pppid = ps->ppid;
@@ -337,14 +352,7 @@ static __always_inline void summ_exec(struct task_struct *p, __u32 tid, __u32 ol
 
 	if (old_tid != tid) {
 		/* A non-leader thread exec'd: it goes on under the leader's tid. */
-		s = bpf_map_lookup_elem(&summ, &tid);
-		if (s) {
-			s->flags |= MPX_SU_FREED;
-			if (!s->end_ns)
-				s->end_ns = bpf_ktime_get_ns();
-			summ_retire(s, tid);
-			bpf_map_delete_elem(&summ, &tid);
-		}
+		summ_evict(tid);
 		s = bpf_map_lookup_elem(&summ, &old_tid);
 		if (!s)
 			return;
