@@ -39,18 +39,23 @@ struct {
 /* A zeroed record to create entries from (too big for the stack). */
 static struct mpx_summ summ_zero;
 
+/* State -> bucket as a table: one verifier path, not one per state. */
+static const volatile __u8 summ_buckets[16] = {
+	[MPX_SS_UNKNOWN] = MPX_SB_UNACCOUNTED,
+	[MPX_SS_NEW] = MPX_SB_RUNQ_WAKEUP,
+	[MPX_SS_RUNNING] = MPX_SB_ONCPU,
+	[MPX_SS_RUNQ_WAKEUP] = MPX_SB_RUNQ_WAKEUP,
+	[MPX_SS_RUNQ_PREEMPT] = MPX_SB_RUNQ_PREEMPT,
+	[MPX_SS_SLEEP] = MPX_SB_SLEEP,
+	[MPX_SS_DSLEEP] = MPX_SB_DSLEEP,
+	[MPX_SS_DEAD] = MPX_SB_UNACCOUNTED,
+	[MPX_SS_BLKIO] = MPX_SB_BLKIO,
+	[9 ... 15] = MPX_SB_UNACCOUNTED,
+};
+
 static __always_inline __u32 summ_bucket(__u32 state)
 {
-	switch (state) {
-	case MPX_SS_RUNNING: return MPX_SB_ONCPU;
-	case MPX_SS_NEW:
-	case MPX_SS_RUNQ_WAKEUP: return MPX_SB_RUNQ_WAKEUP;
-	case MPX_SS_RUNQ_PREEMPT: return MPX_SB_RUNQ_PREEMPT;
-	case MPX_SS_SLEEP: return MPX_SB_SLEEP;
-	case MPX_SS_DSLEEP: return MPX_SB_DSLEEP;
-	case MPX_SS_BLKIO: return MPX_SB_BLKIO;
-	default: return MPX_SB_UNACCOUNTED;
-	}
+	return summ_buckets[state & 15];
 }
 
 /* Charge the time since the last state change to the current state. */
@@ -190,7 +195,8 @@ static __always_inline __u32 summ_classify(__u32 raw, bool iowait)
 #define MPX_SUMM_RACE_WINDOW_NS 10000
 
 static __always_inline void summ_switch_out(struct mpx_summ *s, struct task_struct *prev,
-					    __u32 tid, __u32 state, __u64 ts, __u64 steal)
+					    __u32 tid, __u32 state, __u64 ts, __u64 steal,
+					    bool btf)
 {
 	__u32 last = summ_bucket(s->state), ns;
 	bool clean, iowait = false;
@@ -200,12 +206,12 @@ static __always_inline void summ_switch_out(struct mpx_summ *s, struct task_stru
 	if (!clean)
 		s->missed_in++;
 	if (state & 0xff)
-		iowait = BPF_CORE_READ_BITFIELD_PROBED(prev, in_iowait);
+		iowait = read_iowait(prev, btf);
 	ns = summ_classify(state, iowait);
-	summ_reconcile(s, BPF_CORE_READ(prev, se.sum_exec_runtime),
-		       BPF_CORE_READ(prev, sched_info.pcount), clean, steal, last);
+	summ_reconcile(s, MPX_READ(btf, prev, se.sum_exec_runtime),
+		       MPX_READ(btf, prev, sched_info.pcount), clean, steal, last);
 	if (ns == MPX_SS_DEAD) {
-		read_kcounters(prev, &s->k_final);
+		read_kcounters(prev, &s->k_final, btf);
 		s->flags |= MPX_SU_DEAD;
 		s->end_ns = s->state_ns > ts ? s->state_ns : ts;
 		s->state = MPX_SS_DEAD;
@@ -223,16 +229,14 @@ static __always_inline void summ_switch_out(struct mpx_summ *s, struct task_stru
 		}
 	}
 	s->pending_wake_ns = 0;
-	if (ns == MPX_SS_BLKIO && get_sched_delayed(prev))
+	if (ns == MPX_SS_BLKIO && get_sched_delayed(prev, btf))
 		s->delayed_io_blocks++;
 	s->state = ns;
 }
 
 static __always_inline int summ_switch(struct task_struct *prev, struct task_struct *next,
-				       __u64 *ctx)
+				       __u32 prev_tid, __u32 next_tid, __u64 *ctx, bool btf)
 {
-	__u32 prev_tid = BPF_CORE_READ(prev, pid);
-	__u32 next_tid = BPF_CORE_READ(next, pid);
 	struct mpx_summ *ps = NULL, *ns = NULL;
 	bool have_p = false, have_n = false;
 	__u64 ts, steal, clk;
@@ -252,8 +256,8 @@ static __always_inline int summ_switch(struct task_struct *prev, struct task_str
 		if (has_prev_state_arg)
 			state = (__u32)ctx[3];
 		else
-			state = get_task_state(prev) | MPX_STATE_REREAD;
-		summ_switch_out(ps, prev, prev_tid, state, ts, steal);
+			state = get_task_state(prev, btf) | MPX_STATE_REREAD;
+		summ_switch_out(ps, prev, prev_tid, state, ts, steal, btf);
 		/* The final switch of a dead task: it will never run again. */
 		if ((state & MPX_TASK_DEAD) && !(state & MPX_TASK_WAKING))
 			bpf_map_delete_elem(&tracked, &prev_tid);
@@ -268,9 +272,8 @@ static __always_inline int summ_switch(struct task_struct *prev, struct task_str
 	return 0;
 }
 
-static __always_inline int summ_wakeup(struct task_struct *p)
+static __always_inline int summ_wakeup(struct task_struct *p, __u32 tid)
 {
-	__u32 tid = BPF_CORE_READ(p, pid);
 	struct mpx_summ *s = bpf_map_lookup_elem(&summ, &tid);
 	__u64 ts;
 
@@ -376,7 +379,7 @@ static __always_inline void summ_exit(struct task_struct *p, __u32 tid, bool gro
 
 	if (!s)
 		return;
-	read_kcounters(p, &s->k_exit);
+	read_kcounters(p, &s->k_exit, false);
 	get_task_blkio(p, &s->k_exit.blkio_delay, &s->blkio_count);
 	s->nvcsw = BPF_CORE_READ(p, nvcsw);
 	s->nivcsw = BPF_CORE_READ(p, nivcsw);

@@ -110,8 +110,10 @@ def test_two_burners_pinned_both_modes(c):
         for t in kids:
             c.between("%s tid %d oncpu (ms)" % (name, t["tid"]), t["oncpu_ns"],
                       196 * MS, 213 * MS, MS)
-        # One CPU, two burners: each waits while the other runs.
-        c.between("%s runq_preempt / oncpu" % name, pre / float(on), 0.7, 1.5)
+            # One CPU, two burners: each waits about while the other runs
+            # (more when something else shares the CPU: test_trace's bound).
+            c.between("%s tid %d runq_preempt / lifetime" % (name, t["tid"]),
+                      t["runq_preempt_ns"] / float(t["lifetime_ns"]), 0.30, 0.70)
         shares[name] = sum(t["runq_preempt_ns"] / float(t["lifetime_ns"]) for t in kids) / 2
         c.note("%s (cpu%d): oncpu %.1f ms, runq_preempt %.1f ms, preempted %.0f%% of life"
                % (name, cpu, ms(on), ms(pre), 100 * shares[name]))
