@@ -218,15 +218,18 @@ static __always_inline void submit(void *rec)
 						      BPF_RB_NO_WAKEUP);
 }
 
+/* blkio: also delay accounting's figure (three pointer-chasing reads). */
 static __always_inline void read_kcounters(struct task_struct *t,
-					   struct mpx_kcounters *k, bool btf)
+					   struct mpx_kcounters *k, bool btf, bool blkio)
 {
 	__u64 cnt;
 
 	k->sum_exec_runtime = MPX_READ(btf, t, se.sum_exec_runtime);
 	k->run_delay = MPX_READ(btf, t, sched_info.run_delay);
 	k->pcount = MPX_READ(btf, t, sched_info.pcount);
-	get_task_blkio(t, &k->blkio_delay, &cnt);
+	k->blkio_delay = 0;
+	if (blkio)
+		get_task_blkio(t, &k->blkio_delay, &cnt);
 }
 
 /*
@@ -370,7 +373,9 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 		if (ptr) {
 			e->prev_tid = prev_tid;
 			e->prev_pid = prev_pid;
-			read_kcounters(prev, &e->prev_k, btf);
+			/* Only the final switch's blkio figure is used (the
+			 * self-check's end point): not read at the others. */
+			read_kcounters(prev, &e->prev_k, btf, state & MPX_TASK_DEAD);
 			if (read_iowait(prev, btf))
 				e->flags |= MPX_SW_IOWAIT;
 			if ((state & 0xff) && get_sched_delayed(prev, btf))
@@ -672,7 +677,7 @@ static __always_inline int handle_exit(__u64 *ctx, struct task_struct *p)
 	e = reserve(sizeof(*e), MPX_EV_EXIT, bpf_ktime_get_ns(), tid);
 	if (!e)
 		return 0;
-	read_kcounters(p, &e->k, false);
+	read_kcounters(p, &e->k, false, true);
 	get_task_blkio(p, &e->k.blkio_delay, &e->blkio_count);
 	e->has_mm = exit_has_mm && read_mem(p, &e->mem, false);
 	if (!e->has_mm) {

@@ -211,7 +211,7 @@ static __always_inline void summ_switch_out(struct mpx_summ *s, struct task_stru
 	summ_reconcile(s, MPX_READ(btf, prev, se.sum_exec_runtime),
 		       MPX_READ(btf, prev, sched_info.pcount), clean, steal, last);
 	if (ns == MPX_SS_DEAD) {
-		read_kcounters(prev, &s->k_final, btf);
+		read_kcounters(prev, &s->k_final, btf, true);
 		s->flags |= MPX_SU_DEAD;
 		s->end_ns = s->state_ns > ts ? s->state_ns : ts;
 		s->state = MPX_SS_DEAD;
@@ -379,7 +379,7 @@ static __always_inline void summ_exit(struct task_struct *p, __u32 tid, bool gro
 
 	if (!s)
 		return;
-	read_kcounters(p, &s->k_exit, false);
+	read_kcounters(p, &s->k_exit, false, true);
 	get_task_blkio(p, &s->k_exit.blkio_delay, &s->blkio_count);
 	s->nvcsw = BPF_CORE_READ(p, nvcsw);
 	s->nivcsw = BPF_CORE_READ(p, nivcsw);

@@ -85,7 +85,8 @@ struct mpx_kcounters {
 
 struct mpx_switch {
 	struct mpx_hdr hdr;
-	struct mpx_kcounters prev_k;	/* valid when prev_tid != 0 */
+	struct mpx_kcounters prev_k;	/* valid when prev_tid != 0; blkio_delay
+					 * at the final switch (TASK_DEAD) only */
 	__u64 steal;		/* this CPU's rq->prev_steal_time: steal so far, 0 if none */
 	__u64 rq_clock;		/* this CPU's rq->clock, as the switch uses it (may be stale) */
 	__u32 prev_tid;		/* 0: prev is not tracked */

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -100,16 +102,92 @@ static int tp_index(const char *name)
  * exit_mm() in v6.16; block_io_start exists since v6.5 (5a80bd075f3b);
  * block_rq_insert lost its queue argument in v5.11 (a54895fa).
  */
+/*
+ * Reading the kernel's BTF (~5 MB, 4 KiB a read from sysfs) and scanning it
+ * takes milliseconds at every start; the answer only changes with the
+ * kernel.  /run (cleared at boot) keeps it, keyed by the kernel's release,
+ * version and BTF size, and by the tracepoints asked about.
+ */
+#define TP_CACHE "/run/mpxtrace-tracepoints"
+
+static void tp_cache_key(char *key, size_t sz)
+{
+	struct utsname u;
+	struct stat st;
+	size_t i, len;
+
+	key[0] = '\0';
+	if (uname(&u) || stat("/sys/kernel/btf/vmlinux", &st))
+		return;
+	len = (size_t)snprintf(key, sz, "%s|%s|%lld|", u.release, u.version,
+			       (long long)st.st_size);
+	for (i = 0; i < NTP && len < sz; i++)
+		len += (size_t)snprintf(key + len, sz - len, "%s,", tp_names[i]);
+	if (len >= sz)
+		key[0] = '\0';
+}
+
+static bool tp_cache_read(const char *key, int nargs[NTP])
+{
+	char buf[4096], *p, *end;
+	ssize_t n;
+	size_t i, klen = strlen(key);
+	int fd = open(TP_CACHE, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0 || !klen || (size_t)n <= klen + 1 || memcmp(buf, key, klen) ||
+	    buf[klen] != '\n')
+		return false;
+	buf[n] = '\0';
+	for (i = 0, p = buf + klen + 1; i < NTP; i++, p = end) {
+		long v = strtol(p, &end, 10);
+
+		if (end == p || v < -1 || v > 16)
+			return false;
+		nargs[i] = (int)v;
+	}
+	return true;
+}
+
+static void tp_cache_write(const char *key, const int nargs[NTP])
+{
+	char buf[4096], tmp[] = TP_CACHE ".XXXXXX";
+	size_t i, len;
+	int fd;
+
+	if (!key[0] || getuid() != 0)
+		return;
+	len = (size_t)snprintf(buf, sizeof(buf), "%s\n", key);
+	for (i = 0; i < NTP && len < sizeof(buf); i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%d ", nargs[i]);
+	if (len >= sizeof(buf))
+		return;
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return;
+	if (fchmod(fd, 0644) || write(fd, buf, len) != (ssize_t)len || close(fd) ||
+	    rename(tmp, TP_CACHE))
+		unlink(tmp);
+}
+
 static void probe_tps(struct mpxtrace_bpf *skel, int nargs[NTP])
 {
+	char key[1024];
 	size_t size, i;
-	void *btf = slurp("/sys/kernel/btf/vmlinux", &size);
+	void *btf;
 
 	for (i = 0; i < NTP; i++)
 		nargs[i] = -1;
-	if (btf)
-		btfscan__tp_nargs(btf, size, tp_names, nargs, NTP);
-	free(btf);
+	tp_cache_key(key, sizeof(key));
+	if (!key[0] || !tp_cache_read(key, nargs)) {
+		btf = slurp("/sys/kernel/btf/vmlinux", &size);
+		if (btf && !btfscan__tp_nargs(btf, size, tp_names, nargs, NTP))
+			tp_cache_write(key, nargs);
+		free(btf);
+	}
 	skel->rodata->has_prev_state_arg = nargs[tp_index("sched_switch")] >= 4;
 	skel->rodata->has_exit_group_dead = nargs[tp_index("sched_process_exit")] >= 2;
 	skel->rodata->exit_has_mm = skel->rodata->has_exit_group_dead;
