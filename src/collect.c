@@ -17,6 +17,7 @@
 
 #include "btfscan.h"
 #include "collect.h"
+#include "corebtf.h"
 #include "util.h"
 #include "mpxtrace.skel.h"
 
@@ -250,12 +251,24 @@ static int set_autoload(struct mpxtrace_bpf *skel, bool raw, const int nargs[NTP
 	return 0;
 }
 
-static int open_load(struct collector *c, const struct collect_opts *o, bool raw)
+static int open_load(struct collector *c, const struct collect_opts *o, bool raw,
+		     bool core_btf)
 {
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
 	uint64_t t0 = mpx_now_ns();
+	char key[1024], core[128];
 	int nargs[NTP], err;
+	const void *elf;
+	size_t elf_sz;
 
-	c->skel = mpxtrace_bpf__open();
+	/* CO-RE against a small cached BTF: see corebtf.c. */
+	tp_cache_key(key, sizeof(key));
+	elf = mpxtrace_bpf__elf_bytes(&elf_sz);
+	if (core_btf && !corebtf__path(elf, elf_sz, key, core, sizeof(core))) {
+		oo.btf_custom_path = core;
+		mpx_info("CO-RE relocations against %s\n", core);
+	}
+	c->skel = mpxtrace_bpf__open_opts(&oo);
 	if (!c->skel) {
 		err = -errno;
 		return err ? err : -EINVAL;
@@ -357,14 +370,19 @@ int collector__open(struct collector **out, const struct collect_opts *o,
 
 	err = -EINVAL;
 	if (o->attach != MPX_ATTACH_RAW_TP) {
-		err = open_load(c, o, false);
+		err = open_load(c, o, false, true);
+		if (err && err != -EPERM) {
+			mpx_info("loading failed (%s), trying with the kernel's whole BTF\n",
+				 strerror(-err));
+			err = open_load(c, o, false, false);
+		}
 		if (err && o->attach == MPX_ATTACH_AUTO && err != -EPERM) {
 			mpx_info("tp_btf programs failed (%s), trying raw_tp\n",
 				 strerror(-err));
-			err = open_load(c, o, true);
+			err = open_load(c, o, true, true);
 		}
 	} else {
-		err = open_load(c, o, true);
+		err = open_load(c, o, true, true);
 	}
 	if (err) {
 		if (err == -EPERM)
