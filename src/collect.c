@@ -271,6 +271,8 @@ static int open_load(struct collector *c, const struct collect_opts *o, bool raw
 	c->skel = mpxtrace_bpf__open_opts(&oo);
 	if (!c->skel) {
 		err = -errno;
+		if (oo.btf_custom_path)
+			unlink(core);	/* unreadable: the next run builds it again */
 		return err ? err : -EINVAL;
 	}
 	probe_tps(c->skel, nargs);
@@ -301,6 +303,8 @@ static int open_load(struct collector *c, const struct collect_opts *o, bool raw
 	t0 = mpx_now_ns();
 	err = mpxtrace_bpf__load(c->skel);
 	mpx_info("programs loaded in %.1f ms\n", (double)(mpx_now_ns() - t0) / 1e6);
+	if (err && err != -EPERM && oo.btf_custom_path)
+		unlink(core);
 	t0 = mpx_now_ns();
 	if (!err)
 		err = mpxtrace_bpf__attach(c->skel);

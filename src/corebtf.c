@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,6 +244,20 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
+/* Files of other kernels or builds: one per build would pile up till boot. */
+static void prune(const char *keep)
+{
+	glob_t g;
+	size_t i;
+
+	if (glob("/run/mpxtrace-core-*.btf", 0, NULL, &g))
+		return;
+	for (i = 0; i < g.gl_pathc; i++)
+		if (strcmp(g.gl_pathv[i], keep))
+			unlink(g.gl_pathv[i]);
+	globfree(&g);
+}
+
 int corebtf__path(const void *elf, size_t elf_sz, const char *kernel_key, char *path,
 		  size_t sz)
 {
@@ -291,5 +306,6 @@ int corebtf__path(const void *elf, size_t elf_sz, const char *kernel_key, char *
 		return -EIO;
 	}
 	btf__free(min);
+	prune(path);
 	return 0;
 }

@@ -344,6 +344,16 @@ static void resolve_reasons(struct collector *c, const struct evbuf *eb,
 	size_t i;
 	int j;
 
+	/* The kernel's symbols take ~100 ms to read: only when a wait needs them
+	 * (never in summary mode). */
+	for (i = 0; i < eb->n; i++) {
+		const struct mpx_switch *e = (const void *)evbuf__get(eb, i);
+
+		if (e->hdr.type == MPX_EV_SWITCH && e->stack_id >= 0)
+			break;
+	}
+	if (i == eb->n)
+		return;
 	f = fopen("/proc/kallsyms", "re");
 	if (!f) {
 		mpx_warn("cannot read /proc/kallsyms: wait reasons unnamed");
