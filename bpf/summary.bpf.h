@@ -255,12 +255,13 @@ static __always_inline int summ_switch(struct task_struct *prev, struct task_str
 	 * how the self-check splits the kernel's exec time; without it the
 	 * counters alone give the split, as event mode does without a clock. */
 	steal = 0;
-	if (ps && ps->start_ns && !(ps->flags & MPX_SU_DEAD)) {
+	if (have_p) {
 		if (has_prev_state_arg)
 			state = (__u32)ctx[3];
 		else
 			state = get_task_state(prev, btf) | MPX_STATE_REREAD;
-		summ_switch_out(ps, prev, prev_tid, state, ts, steal, btf);
+		if (ps->start_ns && !(ps->flags & MPX_SU_DEAD))
+			summ_switch_out(ps, prev, prev_tid, state, ts, steal, btf);
 		/* The final switch of a dead task: it will never run again. */
 		if ((state & MPX_TASK_DEAD) && !(state & MPX_TASK_WAKING))
 			bpf_map_delete_elem(&tracked, &prev_tid);

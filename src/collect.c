@@ -288,7 +288,10 @@ static int open_load(struct collector *c, const struct collect_opts *o, bool raw
 		bpf_map__set_max_entries(c->skel->maps.stack_memos, 1);
 		bpf_map__set_max_entries(c->skel->maps.lost, 1);
 		bpf_map__set_max_entries(c->skel->maps.summ, o->max_tasks);
-		bpf_map__set_max_entries(c->skel->maps.summ_done, o->max_tasks);
+		/* Finished tasks wait up to a poll (100 ms) to be collected:
+		 * room for many more than --max-tasks, allocated as used. */
+		bpf_map__set_max_entries(c->skel->maps.summ_done,
+					 o->max_tasks > 65536 ? o->max_tasks : 65536);
 	} else {
 		bpf_map__set_max_entries(c->skel->maps.events, o->ringbuf_bytes);
 		bpf_map__set_max_entries(c->skel->maps.summ, 1);
