@@ -9,6 +9,25 @@
 #include <bpf/bpf_core_read.h>
 
 /*
+ * Read src->a->b... : a direct load where src is a BTF pointer (tp_btf
+ * programs: the verifier turns it into a fault-safe load, no helper call),
+ * bpf_probe_read_kernel() otherwise (raw_tp).  btf must be a constant of
+ * the inlined caller so that the arm not taken is compiled out; both arms
+ * carry the same CO-RE relocations.  Used for fields of the tracepoint's
+ * own task arguments only: loads through pointers walked from them (rq,
+ * delays, mm) made the verifier take 15-30 ms more per program, for less
+ * than the helper calls they save.
+ */
+#define MPX_READ(btf, src, a, ...)						\
+	((btf) ? ___arrow(src, a, ##__VA_ARGS__) : BPF_CORE_READ(src, a, ##__VA_ARGS__))
+
+/*
+ * Where vmlinux.h has a field, the plain type is used (with
+ * bpf_core_field_exists() for kernels without it): each distinct local
+ * type costs libbpf a search of the whole kernel BTF at load time.
+ */
+
+/*
  * task_struct::state was renamed to __state in v5.14
  * (commit 2f064a59a11f "sched: Change task_struct::state").
  */
@@ -16,36 +35,24 @@ struct task_struct___o {
 	volatile long int state;
 } __attribute__((preserve_access_index));
 
-struct task_struct___x {
-	unsigned int __state;
-} __attribute__((preserve_access_index));
-
-static __always_inline __u32 get_task_state(void *task)
+static __always_inline __u32 get_task_state(void *task, bool btf)
 {
-	struct task_struct___x *t = task;
+	struct task_struct___o *o = task;
+	struct task_struct *t = task;
 
 	if (bpf_core_field_exists(t->__state))
-		return BPF_CORE_READ(t, __state);
-	return BPF_CORE_READ((struct task_struct___o *)task, state);
+		return MPX_READ(btf, t, __state);
+	return MPX_READ(btf, o, state);
 }
 
 /*
  * task_struct::delays exists only with CONFIG_TASK_DELAY_ACCT, and stays
  * NULL for tasks forked before delay accounting was first switched on.
  */
-struct task_delay_info___x {
-	__u64 blkio_delay;
-	__u32 blkio_count;
-} __attribute__((preserve_access_index));
-
-struct task_struct___d {
-	struct task_delay_info___x *delays;
-} __attribute__((preserve_access_index));
-
 static __always_inline void get_task_blkio(void *task, __u64 *delay, __u64 *count)
 {
-	struct task_struct___d *t = task;
-	struct task_delay_info___x *d;
+	struct task_struct *t = task;
+	struct task_delay_info *d;
 
 	*delay = 0;
 	*count = 0;
@@ -62,14 +69,6 @@ static __always_inline void get_task_blkio(void *task, __u64 *delay, __u64 *coun
  * mm->rss_stat[i]: a percpu_counter since v6.2 (f1a7941243c1), whose
  * .count is the folded value; before that an atomic_long_t.
  */
-struct percpu_counter___x {
-	__s64 count;
-} __attribute__((preserve_access_index));
-
-struct mm_struct___new {
-	struct percpu_counter___x rss_stat[4];
-} __attribute__((preserve_access_index));
-
 struct mm_rss_stat___old {
 	atomic_long_t count[4];
 } __attribute__((preserve_access_index));
@@ -82,9 +81,8 @@ static __always_inline __u64 read_rss_member(void *mm, int i)
 {
 	__s64 v;
 
-	if (bpf_core_type_exists(struct percpu_counter___x) &&
-	    bpf_core_field_exists(((struct mm_struct___new *)mm)->rss_stat[0].count)) {
-		struct mm_struct___new *m = mm;
+	if (bpf_core_field_exists(((struct mm_struct *)mm)->rss_stat[0].count)) {
+		struct mm_struct *m = mm;
 
 		switch (i) {
 		case 0: v = BPF_CORE_READ(m, rss_stat[0].count); break;
@@ -110,24 +108,6 @@ static __always_inline __u64 read_rss_member(void *mm, int i)
  * (CONFIG_PARAVIRT_TIME_ACCOUNTING), reached through se.cfs_rq->rq
  * (CONFIG_FAIR_GROUP_SCHED).  Exec time excludes it; 0 when unavailable.
  */
-struct rq___steal {
-	__u64 prev_steal_time;
-	__u64 prev_steal_time_rq;
-	__u64 clock;
-} __attribute__((preserve_access_index));
-
-struct cfs_rq___steal {
-	struct rq___steal *rq;
-} __attribute__((preserve_access_index));
-
-struct sched_entity___steal {
-	struct cfs_rq___steal *cfs_rq;
-} __attribute__((preserve_access_index));
-
-struct task_struct___steal {
-	struct sched_entity___steal se;
-} __attribute__((preserve_access_index));
-
 /*
  * Also rq->clock: the value this switch's accounting uses.  The scheduler
  * skips the clock update after a wakeup preemption (rq_clock_skip_update),
@@ -136,13 +116,13 @@ struct task_struct___steal {
  */
 static __always_inline void get_rq_clocks(void *task, __u64 *steal, __u64 *clock)
 {
-	struct task_struct___steal *t = task;
-	struct cfs_rq___steal *cfs;
-	struct rq___steal *rq;
+	struct task_struct *t = task;
+	struct cfs_rq *cfs;
+	struct rq *rq;
 
 	*steal = *clock = 0;
 	if (!bpf_core_field_exists(t->se.cfs_rq) ||
-	    !bpf_core_field_exists(((struct cfs_rq___steal *)0)->rq))
+	    !bpf_core_field_exists(((struct cfs_rq *)0)->rq))
 		return;
 	cfs = BPF_CORE_READ(t, se.cfs_rq);
 	if (!cfs)
@@ -161,21 +141,13 @@ static __always_inline void get_rq_clocks(void *task, __u64 *steal, __u64 *clock
 }
 
 /* se.sched_delayed: the task blocked but stays queued (v6.12 delayed dequeue). */
-struct sched_entity___dd {
-	unsigned char sched_delayed;
-} __attribute__((preserve_access_index));
-
-struct task_struct___dd {
-	struct sched_entity___dd se;
-} __attribute__((preserve_access_index));
-
-static __always_inline bool get_sched_delayed(void *task)
+static __always_inline bool get_sched_delayed(void *task, bool btf)
 {
-	struct task_struct___dd *t = task;
+	struct task_struct *t = task;
 
 	if (!bpf_core_field_exists(t->se.sched_delayed))
 		return false;
-	return BPF_CORE_READ(t, se.sched_delayed);
+	return MPX_READ(btf, t, se.sched_delayed);
 }
 
 #endif /* MPX_CORE_FIXES_BPF_H */

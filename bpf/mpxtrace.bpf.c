@@ -5,8 +5,9 @@
  * Tasks outside the tree cost one hash lookup per hook and emit nothing.
  * Every hook exists twice: a tp_btf program and a raw_tp twin (suffix _raw)
  * for kernels where tp_btf cannot attach; user space picks one set with
- * bpf_program__set_autoload().  Both share one handle_<hook>() body that
- * only reads through BPF_CORE_READ, so the same code is valid for both.
+ * bpf_program__set_autoload().  Both share one handle_<hook>() body; its
+ * btf argument (a constant) makes the hot reads direct loads in tp_btf
+ * programs and BPF_CORE_READ in raw_tp ones (MPX_READ, core_fixes.bpf.h).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -36,6 +37,8 @@ const volatile bool want_stacks = true;
 const volatile __u64 rss_step_pages = 64;
 /* sched_process_exit runs before exit_mm() (v6.16): task->mm is valid. */
 const volatile bool exit_has_mm = true;
+/* --summary: per-task totals in the kernel (summary.bpf.h), no events. */
+const volatile bool summary_mode = false;
 
 struct mpx_track {
 	__u64 start_time;	/* task->start_time: tells a reused tid apart */
@@ -132,6 +135,14 @@ static __always_inline void count_drop(__u32 what)
 		*cnt += 1;
 }
 
+/* prev->in_iowait, a bitfield: a direct load for BTF pointers. */
+static __always_inline bool read_iowait(struct task_struct *t, bool btf)
+{
+	if (btf)
+		return BPF_CORE_READ_BITFIELD(t, in_iowait);
+	return BPF_CORE_READ_BITFIELD_PROBED(t, in_iowait);
+}
+
 /*
  * Walking a kernel stack costs ~1.5 us, at every blocking switch-out.  A
  * task that blocks again in the same system call on the same first
@@ -207,27 +218,30 @@ static __always_inline void submit(void *rec)
 						      BPF_RB_NO_WAKEUP);
 }
 
+/* blkio: also delay accounting's figure (three pointer-chasing reads). */
 static __always_inline void read_kcounters(struct task_struct *t,
-					   struct mpx_kcounters *k)
+					   struct mpx_kcounters *k, bool btf, bool blkio)
 {
 	__u64 cnt;
 
-	k->sum_exec_runtime = BPF_CORE_READ(t, se.sum_exec_runtime);
-	k->run_delay = BPF_CORE_READ(t, sched_info.run_delay);
-	k->pcount = BPF_CORE_READ(t, sched_info.pcount);
-	get_task_blkio(t, &k->blkio_delay, &cnt);
+	k->sum_exec_runtime = MPX_READ(btf, t, se.sum_exec_runtime);
+	k->run_delay = MPX_READ(btf, t, sched_info.run_delay);
+	k->pcount = MPX_READ(btf, t, sched_info.pcount);
+	k->blkio_delay = 0;
+	if (blkio)
+		get_task_blkio(t, &k->blkio_delay, &cnt);
 }
 
 /*
  * mm->rss_stat[].count: the folded part of each per-CPU counter, exact to
  * within a batch per CPU (v6.2 made them percpu_counters, f1a7941243c1).
  */
-static __always_inline bool read_mem(struct task_struct *t, struct mpx_mem *m)
+static __always_inline bool read_mem(struct task_struct *t, struct mpx_mem *m, bool btf)
 {
 	struct mm_struct *mm = BPF_CORE_READ(t, mm);
 
-	m->min_flt = BPF_CORE_READ(t, min_flt);
-	m->maj_flt = BPF_CORE_READ(t, maj_flt);
+	m->min_flt = MPX_READ(btf, t, min_flt);
+	m->maj_flt = MPX_READ(btf, t, maj_flt);
 	if (!mm) {
 		m->file = m->anon = m->swap = m->shmem = m->hiwater = 0;
 		return false;
@@ -242,13 +256,13 @@ static __always_inline bool read_mem(struct task_struct *t, struct mpx_mem *m)
 
 /* A memory sample for prev's process when its RSS moved enough. */
 static __always_inline void sample_rss(struct task_struct *prev, __u32 tid, __u32 pid,
-				       __u64 ts)
+				       __u64 ts, bool btf)
 {
 	struct mpx_rss *e;
 	struct mpx_mem m;
 	__u64 total, *last, d;
 
-	if (!read_mem(prev, &m))
+	if (!read_mem(prev, &m, btf))
 		return;
 	total = m.file + m.anon + m.shmem;
 	last = bpf_map_lookup_elem(&rss_last, &pid);
@@ -285,10 +299,9 @@ static __always_inline __s32 wait_stack(void *ctx, struct task_struct *prev, __u
 		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(prev);
 
 #if defined(__TARGET_ARCH_x86)
-		key = ((__u64)BPF_CORE_READ(regs, orig_ax) << 48) ^ BPF_CORE_READ(regs, di);
+		key = ((__u64)regs->orig_ax << 48) ^ regs->di;
 #elif defined(__TARGET_ARCH_arm64)
-		key = ((__u64)BPF_CORE_READ(regs, syscallno) << 48) ^
-		      BPF_CORE_READ(regs, regs[0]);
+		key = ((__u64)regs->syscallno << 48) ^ regs->regs[0];
 #endif
 		mo = key ? bpf_map_lookup_elem(&stack_memos, &tid) : NULL;
 		if (mo && mo->key == key && mo->stack_id >= 0 &&
@@ -306,20 +319,25 @@ static __always_inline __s32 wait_stack(void *ctx, struct task_struct *prev, __u
 	return id;
 }
 
+#include "summary.bpf.h"
+
 /* ---- sched_switch ----------------------------------------------------- */
 
 static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 					 struct task_struct *prev,
 					 struct task_struct *next, bool btf)
 {
-	__u32 prev_tid = BPF_CORE_READ(prev, pid);
-	__u32 next_tid = BPF_CORE_READ(next, pid);
+	__u32 prev_tid = MPX_READ(btf, prev, pid);
+	__u32 next_tid = MPX_READ(btf, next, pid);
 	struct mpx_track *t;
 	__u32 prev_pid = 0, next_pid = 0, state;
 	bool ptr = false, ntr = false;
 	struct mpx_switch *e;
-	__u64 ts = bpf_ktime_get_ns();
+	__u64 ts;
 
+	if (summary_mode)
+		return summ_switch(prev, next, prev_tid, next_tid, ctx, btf);
+	ts = bpf_ktime_get_ns();
 	/* Copy what is needed out of the map values: the verifier refuses
 	 * the OR the compiler would make of two maybe-NULL pointers. */
 	if (prev_tid && (t = bpf_map_lookup_elem(&tracked, &prev_tid))) {
@@ -336,7 +354,7 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 	if (has_prev_state_arg)
 		state = (__u32)ctx[3];
 	else
-		state = get_task_state(prev) | MPX_STATE_REREAD;
+		state = get_task_state(prev, btf) | MPX_STATE_REREAD;
 
 	e = reserve2(sizeof(*e), MPX_EV_SWITCH, ts, ptr ? prev_tid : 0,
 		     ntr ? next_tid : 0);
@@ -355,10 +373,12 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 		if (ptr) {
 			e->prev_tid = prev_tid;
 			e->prev_pid = prev_pid;
-			read_kcounters(prev, &e->prev_k);
-			if (BPF_CORE_READ_BITFIELD_PROBED(prev, in_iowait))
+			/* Only the final switch's blkio figure is used (the
+			 * self-check's end point): not read at the others. */
+			read_kcounters(prev, &e->prev_k, btf, state & MPX_TASK_DEAD);
+			if (read_iowait(prev, btf))
 				e->flags |= MPX_SW_IOWAIT;
-			if ((state & 0xff) && get_sched_delayed(prev))
+			if ((state & 0xff) && get_sched_delayed(prev, btf))
 				e->flags |= MPX_SW_DELAYED;
 			/* prev is still current here: its stack says what it
 			 * blocks in (futex, pipe_read, do_wait, ...). */
@@ -372,7 +392,7 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 		submit(e);
 	}
 	if (ptr && !(state & MPX_TASK_DEAD))
-		sample_rss(prev, prev_tid, prev_pid, ts);
+		sample_rss(prev, prev_tid, prev_pid, ts, btf);
 	/* The final switch of a dead task: it will never run again. */
 	if (ptr && (state & MPX_TASK_DEAD) && !(state & MPX_TASK_WAKING))
 		bpf_map_delete_elem(&tracked, &prev_tid);
@@ -396,9 +416,9 @@ int BPF_PROG(sched_switch_raw, bool preempt, struct task_struct *prev,
 /* ---- wakeups ---------------------------------------------------------- */
 
 /* sched_waking runs in the waker's context: remember who woke whom. */
-static __always_inline int handle_waking(struct task_struct *p)
+static __always_inline int handle_waking(struct task_struct *p, bool btf)
 {
-	__u32 tid = BPF_CORE_READ(p, pid);
+	__u32 tid = MPX_READ(btf, p, pid);
 	__u64 id = bpf_get_current_pid_tgid();
 	struct mpx_track *t;
 
@@ -414,23 +434,25 @@ static __always_inline int handle_waking(struct task_struct *p)
 SEC("tp_btf/sched_waking")
 int BPF_PROG(sched_waking, struct task_struct *p)
 {
-	return handle_waking(p);
+	return handle_waking(p, true);
 }
 
 SEC("raw_tp/sched_waking")
 int BPF_PROG(sched_waking_raw, struct task_struct *p)
 {
-	return handle_waking(p);
+	return handle_waking(p, false);
 }
 
 /* sched_wakeup(_new) fires after the task is on a run queue. */
-static __always_inline int handle_wakeup(struct task_struct *p, __u32 flags)
+static __always_inline int handle_wakeup(struct task_struct *p, __u32 flags, bool btf)
 {
-	__u32 tid = BPF_CORE_READ(p, pid);
+	__u32 tid = MPX_READ(btf, p, pid);
 	struct mpx_wakeup *e;
 	struct mpx_track *t;
 	__u64 ts;
 
+	if (summary_mode)
+		return summ_wakeup(p, tid);
 	t = bpf_map_lookup_elem(&tracked, &tid);
 	if (!t)
 		return 0;
@@ -440,7 +462,7 @@ static __always_inline int handle_wakeup(struct task_struct *p, __u32 flags)
 		return 0;
 	e->tid = tid;
 	e->pid = t->pid;
-	e->target_cpu = BPF_CORE_READ(p, wake_cpu);
+	e->target_cpu = MPX_READ(btf, p, wake_cpu);
 	e->flags = flags;
 	e->waking_ts = 0;
 	e->waker_tid = 0;
@@ -459,39 +481,43 @@ static __always_inline int handle_wakeup(struct task_struct *p, __u32 flags)
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(sched_wakeup, struct task_struct *p)
 {
-	return handle_wakeup(p, 0);
+	return handle_wakeup(p, 0, true);
 }
 
 SEC("raw_tp/sched_wakeup")
 int BPF_PROG(sched_wakeup_raw, struct task_struct *p)
 {
-	return handle_wakeup(p, 0);
+	return handle_wakeup(p, 0, false);
 }
 
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(sched_wakeup_new, struct task_struct *p)
 {
-	return handle_wakeup(p, MPX_WK_NEW);
+	return handle_wakeup(p, MPX_WK_NEW, true);
 }
 
 SEC("raw_tp/sched_wakeup_new")
 int BPF_PROG(sched_wakeup_new_raw, struct task_struct *p)
 {
-	return handle_wakeup(p, MPX_WK_NEW);
+	return handle_wakeup(p, MPX_WK_NEW, false);
 }
 
 /* ---- migration of a sleeping task ------------------------------------ */
 
-static __always_inline int handle_migrate(struct task_struct *p, int dest_cpu)
+static __always_inline int handle_migrate(struct task_struct *p, int dest_cpu, bool btf)
 {
-	__u32 tid = BPF_CORE_READ(p, pid);
+	__u32 tid = MPX_READ(btf, p, pid);
 	struct mpx_migrate *e;
 	struct mpx_track *t;
 
 	t = bpf_map_lookup_elem(&tracked, &tid);
 	/* Running tasks move all the time; only a sleeper's move matters. */
-	if (!t || !(get_task_state(p) & 0xff))
+	if (!t || !(get_task_state(p, btf) & 0xff))
 		return 0;
+	if (summary_mode) {
+		summ_migrate(tid);
+		return 0;
+	}
 	e = reserve(sizeof(*e), MPX_EV_MIGRATE, bpf_ktime_get_ns(), tid);
 	if (!e)
 		return 0;
@@ -506,13 +532,13 @@ static __always_inline int handle_migrate(struct task_struct *p, int dest_cpu)
 SEC("tp_btf/sched_migrate_task")
 int BPF_PROG(sched_migrate_task, struct task_struct *p, int dest_cpu)
 {
-	return handle_migrate(p, dest_cpu);
+	return handle_migrate(p, dest_cpu, true);
 }
 
 SEC("raw_tp/sched_migrate_task")
 int BPF_PROG(sched_migrate_task_raw, struct task_struct *p, int dest_cpu)
 {
-	return handle_migrate(p, dest_cpu);
+	return handle_migrate(p, dest_cpu, false);
 }
 
 /* ---- fork / exec / exit / free / rename -------------------------------- */
@@ -535,6 +561,10 @@ static __always_inline int handle_fork(struct task_struct *parent,
 	nt.start_time = BPF_CORE_READ(child, start_time);
 	if (bpf_map_update_elem(&tracked, &ctid, &nt, BPF_ANY)) {
 		count_drop(MPX_DROP_TRACK_FULL);
+		return 0;
+	}
+	if (summary_mode) {
+		summ_fork(parent, child, ptid, pt->pid, ctid, nt.pid);
 		return 0;
 	}
 	e = reserve2(sizeof(*e), MPX_EV_FORK, bpf_ktime_get_ns(), ptid, ctid);
@@ -587,6 +617,10 @@ static __always_inline int handle_exec(struct task_struct *p, __u32 old_tid,
 	}
 	if (!t)
 		return 0;
+	if (summary_mode) {
+		summ_exec(p, tid, old_tid, bprm);
+		return 0;
+	}
 	e = reserve(sizeof(*e), MPX_EV_EXEC, bpf_ktime_get_ns(), tid);
 	if (!e)
 		return 0;
@@ -635,12 +669,17 @@ static __always_inline int handle_exit(__u64 *ctx, struct task_struct *p)
 	t = bpf_map_lookup_elem(&tracked, &tid);
 	if (!t)
 		return 0;
+	if (summary_mode) {
+		summ_exit(p, tid, has_exit_group_dead ? (__u32)ctx[1] & 1 :
+			  BPF_CORE_READ(p, signal, live.counter) == 0);
+		return 0;
+	}
 	e = reserve(sizeof(*e), MPX_EV_EXIT, bpf_ktime_get_ns(), tid);
 	if (!e)
 		return 0;
-	read_kcounters(p, &e->k);
+	read_kcounters(p, &e->k, false, true);
 	get_task_blkio(p, &e->k.blkio_delay, &e->blkio_count);
-	e->has_mm = exit_has_mm && read_mem(p, &e->mem);
+	e->has_mm = exit_has_mm && read_mem(p, &e->mem, false);
 	if (!e->has_mm) {
 		e->mem.min_flt = BPF_CORE_READ(p, min_flt);
 		e->mem.maj_flt = BPF_CORE_READ(p, maj_flt);
@@ -684,6 +723,8 @@ static __always_inline int handle_free(struct task_struct *p)
 	__u32 tid = BPF_CORE_READ(p, pid);
 	struct mpx_track *t;
 
+	if (summary_mode)
+		summ_free(p, tid);
 	t = bpf_map_lookup_elem(&tracked, &tid);
 	if (t && (!t->start_time ||
 		  t->start_time == BPF_CORE_READ(p, start_time)))
@@ -713,6 +754,10 @@ static __always_inline int handle_rename(struct task_struct *task,
 	t = bpf_map_lookup_elem(&tracked, &tid);
 	if (!t)
 		return 0;
+	if (summary_mode) {
+		summ_rename(tid, comm);
+		return 0;
+	}
 	e = reserve(sizeof(*e), MPX_EV_COMM, bpf_ktime_get_ns(), tid);
 	if (!e)
 		return 0;
@@ -832,25 +877,21 @@ int BPF_PROG(block_rq_issue_raw, struct request *rq)
 	return handle_rq_issue(rq);
 }
 
-struct block_device___x {
-	dev_t bd_dev;
-} __attribute__((preserve_access_index));
-
-struct request___x {
-	struct block_device___x *part;
-} __attribute__((preserve_access_index));
-
 /* Completion, in interrupt context: report the request and forget it. */
 static __always_inline int handle_rq_complete(struct request *rq, int error,
 					      unsigned int nr_bytes)
 {
 	__u64 key = (__u64)rq;
 	struct req_info *ri = bpf_map_lookup_elem(&reqs, &key);
-	struct request___x *rx = (void *)rq;
 	struct mpx_block *e;
 
 	if (!ri)
 		return 0;
+	if (summary_mode) {
+		summ_block(ri, rq, nr_bytes);
+		bpf_map_delete_elem(&reqs, &key);
+		return 0;
+	}
 	e = reserve2(sizeof(*e), MPX_EV_BLOCK, bpf_ktime_get_ns(), ri->tid,
 		     ri->credit_tid);
 	if (e) {
@@ -859,8 +900,8 @@ static __always_inline int handle_rq_complete(struct request *rq, int error,
 		e->sector = BPF_CORE_READ(rq, __sector);
 		e->bytes = nr_bytes;
 		e->dev = 0;
-		if (bpf_core_field_exists(rx->part) && BPF_CORE_READ(rx, part))
-			e->dev = BPF_CORE_READ(rx, part, bd_dev);
+		if (bpf_core_field_exists(rq->part) && BPF_CORE_READ(rq, part))
+			e->dev = BPF_CORE_READ(rq, part, bd_dev);
 		e->tid = ri->tid;
 		e->pid = ri->pid;
 		e->credit_tid = ri->credit_tid;

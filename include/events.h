@@ -87,7 +87,8 @@ struct mpx_kcounters {
 
 struct mpx_switch {
 	struct mpx_hdr hdr;
-	struct mpx_kcounters prev_k;	/* valid when prev_tid != 0 */
+	struct mpx_kcounters prev_k;	/* valid when prev_tid != 0; blkio_delay
+					 * at the final switch (TASK_DEAD) only */
 	__u64 steal;		/* this CPU's rq->prev_steal_time: steal so far, 0 if none */
 	__u64 rq_clock;		/* this CPU's rq->clock, as the switch uses it (may be stale) */
 	__u32 prev_tid;		/* 0: prev is not tracked */
@@ -250,6 +251,7 @@ enum mpx_drop {
 	MPX_DROP_TRACK_FULL,	/* tracked-task map full: a task was not tracked */
 	MPX_DROP_STACK,		/* stack map full or walk failed: wait reason lost */
 	MPX_DROP_REQ_FULL,	/* request map full: a block request not followed */
+	MPX_DROP_SUMM_LOST,	/* --summary: a task's record did not fit its map */
 	MPX_DROP_MAX,
 };
 

@@ -276,6 +276,11 @@ static struct mpx_task *get_task(struct mpx_model *m, uint32_t tid, uint32_t pid
 	return t;
 }
 
+struct mpx_task *model__add_task(struct mpx_model *m, uint32_t tid, uint64_t ts)
+{
+	return new_task(m, tid, ts);
+}
+
 struct mpx_task *model__seed_root(struct mpx_model *m, uint32_t tid, uint32_t pid,
 				  uint32_t ppid, const char *comm, uint64_t ts,
 				  const struct mpx_kcounters *k)

@@ -693,7 +693,7 @@ static int analyse_run(struct mpx_run_analysis *ra, const struct mpx_run *run)
 	/* The run's wall time is the measured interval when it is marked. */
 	if (ra->markers)
 		ra->rep.wall_ns = ra->end - ra->begin;
-	if (m->ntasks) {
+	if (m->ntasks && !m->summary) {	/* summary mode has no intervals */
 		err = critpath__build(m, ra->main_idx, ra->begin, ra->end, &ra->cp);
 		if (err)
 			return err;

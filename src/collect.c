@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -15,6 +17,7 @@
 
 #include "btfscan.h"
 #include "collect.h"
+#include "corebtf.h"
 #include "util.h"
 #include "mpxtrace.skel.h"
 
@@ -100,16 +103,92 @@ static int tp_index(const char *name)
  * exit_mm() in v6.16; block_io_start exists since v6.5 (5a80bd075f3b);
  * block_rq_insert lost its queue argument in v5.11 (a54895fa).
  */
+/*
+ * Reading the kernel's BTF (~5 MB, 4 KiB a read from sysfs) and scanning it
+ * takes milliseconds at every start; the answer only changes with the
+ * kernel.  /run (cleared at boot) keeps it, keyed by the kernel's release,
+ * version and BTF size, and by the tracepoints asked about.
+ */
+#define TP_CACHE "/run/mpxtrace-tracepoints"
+
+static void tp_cache_key(char *key, size_t sz)
+{
+	struct utsname u;
+	struct stat st;
+	size_t i, len;
+
+	key[0] = '\0';
+	if (uname(&u) || stat("/sys/kernel/btf/vmlinux", &st))
+		return;
+	len = (size_t)snprintf(key, sz, "%s|%s|%lld|", u.release, u.version,
+			       (long long)st.st_size);
+	for (i = 0; i < NTP && len < sz; i++)
+		len += (size_t)snprintf(key + len, sz - len, "%s,", tp_names[i]);
+	if (len >= sz)
+		key[0] = '\0';
+}
+
+static bool tp_cache_read(const char *key, int nargs[NTP])
+{
+	char buf[4096], *p, *end;
+	ssize_t n;
+	size_t i, klen = strlen(key);
+	int fd = open(TP_CACHE, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0 || !klen || (size_t)n <= klen + 1 || memcmp(buf, key, klen) ||
+	    buf[klen] != '\n')
+		return false;
+	buf[n] = '\0';
+	for (i = 0, p = buf + klen + 1; i < NTP; i++, p = end) {
+		long v = strtol(p, &end, 10);
+
+		if (end == p || v < -1 || v > 16)
+			return false;
+		nargs[i] = (int)v;
+	}
+	return true;
+}
+
+static void tp_cache_write(const char *key, const int nargs[NTP])
+{
+	char buf[4096], tmp[] = TP_CACHE ".XXXXXX";
+	size_t i, len;
+	int fd;
+
+	if (!key[0] || getuid() != 0)
+		return;
+	len = (size_t)snprintf(buf, sizeof(buf), "%s\n", key);
+	for (i = 0; i < NTP && len < sizeof(buf); i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%d ", nargs[i]);
+	if (len >= sizeof(buf))
+		return;
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return;
+	if (fchmod(fd, 0644) || write(fd, buf, len) != (ssize_t)len || close(fd) ||
+	    rename(tmp, TP_CACHE))
+		unlink(tmp);
+}
+
 static void probe_tps(struct mpxtrace_bpf *skel, int nargs[NTP])
 {
+	char key[1024];
 	size_t size, i;
-	void *btf = slurp("/sys/kernel/btf/vmlinux", &size);
+	void *btf;
 
 	for (i = 0; i < NTP; i++)
 		nargs[i] = -1;
-	if (btf)
-		btfscan__tp_nargs(btf, size, tp_names, nargs, NTP);
-	free(btf);
+	tp_cache_key(key, sizeof(key));
+	if (!key[0] || !tp_cache_read(key, nargs)) {
+		btf = slurp("/sys/kernel/btf/vmlinux", &size);
+		if (btf && !btfscan__tp_nargs(btf, size, tp_names, nargs, NTP))
+			tp_cache_write(key, nargs);
+		free(btf);
+	}
 	skel->rodata->has_prev_state_arg = nargs[tp_index("sched_switch")] >= 4;
 	skel->rodata->has_exit_group_dead = nargs[tp_index("sched_process_exit")] >= 2;
 	skel->rodata->exit_has_mm = skel->rodata->has_exit_group_dead;
@@ -142,7 +221,7 @@ static int on_record(void *ctx, void *data, size_t size)
 
 /* Load the tp_btf or the raw_tp twin of each hook whose tracepoint exists. */
 static int set_autoload(struct mpxtrace_bpf *skel, bool raw, const int nargs[NTP],
-			bool rss_exact)
+			bool rss_exact, bool summary)
 {
 	struct bpf_program *p;
 
@@ -159,7 +238,9 @@ static int set_autoload(struct mpxtrace_bpf *skel, bool raw, const int nargs[NTP
 			continue;
 		}
 		i = tp_index(base);
-		bpf_program__set_autoload(p, is_raw == raw && i >= 0 && nargs[i] >= 0);
+		/* Summary mode does not name wakers: no sched_waking. */
+		bpf_program__set_autoload(p, is_raw == raw && i >= 0 && nargs[i] >= 0 &&
+					  !(summary && !strcmp(base, "sched_waking")));
 		/* The scheduler hooks are the tool: without them, nothing. */
 		if (is_raw == raw && i >= 0 && i <= tp_index("task_rename") && nargs[i] < 0 &&
 		    strcmp(base, "task_rename") && strcmp(base, "sched_process_free")) {
@@ -170,23 +251,53 @@ static int set_autoload(struct mpxtrace_bpf *skel, bool raw, const int nargs[NTP
 	return 0;
 }
 
-static int open_load(struct collector *c, const struct collect_opts *o, bool raw)
+static int open_load(struct collector *c, const struct collect_opts *o, bool raw,
+		     bool core_btf)
 {
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
 	uint64_t t0 = mpx_now_ns();
+	char key[1024], core[128];
 	int nargs[NTP], err;
+	const void *elf;
+	size_t elf_sz;
 
-	c->skel = mpxtrace_bpf__open();
+	/* CO-RE against a small cached BTF: see corebtf.c. */
+	tp_cache_key(key, sizeof(key));
+	elf = mpxtrace_bpf__elf_bytes(&elf_sz);
+	if (core_btf && !corebtf__path(elf, elf_sz, key, core, sizeof(core))) {
+		oo.btf_custom_path = core;
+		mpx_info("CO-RE relocations against %s\n", core);
+	}
+	c->skel = mpxtrace_bpf__open_opts(&oo);
 	if (!c->skel) {
 		err = -errno;
+		if (oo.btf_custom_path)
+			unlink(core);	/* unreadable: the next run builds it again */
 		return err ? err : -EINVAL;
 	}
 	probe_tps(c->skel, nargs);
 	mpx_info("opened and probed in %.1f ms\n", (double)(mpx_now_ns() - t0) / 1e6);
 	c->skel->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
 
-	bpf_map__set_max_entries(c->skel->maps.events, o->ringbuf_bytes);
 	bpf_map__set_max_entries(c->skel->maps.tracked, o->max_tasks);
-	err = set_autoload(c->skel, raw, nargs, o->rss_exact);
+	c->skel->rodata->summary_mode = o->summary;
+	if (o->summary) {
+		/* No events, stacks or losses per task: the smallest maps. */
+		bpf_map__set_max_entries(c->skel->maps.events, getpagesize());
+		bpf_map__set_max_entries(c->skel->maps.stacks, 1);
+		bpf_map__set_max_entries(c->skel->maps.stack_memos, 1);
+		bpf_map__set_max_entries(c->skel->maps.lost, 1);
+		bpf_map__set_max_entries(c->skel->maps.summ, o->max_tasks);
+		/* Finished tasks wait up to a poll (100 ms) to be collected:
+		 * room for many more than --max-tasks, allocated as used. */
+		bpf_map__set_max_entries(c->skel->maps.summ_done,
+					 o->max_tasks > 65536 ? o->max_tasks : 65536);
+	} else {
+		bpf_map__set_max_entries(c->skel->maps.events, o->ringbuf_bytes);
+		bpf_map__set_max_entries(c->skel->maps.summ, 1);
+		bpf_map__set_max_entries(c->skel->maps.summ_done, 1);
+	}
+	err = set_autoload(c->skel, raw, nargs, o->rss_exact, o->summary);
 	if (err) {
 		mpxtrace_bpf__destroy(c->skel);
 		c->skel = NULL;
@@ -195,6 +306,8 @@ static int open_load(struct collector *c, const struct collect_opts *o, bool raw
 	t0 = mpx_now_ns();
 	err = mpxtrace_bpf__load(c->skel);
 	mpx_info("programs loaded in %.1f ms\n", (double)(mpx_now_ns() - t0) / 1e6);
+	if (err && err != -EPERM && oo.btf_custom_path)
+		unlink(core);
 	t0 = mpx_now_ns();
 	if (!err)
 		err = mpxtrace_bpf__attach(c->skel);
@@ -264,14 +377,19 @@ int collector__open(struct collector **out, const struct collect_opts *o,
 
 	err = -EINVAL;
 	if (o->attach != MPX_ATTACH_RAW_TP) {
-		err = open_load(c, o, false);
+		err = open_load(c, o, false, true);
+		if (err && err != -EPERM) {
+			mpx_info("loading failed (%s), trying with the kernel's whole BTF\n",
+				 strerror(-err));
+			err = open_load(c, o, false, false);
+		}
 		if (err && o->attach == MPX_ATTACH_AUTO && err != -EPERM) {
 			mpx_info("tp_btf programs failed (%s), trying raw_tp\n",
 				 strerror(-err));
-			err = open_load(c, o, true);
+			err = open_load(c, o, true, true);
 		}
 	} else {
-		err = open_load(c, o, true);
+		err = open_load(c, o, true, true);
 	}
 	if (err) {
 		if (err == -EPERM)
@@ -423,6 +541,45 @@ int collector__take_lost(struct collector *c, struct mpx_model *m)
 		prev = &key;
 	}
 	clear_map(fd);
+	return n;
+}
+
+int collector__summary_seed(struct collector *c, const struct mpx_summ *s)
+{
+	if (bpf_map_update_elem(bpf_map__fd(c->skel->maps.summ), &s->tid, s, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int collector__summary_drain(struct collector *c, bool all,
+			     int (*fn)(void *ctx, const struct mpx_summ *s), void *ctx)
+{
+	int fd = bpf_map__fd(c->skel->maps.summ_done), n = 0, err;
+	struct mpx_summ_key k;
+	struct mpx_summ v;
+	__u32 tid;
+
+	/* Keys of finished tasks are unique: take and delete one by one. */
+	while (!bpf_map_get_next_key(fd, NULL, &k)) {
+		if (bpf_map_lookup_and_delete_elem(fd, &k, &v))
+			return -errno;
+		err = fn(ctx, &v);
+		if (err)
+			return err;
+		n++;
+	}
+	if (!all)
+		return n;
+	fd = bpf_map__fd(c->skel->maps.summ);
+	while (!bpf_map_get_next_key(fd, NULL, &tid)) {
+		if (!bpf_map_lookup_elem(fd, &tid, &v)) {
+			err = fn(ctx, &v);
+			if (err)
+				return err;
+			n++;
+		}
+		bpf_map_delete_elem(fd, &tid);
+	}
 	return n;
 }
 

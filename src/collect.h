@@ -14,6 +14,7 @@
 
 #include "evbuf.h"
 #include "model.h"
+#include "summary.h"
 
 enum mpx_attach {
 	MPX_ATTACH_AUTO,	/* tp_btf, else raw_tp */
@@ -26,6 +27,7 @@ struct collect_opts {
 	uint32_t max_tasks;	/* tracked-task map size */
 	enum mpx_attach attach;
 	bool rss_exact;		/* kmem:rss_stat (classic tracepoint, via tracefs) */
+	bool summary;		/* per-task totals in the kernel, no events (summary.h) */
 };
 
 struct collector;
@@ -48,6 +50,15 @@ int collector__map_fd(struct collector *c, const char *name);
 int collector__take_rss(struct collector *c, struct mpx_model *m);
 /* Move the per-task loss counts into the model, and clear them. */
 int collector__take_lost(struct collector *c, struct mpx_model *m);
+/* --summary: start the record of the workload's first task (held asleep). */
+int collector__summary_seed(struct collector *c, const struct mpx_summ *s);
+/*
+ * --summary: hand every finished task's record to fn and forget it in the
+ * kernel; all: also the records of tasks still alive (then the kernel side
+ * is empty).  Returns the number of records or a negative fn/-errno.
+ */
+int collector__summary_drain(struct collector *c, bool all,
+			     int (*fn)(void *ctx, const struct mpx_summ *s), void *ctx);
 /* Number of tasks still in the in-kernel tracked set. */
 int collector__ntracked(struct collector *c);
 /* Per-CPU drop counters summed (enum mpx_drop). */

@@ -103,8 +103,8 @@ int live__execute(const struct mpx_opts *o, struct mpx_runset *rs)
 	err = trace__open(&s, &o->collect);
 	if (err)
 		goto cleanup;
-	/* Native workloads run no Python. */
-	if (!have_w || w.o.runtime == MPX_RT_PYTHON) {
+	/* Native workloads run no Python; summary mode streams no spans. */
+	if (!o->collect.summary && (!have_w || w.o.runtime == MPX_RT_PYTHON)) {
 		uint64_t t0 = mpx_now_ns();
 
 		py = trace__python(s, &o->py, have_w ? workload__argv(&w, MPX_MODE_PROCESS) :

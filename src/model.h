@@ -192,6 +192,8 @@ struct mpx_model {
 	uint64_t nomem;		/* intervals lost to allocation failure */
 	uint64_t orphan_events;	/* events for tids never seen forked */
 	uint64_t stale_events;	/* events older than the task's state */
+	bool summary;		/* --summary: totals only, no intervals, requests
+				 * or memory samples (see summary.h) */
 };
 
 void model__init(struct mpx_model *m);
@@ -216,6 +218,8 @@ int model__add_lost(struct mpx_model *m, uint32_t tid, uint64_t n);
  * (ts - rq_clock) of its switches, taken before model__apply().
  */
 int model__set_clock_offset(struct mpx_model *m, unsigned int cpu, int64_t off);
+/* A task record for tid started at ts, unfed (summary mode fills it). */
+struct mpx_task *model__add_task(struct mpx_model *m, uint32_t tid, uint64_t ts);
 /* Close every lifetime still open at end_ns. */
 void model__finish(struct mpx_model *m, uint64_t end_ns);
 

@@ -71,6 +71,7 @@ enum {
 	OPT_HTML,
 	OPT_PYTHON_PROBES,
 	OPT_PY_FUNCTIONS,
+	OPT_SUMMARY,
 };
 
 static const struct argp_option options[] = {
@@ -122,6 +123,9 @@ static const struct argp_option options[] = {
 	{ "py-functions", OPT_PY_FUNCTIONS, "GLOB", 0,
 	  "Also record calls of Python functions whose name matches GLOB "
 	  "(function__entry/return: costs on every call)", 3 },
+	{ "summary", OPT_SUMMARY, NULL, 0,
+	  "Per-task totals kept in the kernel, no event stream: bounded overhead for "
+	  "long runs; no wait reasons, critical path or memory samples (a command only)", 3 },
 	{ NULL, 0, NULL, 0, "Help:", 4 },
 	{ "help", 'h', NULL, 0, "Show this help and exit", 4 },
 	{ "version", 'V', NULL, 0, "Show the version and exit", 4 },
@@ -345,6 +349,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 				    MPX_PYNAME_LEN - 1);
 		o->py.functions = arg;
 		break;
+	case OPT_SUMMARY:
+		o->collect.summary = true;
+		break;
 	case OPT_MAX_TASKS:
 		o->collect.max_tasks = num_arg("--max-tasks", arg, 16, 4194304);
 		break;
@@ -429,6 +436,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (!w->mode && (w->runtime || w->tasks || w->workers || w->kind ||
 				 w->bytes || w->ms || w->start_method || w->repeat))
 			usage_error("workload options (--tasks, --task, ...) need --mode");
+		if (o->collect.summary && (w->mode || o->cmd == MPX_CMD_RECORD || o->save ||
+					   o->perfetto || o->csv || o->html || o->py.functions))
+			usage_error("--summary keeps totals, not events: it traces a command "
+				    "after --, without --mode, record, --save, --perfetto, --csv, "
+				    "--html or --py-functions");
 		if (w->start_method && w->runtime == MPX_RT_NATIVE)
 			usage_error("--start-method applies to the python runtime only");
 		if (o->py.functions && o->py.off)

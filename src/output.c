@@ -228,6 +228,11 @@ static void run_json(struct json_writer *w, const struct mpx_run_analysis *ra,
 	int p;
 
 	jw_kv_string(w, "mode", mpx_mode_name(ra->run->mode));
+	if (m->summary) {
+		/* Totals only: no phases, critical path or facts to give. */
+		report__json_fields(&ra->rep, w, role_of, ra);
+		return;
+	}
 	if (rs->builtin) {
 		jw_kv_string(w, "runtime", rs->work.runtime == MPX_RT_NATIVE ? "native" : "python");
 		jw_kv_u64(w, "repeat", (uint64_t)ra->run->repeat);

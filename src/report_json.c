@@ -92,9 +92,12 @@ static void task(struct json_writer *w, const struct mpx_report *r,
 		jw_kv_u64(w, "io_bytes", t->io_bytes);
 		jw_kv_u64(w, "io_queue_ns", t->io_queue_ns);
 		jw_kv_u64(w, "io_device_ns", t->io_device_ns);
-		jw_kv_u64(w, "blkio_on_queue_ns", io.blkio_queue_ns);
-		jw_kv_u64(w, "blkio_on_device_ns", io.blkio_device_ns);
-		jw_kv_u64(w, "io_requests_waited", io.requests_waited);
+		/* Joining waits to requests needs both timelines: not in summary. */
+		if (!m->summary) {
+			jw_kv_u64(w, "blkio_on_queue_ns", io.blkio_queue_ns);
+			jw_kv_u64(w, "blkio_on_device_ns", io.blkio_device_ns);
+			jw_kv_u64(w, "io_requests_waited", io.requests_waited);
+		}
 		jw_kv_u64(w, "deferred_io_requests", t->deferred_requests);
 		jw_kv_u64(w, "deferred_io_bytes", t->deferred_bytes);
 	}
@@ -125,7 +128,8 @@ static void task(struct json_writer *w, const struct mpx_report *r,
 	jw_kv_u64(w, "switches_voluntary", t->nswitch_vol);
 	jw_kv_u64(w, "switches_involuntary", t->nswitch_invol);
 	jw_kv_u64(w, "wakeups", t->nwakeups);
-	waits(w, m, t);
+	if (!m->summary)
+		waits(w, m, t);
 	jw_kv_u64(w, "reconciled_ns", t->reconciled_ns);
 	jw_kv_u64(w, "missed_switch_in", t->missed_in);
 	jw_kv_u64(w, "missed_switch_out", t->missed_out);
@@ -244,11 +248,15 @@ void report__json_fields(const struct mpx_report *r, struct json_writer *w,
 				  !run->rejected_records && !run->interrupted);
 	jw_kv_u64(w, "wall_ns", r->wall_ns);
 	jw_kv_u64(w, "traced_ns", model__wall_ns(r->m));
-	jw_kv_u64(w, "events", run->events);
+	/* Summary mode: no event stream, so no events, stacks or requests. */
+	jw_kv_bool(w, "summary", r->m->summary);
+	if (!r->m->summary)
+		jw_kv_u64(w, "events", run->events);
 	jw_kv_u64(w, "startup_ns", run->startup_ns);
 	jw_kv_u64(w, "lost_events", run->lost_events);
 	jw_kv_u64(w, "untracked_tasks", run->untracked_tasks);
-	jw_kv_u64(w, "lost_stacks", run->lost_stacks);
+	if (!r->m->summary)
+		jw_kv_u64(w, "lost_stacks", run->lost_stacks);
 	jw_kv_u64(w, "rejected_records", run->rejected_records);
 	jw_kv_u64(w, "processes", r->nprocs);
 	jw_kv_u64(w, "threads", r->nthreads);
@@ -290,7 +298,8 @@ void report__json_fields(const struct mpx_report *r, struct json_writer *w,
 	jw_kv_bool(w, "pass", c->pass);
 	jw_end_object(w);
 
-	requests(w, r->m);
+	if (!r->m->summary)
+		requests(w, r->m);
 	jw_key(w, "tasks");
 	jw_start_array(w);
 	for (i = 0; i < r->nrows; i++)

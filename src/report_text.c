@@ -52,9 +52,14 @@ static void header(const struct mpx_report *r, FILE *f)
 	fprintf(f, "  %s%s, wall %.2f ms, %zu tasks (%u processes, %u threads)\n",
 		st, run->interrupted ? " (interrupted: partial trace)" : "",
 		ms(r->wall_ns), r->m->ntasks, r->nprocs, r->nthreads);
-	fprintf(f, "  %llu events via %s on %s, %d CPUs\n",
-		(unsigned long long)run->events, run->attach ? run->attach : "?",
-		run->kernel, run->ncpus);
+	if (r->m->summary)
+		fprintf(f, "  summary mode (totals kept in the kernel, no events: no wait "
+			"reasons,\n  critical path or memory samples) via %s on %s, %d CPUs\n",
+			run->attach ? run->attach : "?", run->kernel, run->ncpus);
+	else
+		fprintf(f, "  %llu events via %s on %s, %d CPUs\n",
+			(unsigned long long)run->events, run->attach ? run->attach : "?",
+			run->kernel, run->ncpus);
 	if (run->lost_events || run->untracked_tasks || run->rejected_records) {
 		fprintf(f, "\n  !!! INCOMPLETE TRACE: %llu events lost (ring buffer full), "
 			"%llu tasks untracked\n  !!! (task map full), %llu bad records. "
@@ -166,9 +171,15 @@ static void io_mem(const struct mpx_report *r, FILE *f)
 				"queue", "defer", "RSS MiB");
 		any = true;
 		report__task_io(r->m, t, &io);
-		fprintf(f, "%6u %-14.14s %5u %7.2f %8.2f %7.2f %7.2f %7.2f ", t->tid, t->comm,
-			t->io_requests, mib(t->io_bytes), ms(io.blkio_ns), ms(io.blkio_device_ns),
-			ms(io.blkio_queue_ns), mib(t->deferred_bytes));
+		if (r->m->summary)	/* no timelines to join waits to requests */
+			fprintf(f, "%6u %-14.14s %5u %7.2f %8.2f %7s %7s %7.2f ", t->tid,
+				t->comm, t->io_requests, mib(t->io_bytes), ms(io.blkio_ns), "-",
+				"-", mib(t->deferred_bytes));
+		else
+			fprintf(f, "%6u %-14.14s %5u %7.2f %8.2f %7.2f %7.2f %7.2f ", t->tid,
+				t->comm, t->io_requests, mib(t->io_bytes), ms(io.blkio_ns),
+				ms(io.blkio_device_ns), ms(io.blkio_queue_ns),
+				mib(t->deferred_bytes));
 		if (t->have_mem)
 			fprintf(f, "%8.2f\n", mib(peak * 4096));
 		else

@@ -14,6 +14,7 @@
 
 #include "collect.h"
 #include "pyprobe.h"
+#include "summset.h"
 #include "waits.h"
 #include "run.h"
 #include "runner.h"
@@ -104,6 +105,8 @@ static void handle_stop(struct collector *c, struct runner *r, uint64_t *since, 
 
 struct trace_session {
 	struct collector *c;
+	bool summary;		/* --summary: records drained into ss */
+	struct mpx_summset ss;
 	int delayacct_was;	/* kernel.task_delayacct before us, -1: unknown */
 	int sigfd;		/* SIGCHLD, blocked and read here */
 	int epfd;		/* sigfd + the ring buffer */
@@ -222,6 +225,7 @@ int trace__open(struct trace_session **out, const struct collect_opts *co)
 	if (!s)
 		return MPX_EXIT_ERROR;
 	s->sigfd = s->epfd = -1;
+	s->summary = co->summary;
 	s->delayacct_was = delayacct_share(true);
 	err = collector__open(&s->c, co, NULL);
 	if (err) {
@@ -255,6 +259,7 @@ void trace__close(struct trace_session *s)
 	if (!s)
 		return;
 	collector__destroy(s->c);
+	summset__free(&s->ss);
 	delayacct_share(false);
 	if (s->epfd >= 0)
 		close(s->epfd);
@@ -307,6 +312,39 @@ void trace__workload_ids(bool as_root, long *uid, long *gid)
 	}
 }
 
+static int keep_summ(void *ctx, const struct mpx_summ *s)
+{
+	return summset__add(ctx, s);
+}
+
+/* --summary: the root's record, asleep at the start barrier from t0 on. */
+static int seed_summary(struct trace_session *s, const struct runner *r, uint64_t t0,
+			const struct mpx_kcounters *k)
+{
+	struct mpx_summ v;
+
+	memset(&v, 0, sizeof(v));
+	v.tid = v.pid = (uint32_t)r->pid;
+	v.ppid = (uint32_t)getpid();
+	v.flags = MPX_SU_ROOT;
+	if (k) {
+		v.k_last = *k;
+		v.flags |= MPX_SU_LAST;
+	}
+	v.state = MPX_SS_SLEEP;
+	v.start_ns = v.state_ns = t0;
+	snprintf(v.comm, sizeof(v.comm), "mpxtrace");
+	return collector__summary_seed(s->c, &v);
+}
+
+/* --summary: take the records of finished tasks (all: every record). */
+static int drain_summary(struct trace_session *s, bool all)
+{
+	int n = collector__summary_drain(s->c, all, keep_summ, &s->ss);
+
+	return n < 0 ? n : 0;
+}
+
 /* Name the wait reason of every stack id the run's events refer to. */
 static void resolve_reasons(struct collector *c, const struct evbuf *eb,
 			    struct mpx_reasons *out)
@@ -319,6 +357,16 @@ static void resolve_reasons(struct collector *c, const struct evbuf *eb,
 	size_t i;
 	int j;
 
+	/* The kernel's symbols take ~100 ms to read: only when a wait needs them
+	 * (never in summary mode). */
+	for (i = 0; i < eb->n; i++) {
+		const struct mpx_switch *e = (const void *)evbuf__get(eb, i);
+
+		if (e->hdr.type == MPX_EV_SWITCH && e->stack_id >= 0)
+			break;
+	}
+	if (i == eb->n)
+		return;
 	f = fopen("/proc/kallsyms", "re");
 	if (!f) {
 		mpx_warn("cannot read /proc/kallsyms: wait reasons unnamed");
@@ -356,6 +404,7 @@ int trace__run(struct trace_session *s, char *const argv[], bool as_root,
 	uint64_t drops0[MPX_DROP_MAX], drops[MPX_DROP_MAX], stop_since = 0, t0;
 	int stage = 0;
 	struct runner r;
+	bool have_k;
 	int err, i;
 
 	*exit_code = MPX_EXIT_ERROR;
@@ -377,8 +426,15 @@ int trace__run(struct trace_session *s, char *const argv[], bool as_root,
 		mpx_warn("the workload did not reach its start barrier in 1 s: its "
 			 "first moments may be misattributed");
 	t0 = mpx_now_ns();
+	have_k = !read_schedstat(r.pid, &k);
 	model__seed_root(m, (uint32_t)r.pid, (uint32_t)r.pid, (uint32_t)getpid(),
-			 "mpxtrace", t0, read_schedstat(r.pid, &k) ? NULL : &k);
+			 "mpxtrace", t0, have_k ? &k : NULL);
+	s->ss.n = 0;
+	if (s->summary && (err = seed_summary(s, &r, t0, have_k ? &k : NULL))) {
+		mpx_err("cannot start the workload's summary record: %s", strerror(-err));
+		runner__abort(&r);
+		return MPX_EXIT_ERROR;
+	}
 	run->startup_ns = mpx_now_ns() - mpx_start_ns();
 	mpx_info("workload released %.1f ms after mpxtrace started\n",
 		 (double)run->startup_ns / 1e6);
@@ -392,6 +448,8 @@ int trace__run(struct trace_session *s, char *const argv[], bool as_root,
 	while (runner__reap(&r, false) > 0) {
 		wait_events(s, 100);
 		err = collector__poll(c, 0);
+		if (!err && s->summary)
+			err = drain_summary(s, false);
 		if (err) {
 			mpx_err("reading events failed: %s", strerror(-err));
 			stop_sig = SIGTERM;
@@ -406,13 +464,25 @@ int trace__run(struct trace_session *s, char *const argv[], bool as_root,
 	err = collector__poll(c, 0);
 	if (err)
 		mpx_err("reading events failed: %s", strerror(-err));
+	if (s->summary) {
+		err = drain_summary(s, true);
+		if (!err)
+			err = summary__apply(m, &s->ss, mpx_now_ns());
+		if (err)
+			mpx_err("reading the summary records failed: %s", strerror(-err));
+		s->ss.n = 0;
+	}
 	resolve_reasons(c, eb, &m->reasons);
 	collector__take_lost(c, m);
 	collector__take_rss(c, m);
 	collector__drops(c, drops);
 	for (i = 0; i < MPX_DROP_MAX; i++)
 		drops[i] -= drops0[i];
-	run->lost_events = drops[MPX_DROP_RINGBUF];
+	run->lost_events = drops[MPX_DROP_RINGBUF] + drops[MPX_DROP_SUMM_LOST];
+	if (drops[MPX_DROP_SUMM_LOST])
+		mpx_warn("--summary: %llu task records did not fit the kernel's maps and are "
+			 "missing from the report: rerun with a larger --max-tasks",
+			 (unsigned long long)drops[MPX_DROP_SUMM_LOST]);
 	run->untracked_tasks = drops[MPX_DROP_TRACK_FULL];
 	run->lost_stacks = drops[MPX_DROP_STACK];
 	run->interrupted = stop_sig != 0;

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Tracing overhead, measured side by side in one run.
 
-Each case runs its command untraced and under mpxtrace, alternating, and
-prints medians and the ratio traced/untraced for two clocks: the workload's
-own timing of its measured region (what tracing adds inside the run) and
-the wall time of the whole command from outside (adds attach and report).
+Each case runs its command untraced, under mpxtrace (event mode) and under
+mpxtrace --summary (totals in the kernel), in rotating order, and prints
+medians and the ratio traced/untraced for two clocks: the workload's own
+timing of its measured region (what tracing adds inside the run) and the
+wall time of the whole command from outside (adds attach and report).
 
 Environment: MPXTRACE (default ./mpxtrace), BENCH_RUNS (default 10).
 `overhead.py python` runs only the Python probes' part.
@@ -83,7 +84,8 @@ OTHER_TOOLS = [
 
 
 def run(cmd, traced, tool=None):
-    """traced: under mpxtrace; tool: with another tool running meanwhile."""
+    """traced: under mpxtrace ("summary": with --summary); tool: with
+    another tool running meanwhile."""
     bg = None
     if tool == "perf":
         full = ["perf", "sched", "record", "-q", "-o", "/tmp/mpxbench-perf.data", "--"] + cmd
@@ -91,8 +93,11 @@ def run(cmd, traced, tool=None):
         bg = subprocess.Popen(tool, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1.5)         # let it attach
         full = cmd
+    elif traced:
+        full = [MPXTRACE, "-o", "/dev/null"] + (["--summary"] if traced == "summary" else []) + \
+            ["--"] + cmd
     else:
-        full = [MPXTRACE, "-o", "/dev/null", "--"] + cmd if traced else cmd
+        full = cmd
     t = time.perf_counter()
     p = subprocess.run(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wall = (time.perf_counter() - t) * 1000
@@ -108,24 +113,31 @@ def run(cmd, traced, tool=None):
 
 
 def main():
-    print("mpxtrace overhead, %d alternating runs per side, medians (ms)" % RUNS)
-    print("%-48s %9s %9s %6s %9s %9s %6s" % ("case", "self:off", "self:on", "ratio",
-                                             "wall:off", "wall:on", "ratio"))
+    sides = (False, "event", "summary")
+    print("mpxtrace overhead, %d rotating runs per side, medians (ms); ratios to untraced"
+          % RUNS)
+    print("%-40s %8s %8s %6s %8s %6s %8s %6s %6s" % (
+        "case", "self:off", "self:ev", "ratio", "self:sum", "ratio", "wall:off",
+        "ev", "sum"))
     for name, cmd, metric in CASES:
-        res = {False: ([], []), True: ([], [])}
+        res = {t: ([], []) for t in sides}
         for i in range(RUNS):
-            for traced in ((False, True) if i % 2 == 0 else (True, False)):
+            for traced in sides[i % 3:] + sides[:i % 3]:
                 wall, out = run(cmd, traced)
                 m = metric(out)
                 if m is None:
                     sys.exit("bench: could not read the metric of %s" % name)
                 res[traced][0].append(m)
                 res[traced][1].append(wall)
-        so, st = statistics.median(res[False][0]), statistics.median(res[True][0])
-        wo, wt = statistics.median(res[False][1]), statistics.median(res[True][1])
-        ratio = "%6.3f" % (st / so) if so else "     -"
-        print("%-48s %9.2f %9.2f %s %9.2f %9.2f %6.3f" % (name[:48], so, st, ratio, wo, wt,
-                                                          wt / wo))
+        self_ = {t: statistics.median(res[t][0]) for t in sides}
+        wall_ = {t: statistics.median(res[t][1]) for t in sides}
+
+        def ratio(t):
+            return "%6.3f" % (self_[t] / self_[False]) if self_[False] else "     -"
+        print("%-40s %8.2f %8.2f %s %8.2f %s %8.2f %6.3f %6.3f" % (
+            name[:40], self_[False], self_["event"], ratio("event"), self_["summary"],
+            ratio("summary"), wall_[False], wall_["event"] / wall_[False],
+            wall_["summary"] / wall_[False]))
         sys.stdout.flush()
     python_probes()
     compare_tools()
@@ -209,7 +221,7 @@ def compare_tools():
     repetition runs every configuration once, in rotating order, so drift on
     a busy machine hits all of them alike."""
     runs = max(3, RUNS // 2)
-    configs = [("untraced", None), ("mpxtrace", "mpx")] + \
+    configs = [("untraced", None), ("mpxtrace", "mpx"), ("mpxtrace --summary", "summary")] + \
         [(n, c) for n, c in OTHER_TOOLS if os.path.exists(c[0]) or c[0] == "bpftrace"] + \
         [("perf sched record", "perf")]
     print()
@@ -224,7 +236,9 @@ def compare_tools():
                 if tool is None:
                     out = run(cmd, False)[1]
                 elif tool == "mpx":
-                    out = run(cmd, True)[1]
+                    out = run(cmd, "event")[1]
+                elif tool == "summary":
+                    out = run(cmd, "summary")[1]
                 else:
                     out = run(cmd, False, tool)[1]
                 res[(cname, k)].append(metric(out))

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Root integration tests of what start-up caches in /run: the tracepoints'
+argument counts and the small BTF libbpf resolves CO-RE relocations
+against (src/corebtf.c).  A traced run must give the kernel-checked figures
+whether the caches are missing (built on the way), present, or corrupt
+(thrown away, the kernel's whole BTF used, rebuilt next time).  No timing
+is asserted: the machine is shared.
+
+Plain python3, stdlib only, as root.  Environment: MPXTRACE, MPX_WORK.
+Prints `ok - NAME` / `FAIL - NAME: detail` and ends with `N passed, M failed`.
+"""
+import glob
+import os
+import stat
+import sys
+
+import mpxtest
+import test_trace as tt
+from test_trace import MS, checked, work, expect_traced, check_report
+
+TP_CACHE = "/run/mpxtrace-tracepoints"
+CORE_GLOB = "/run/mpxtrace-core-*.btf"
+
+
+def clear():
+    for f in [TP_CACHE] + glob.glob(CORE_GLOB):
+        try:
+            os.unlink(f)
+        except FileNotFoundError:
+            pass
+
+
+def burn(c, what):
+    r = tt.trace(work("burn", 50), ["-v"])
+    if not expect_traced(c, r):
+        return None
+    t = check_report(c, r.report, r.steal_ns)
+    if t:
+        c.between("%s: oncpu (ms)" % what, t["oncpu_ns"], 49 * MS, 65 * MS, MS)
+    return r
+
+
+def root_owned_0644(c, path):
+    st = os.stat(path)
+    c.eq("%s owner" % path, st.st_uid, 0)
+    c.eq("%s mode" % path, stat.S_IMODE(st.st_mode), 0o644)
+
+
+@checked
+def test_caches_built_then_used(c):
+    clear()
+    r = burn(c, "no cache")
+    if not r:
+        return
+    cores = glob.glob(CORE_GLOB)
+    c.true("tracepoint cache written", os.path.exists(TP_CACHE), "missing")
+    if not c.eq("one CO-RE BTF cached", len(cores), 1):
+        return
+    root_owned_0644(c, TP_CACHE)
+    root_owned_0644(c, cores[0])
+    r = burn(c, "cached")
+    if r:
+        c.true("cached BTF used", "CO-RE relocations against %s" % cores[0] in r.stderr,
+               r.stderr[-300:])
+        c.true("no fallback", "trying with the kernel's whole BTF" not in r.stderr,
+               r.stderr[-300:])
+
+
+@checked
+def test_corrupt_caches_are_replaced(c):
+    burn(c, "warm-up")
+    cores = glob.glob(CORE_GLOB)
+    if not c.eq("one CO-RE BTF cached", len(cores), 1):
+        return
+    for f in (TP_CACHE, cores[0]):
+        with open(f, "w") as fh:
+            fh.write("not what it should be\n")
+    r = burn(c, "corrupt cache")
+    if not r:
+        return
+    c.true("fell back to the kernel's BTF", "trying with the kernel's whole BTF" in r.stderr,
+           r.stderr[-300:])
+    r = burn(c, "rebuilt cache")
+    if r:
+        c.true("rebuilt BTF used without fallback",
+               "trying with the kernel's whole BTF" not in r.stderr and
+               "CO-RE relocations against" in r.stderr, r.stderr[-300:])
+
+
+@checked
+def test_summary_with_fresh_caches(c):
+    clear()
+    r = tt.trace(work("sleep", 50), ["--summary"])
+    if not expect_traced(c, r):
+        return
+    t = check_report(c, r.report, r.steal_ns)
+    if t:
+        c.between("sleep (ms)", t["sleep_ns"], 50 * MS, 60 * MS, MS)
+
+
+def main():
+    return mpxtest.main(globals())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
