@@ -106,7 +106,8 @@ static void wrap(FILE *f, const char *lead, int indent, const char *s)
 #define ADD(...) (len += (size_t)snprintf(buf + len, len < sizeof(buf) ? \
 					  sizeof(buf) - len : 0, __VA_ARGS__))
 
-static void task_text(const struct mpx_run_analysis *ra, size_t i, FILE *f)
+/* The task's line, if it has anything worth a line (false: nothing printed). */
+static bool task_text(const struct mpx_run_analysis *ra, size_t i, FILE *f)
 {
 	const struct mpx_pyspans *py = &ra->py;
 	const struct mpx_pytask *t = &py->task[i];
@@ -158,9 +159,12 @@ static void task_text(const struct mpx_run_analysis *ra, size_t i, FILE *f)
 	}
 	if (len && buf[len - 1] == ';')
 		buf[len - 1] = '\0';
+	if (!buf[0])
+		return false;
 	snprintf(lead, sizeof(lead), "  %-14.14s %7u ", ra->roles[i].name,
 		 ra->run->m.tasks[i].tid);
 	wrap(f, lead, 6, buf[0] == ' ' ? buf + 1 : buf);
+	return true;
 }
 #undef ADD
 
@@ -188,8 +192,8 @@ void pyreport__text(const struct mpx_run_analysis *ra, FILE *f)
 			more++;
 			continue;
 		}
-		task_text(ra, i, f);
-		shown++;
+		if (task_text(ra, i, f))
+			shown++;
 	}
 	if (more)
 		fprintf(f, "  ... and %zu more tasks with Python activity (-j lists them)\n",
