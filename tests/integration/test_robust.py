@@ -145,15 +145,20 @@ def test_200_threads():
     expect(len(threads) == 200, "%d threads" % len(threads))
     root = rep["tasks"][0]["pid"]
     expect(all(t["pid"] == root for t in threads), "a thread has another pid")
-    # Each slept 20 ms; reconciliation of a missed switch-in may move a
-    # little of it to on-CPU, and says so.  A thread preempted after arming
-    # its timer but before switching out (its state already a sleep) waits
-    # that part on the run queue, preempted: on a loaded machine, milliseconds.
-    short = [t for t in threads if t["sleep_ns"] + t["runq_preempt_ns"] +
-             t["reconciled_ns"] < 19000000 or t["lifetime_ns"] < 20000000]
+    # Each slept 20 ms, with a deadline taken before it gave up the GIL:
+    # giving it up may wait for the next holder (a futex sleep) and then
+    # for a CPU (run queue after wakeup), and a thread preempted after
+    # arming its timer waits on the run queue, preempted; on a loaded
+    # machine, milliseconds of the 20.  Reconciliation of a missed
+    # switch-in may move a little to on-CPU, and says so.  What holds:
+    # the life is at least 20 ms and all but about 1 ms of it off-CPU.
+    def off_cpu(t):
+        return (t["sleep_ns"] + t["runq_wakeup_ns"] + t["runq_preempt_ns"] +
+                t["reconciled_ns"])
+    short = [t for t in threads if off_cpu(t) < 19000000 or t["lifetime_ns"] < 20000000]
     expect(not short, "threads slept < 19 ms: %r" % [
-        (t["tid"], t["lifetime_ns"], t["sleep_ns"], t["runq_preempt_ns"], t["reconciled_ns"],
-         t["waits"][:2]) for t in short[:3]])
+        (t["tid"], t["lifetime_ns"], t["sleep_ns"], t["runq_wakeup_ns"], t["runq_preempt_ns"],
+         t["reconciled_ns"], t["waits"][:2]) for t in short[:3]])
     # 200 threads on 2 CPUs: the tree and the sleeps are what is tested here;
     # the self-check bound is the core tests' business (it printed a 0.26 ms
     # run-queue deviation for the creating thread in 1 of 5 loaded runs).
