@@ -192,7 +192,7 @@ void output__text(const struct mpx_analysis *an, FILE *f, bool wide)
 		report__text(&ra->rep, f, wide, role_of, ra);
 		fputc('\n', f);
 		pyreport__text(ra, f);
-		if (rs->builtin)
+		if (rs->builtin || ra->py_phases)
 			cp_text(ra, f);
 	}
 }
@@ -207,6 +207,7 @@ static void phase_json(struct json_writer *w, const struct mpx_phase *p)
 	jw_kv_u64(w, "start_ns", p->start);
 	jw_kv_u64(w, "end_ns", p->end);
 	jw_kv_u64(w, "duration_ns", p->end - p->start);
+	pyreport__phase_json(p, w);
 	jw_end_object(w);
 }
 
@@ -334,6 +335,7 @@ static void run_json(struct json_writer *w, const struct mpx_run_analysis *ra,
 		jw_kv_u64(w, "setup_longest_import_ns", ra->setup_top_import_ns[0]);
 	}
 	jw_kv_u64(w, "critical_path_gil_wait_ns", ra->cp_gil_ns);
+	pyreport__facts_json(ra, w);
 	jw_end_object(w);
 	pyreport__run_json(ra, w);
 	{
