@@ -1044,10 +1044,16 @@ static void py_explain(struct mpx_run_analysis *ra)
 	const struct mpx_task *mt = &ra->run->m.tasks[pp->task];
 	uint64_t s0 = pp->run_ns ? pp->run_ns : pp->exec_ns;
 	uint64_t s1 = pp->fin_ns ? pp->fin_ns : ra->end;
+	const struct mpx_pyinterp *late = NULL;
 	char buf[400];
 	size_t len = 0;
+	uint32_t i;
 	int k, parts = 0;
 
+	/* Probes attached when this process exec'd its interpreter. */
+	for (i = 0; i < ra->py.ninterp; i++)
+		if (ra->py.interp[i].late && ra->py.interp[i].tid == mt->tid)
+			late = &ra->py.interp[i];
 	buf[0] = '\0';
 	PY_ADD("Of %.1f ms, ", ms((int64_t)(ra->end - ra->begin)));
 	if (!mt->is_root && pp->exec_ns > ra->begin)
@@ -1061,6 +1067,11 @@ static void py_explain(struct mpx_run_analysis *ra)
 			       ms((int64_t)pp->startup_import_ns), pp->startup_nimports,
 			       pp->startup_top, ms((int64_t)pp->startup_top_ns));
 		PY_ADD("%s %.1f ms the script", pp->fin_ns ? "," : " and", ms((int64_t)(s1 - s0)));
+	} else if (late && late->ts > pp->exec_ns) {
+		PY_ADD("%s ran %.1f ms from its exec; its probes were attached %.1f ms after "
+		       "the exec, so its start-up and what it imported before that are not "
+		       "seen", mt->comm, ms((int64_t)(s1 - s0)),
+		       ms((int64_t)(late->ts - pp->exec_ns)));
 	} else {
 		PY_ADD("the script ran %.1f ms (its start was not seen: no "
 		       "cpython.run_* audit event)", ms((int64_t)(s1 - s0)));
@@ -1075,8 +1086,9 @@ static void py_explain(struct mpx_run_analysis *ra)
 	buf[0] = '\0';
 	PY_ADD("In the script, main spent");
 	if (pp->script_top[0][0]) {
-		PY_ADD(" %.1f ms importing %u modules (%.1f ms importing %s", ms((int64_t)
+		PY_ADD(" %.1f ms importing %u module%s (%.1f ms importing %s", ms((int64_t)
 		       pp->script_import_ns), pp->script_nimports,
+		       pp->script_nimports == 1 ? "" : "s",
 		       ms((int64_t)pp->script_top_ns[0]), pp->script_top[0]);
 		if (pp->script_top[1][0])
 			PY_ADD(", %.1f ms %s", ms((int64_t)pp->script_top_ns[1]),

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <stdarg.h>
@@ -41,6 +42,8 @@ struct pyprobe {
 	uint32_t attached;		/* MPX_PYP_* */
 	uint32_t missing;		/* wanted, not available */
 	char bin[PATH_MAX];		/* the interpreter */
+	dev_t dev;			/* ... its file, to know it again */
+	ino_t ino;
 	char lib[PATH_MAX];		/* its libpython, or "" */
 	char note[1024];
 };
@@ -833,16 +836,14 @@ static void set_note(struct pyprobe *p, const struct pyprobe_opts *o, bool have_
 #undef NOTE
 }
 
+static struct pyprobe *open_bin(struct pyprobe *p, const struct pyprobe_opts *o,
+				 const struct pyprobe_maps *maps);
+
 struct pyprobe *pyprobe__open(const struct pyprobe_opts *o, char *const argv[],
 			      const struct pyprobe_maps *maps)
 {
 	struct pyprobe *p = calloc(1, sizeof(*p));
-	struct elf_facts fb, fl, *fg = NULL;
-	uint8_t before[OWN_FD_MAX / 8], after[OWN_FD_MAX / 8];
-	int i;
-	const char *usdt_path = NULL, *gil_path = NULL;
 	char why[PATH_MAX + 64];
-	int err;
 
 	if (!p)
 		return NULL;
@@ -857,6 +858,33 @@ struct pyprobe *pyprobe__open(const struct pyprobe_opts *o, char *const argv[],
 		note_add(p, "no python probes: %s",
 			 argv && argv[0] ? why : "no command");
 		return p;
+	}
+	return open_bin(p, o, maps);
+}
+
+struct pyprobe *pyprobe__open_bin(const struct pyprobe_opts *o, const char *bin,
+				  const struct pyprobe_maps *maps)
+{
+	struct pyprobe *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	fmt_to(p->bin, sizeof(p->bin), "%s", bin);
+	return open_bin(p, o, maps);
+}
+
+static struct pyprobe *open_bin(struct pyprobe *p, const struct pyprobe_opts *o,
+				 const struct pyprobe_maps *maps)
+{
+	struct elf_facts fb, fl, *fg = NULL;
+	uint8_t before[OWN_FD_MAX / 8], after[OWN_FD_MAX / 8];
+	const char *usdt_path = NULL, *gil_path = NULL;
+	struct stat st;
+	int i, err;
+
+	if (!stat(p->bin, &st)) {
+		p->dev = st.st_dev;
+		p->ino = st.st_ino;
 	}
 	if (elf_scan(p->bin, &fb)) {
 		p->note[0] = '\0';
@@ -953,6 +981,84 @@ struct pyprobe *pyprobe__open(const struct pyprobe_opts *o, char *const argv[],
 			p->own_fd[p->nown++] = i;
 	set_note(p, o, usdt_path != NULL, "PyEval_RestoreThread", gil_path ? base(gil_path) : "");
 	return p;
+}
+
+/* Whether the ELF at path is a Python interpreter (python* by name, its
+ * USDT probes, or a libpython it links). */
+static bool elf_is_python(const char *path)
+{
+	struct elf_facts f;
+
+	if (!strncmp(base(path), "python", 6))
+		return true;
+	return !elf_scan(path, &f) && (f.usdt || f.needed_py[0]);
+}
+
+bool pyprobe__covers(const struct pyprobe *p, const char *bin)
+{
+	struct stat st;
+
+	return p->bin[0] && !stat(bin, &st) && st.st_dev == p->dev && st.st_ino == p->ino;
+}
+
+bool pyprobe__exec_python(uint32_t pid, const char *filename, char *bin, size_t sz)
+{
+	char link[64], why[PATH_MAX + 64];
+	ssize_t n;
+
+	/* What the process runs now: for a #! script, its interpreter. */
+	snprintf(link, sizeof(link), "/proc/%u/exe", pid);
+	n = readlink(link, bin, sz - 1);
+	if (n > 0 && (size_t)n < sz - 1) {
+		bin[n] = '\0';
+		if (!strstr(bin, " (deleted)") && bin[0] == '/')
+			return elf_is_python(bin);
+	}
+	/* Gone already: what it exec'd, #! lines followed. */
+	return filename[0] == '/' && pyprobe__resolve(filename, bin, sz, why, sizeof(why)) &&
+	       elf_is_python(bin);
+}
+
+/* Split s into words at blanks and shell punctuation; call fn for each. */
+static int scan_words(const char *s, char bins[][PATH_MAX], int n, int max, int *budget)
+{
+	char w[PATH_MAX], why[PATH_MAX + 64], bin[PATH_MAX];
+	const char *e;
+	int k;
+
+	while (*s && n < max && *budget > 0) {
+		s += strspn(s, " \t\n;&|()<>`'\"");
+		e = s + strcspn(s, " \t\n;&|()<>`'\"");
+		if (e == s)
+			break;
+		fmt_to(w, sizeof(w), "%.*s", (int)(e - s), s);
+		s = e;
+		if (w[0] == '-' || strchr(w, '=') || strchr(w, '$'))
+			continue;
+		(*budget)--;
+		if (!pyprobe__resolve(w, bin, sizeof(bin), why, sizeof(why)) ||
+		    !elf_is_python(bin))
+			continue;
+		for (k = 0; k < n; k++) {
+			struct stat a, b;
+
+			if (!strcmp(bins[k], bin) || (!stat(bins[k], &a) && !stat(bin, &b) &&
+						      a.st_dev == b.st_dev && a.st_ino == b.st_ino))
+				break;
+		}
+		if (k == n)
+			fmt_to(bins[n++], PATH_MAX, "%s", bin);
+	}
+	return n;
+}
+
+int pyprobe__scan_argv(char *const argv[], char bins[][PATH_MAX], int max)
+{
+	int n = 0, budget = 64, i;
+
+	for (i = 0; argv && argv[i] && n < max; i++)
+		n = scan_words(argv[i], bins, n, max, &budget);
+	return n;
 }
 
 bool pyprobe__is_python(const struct pyprobe *p)

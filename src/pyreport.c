@@ -214,6 +214,24 @@ void pyreport__text(const struct mpx_run_analysis *ra, FILE *f)
 		snprintf(head, sizeof(head), "probes of %s", probes[0] ? probes : "unknown");
 		wrap(f, "  Python,", 4, head);
 	}
+	for (r = 0; r < py->ninterp; r++) {
+		const struct mpx_pyinterp *in = &py->interp[r];
+		char line[MPX_PYNAME_LEN + 200];
+
+		if (r && !in->late)
+			snprintf(line, sizeof(line), "also %s, named in the command", in->binary);
+		else if (in->late && in->exec_ns && in->ts > in->exec_ns)
+			snprintf(line, sizeof(line), "probes attached to %s %.1f ms after tid %u "
+				 "exec'd it: its imports and other spans before that are missing",
+				 in->binary, ms((int64_t)(in->ts - in->exec_ns)), in->tid);
+		else if (in->late)
+			snprintf(line, sizeof(line), "probes attached to %s at %+.1f ms, when tid "
+				 "%u exec'd it: its spans before that are missing", in->binary,
+				 ms((int64_t)(in->ts - ra->begin)), in->tid);
+		else
+			continue;
+		wrap(f, "  ", 4, line);
+	}
 	for (r = 0; r < ra->rep.nrows; r++) {
 		size_t i = (size_t)(ra->rep.rows[r].t - ra->run->m.tasks);
 
@@ -318,6 +336,32 @@ void pyreport__run_json(const struct mpx_run_analysis *ra, struct json_writer *w
 		for (i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
 			if ((pass ? py->missing : py->attached) & sets[i].bit)
 				jw_string(w, sets[i].name);
+		jw_end_array(w);
+	}
+	if (py->ninterp > 1 || (py->ninterp && py->interp[0].late)) {
+		jw_key(w, "interpreters");
+		jw_start_array(w);
+		for (i = 0; i < py->ninterp; i++) {
+			const struct mpx_pyinterp *in = &py->interp[i];
+
+			jw_start_object(w);
+			jw_kv_string(w, "binary", in->binary);
+			jw_kv_bool(w, "late", in->late);
+			jw_kv_u64(w, "attached_ns", in->ts);
+			if (in->late) {
+				jw_kv_u64(w, "tid", in->tid);
+				jw_kv_u64(w, "exec_ns", in->exec_ns);
+				jw_kv_u64(w, "after_exec_ns", in->exec_ns && in->ts > in->exec_ns ?
+					  in->ts - in->exec_ns : 0);
+			}
+			jw_key(w, "attached");
+			jw_start_array(w);
+			for (pass = 0; pass < (int)(sizeof(sets) / sizeof(sets[0])); pass++)
+				if (in->attached & sets[pass].bit)
+					jw_string(w, sets[pass].name);
+			jw_end_array(w);
+			jw_end_object(w);
+		}
 		jw_end_array(w);
 	}
 	jw_end_object(w);
