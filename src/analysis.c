@@ -279,10 +279,17 @@ static int py_main(const struct mpx_run_analysis *ra)
 	for (i = 0; i < py->naudit; i++)
 		if (audit_run(py->audit[i].name) && !m->tasks[py->audit[i].task].is_thread)
 			return (int)py->audit[i].task;
-	for (i = 0; i < m->ntasks; i++)
-		if (!m->tasks[i].is_thread && i < py->ntasks &&
-		    (py->task[i].nimports || py->task[i].naudit))
-			return (int)i;
+	/* Without USDT probes, GIL waits still say which process is Python. */
+	for (i = 0; i < m->ntasks && i < py->ntasks; i++) {
+		const struct mpx_pytask *t = &py->task[i];
+		const struct mpx_task *l;
+
+		if (!t->nimports && !t->naudit && !t->ngc && !t->ngil)
+			continue;
+		l = model__find((struct mpx_model *)m, m->tasks[i].pid);
+		if (l && !l->is_thread)
+			return (int)(l - m->tasks);
+	}
 	return -1;
 }
 
@@ -335,6 +342,9 @@ static bool gap_clear(const struct mpx_run_analysis *ra, size_t task, uint64_t a
 
 		if (!blocked_state(v->state) || !overlap(v->start, v->end, a, b))
 			continue;
+		if (threads && 2 * pyspans__gil_in(&ra->py, (uint32_t)task, v->start, v->end) >
+			       v->end - v->start)
+			continue;	/* the GIL, which a new thread holds */
 		w = threads && v->waker_tid ? model__find(m, v->waker_tid) : NULL;
 		if (!w || !w->is_thread || w->pid != mt->pid || w->parent_tid != mt->tid ||
 		    w->start_ns > v->start)
@@ -670,6 +680,37 @@ static int cp_totals(struct mpx_run_analysis *ra)
 		}
 	}
 	return 0;
+}
+
+/*
+ * Where the walk followed a wakeup inside a GIL wait (from the GIL take's
+ * entry to its return) to the thread that gave the GIL up, the path runs
+ * in other threads from the wait's start to that wakeup: time the waiting
+ * thread could not go on because another held the GIL.
+ */
+static void cp_gil_holder(struct mpx_run_analysis *ra)
+{
+	const struct mpx_pyspan *g = ra->py.s[MPX_PS_GIL];
+	size_t i, k, j;
+
+	for (i = 0; i < ra->cp.n; i++) {
+		const struct mpx_cp_seg *s = &ra->cp.seg[i];
+		uint64_t b0 = 0;
+
+		if (s->kind != MPX_CP_WAKE_LAT)
+			continue;
+		for (k = 0; k < ra->py.n[MPX_PS_GIL] && !b0; k++)
+			if (g[k].task == s->task && g[k].start <= s->start && s->end <= g[k].end)
+				b0 = g[k].start;
+		/* The waker's stretch before the wakeup, back to the wait's start. */
+		for (j = i; b0 && j > 0; j--) {
+			const struct mpx_cp_seg *w = &ra->cp.seg[j - 1];
+
+			if (w->end <= b0 || w->task == s->task)
+				break;
+			ra->cp_gil_holder_ns += overlap(w->start, w->end, b0, s->start);
+		}
+	}
 }
 
 /* ---- facts ------------------------------------------------------------ */
@@ -1073,8 +1114,10 @@ static void py_explain(struct mpx_run_analysis *ra)
 		       "seen", mt->comm, ms((int64_t)(s1 - s0)),
 		       ms((int64_t)(late->ts - pp->exec_ns)));
 	} else {
-		PY_ADD("the script ran %.1f ms (its start was not seen: no "
-		       "cpython.run_* audit event)", ms((int64_t)(s1 - s0)));
+		PY_ADD("the script ran %.1f ms (%s)", ms((int64_t)(s1 - s0)),
+		       ra->py.attached & MPX_PYP_AUDIT ? "its start was not seen: no "
+		       "cpython.run_* audit event" : "the interpreter has no USDT probes: "
+		       "its start-up and imports are not seen");
 	}
 	if (pp->fin_ns)
 		PY_ADD(" and %.1f ms from the interpreter clearing its state to the end",
@@ -1141,10 +1184,15 @@ static void py_explain(struct mpx_run_analysis *ra)
 		PY_ADD(".");
 		py_say(ra, "%s", buf);
 	}
+	if (ra->cp_gil_holder_ns >= 100000)
+		py_say(ra, "The GIL held up the critical path %.2f ms: a thread on it waited "
+		       "for the GIL while another thread held it (the path runs in that "
+		       "thread then)%s.", ms((int64_t)ra->cp_gil_holder_ns),
+		       ra->cp_gil_ns >= 10000 ? ", plus the GIL waits named on it" : "");
 	if (ra->cp_gil_ns >= 100000)
-		py_say(ra, "Threads waiting for the GIL held up the critical path %.2f ms "
-		       "(futex sleep inside the interpreter's GIL take, not IO or a lock of "
-		       "the program).", ms((int64_t)ra->cp_gil_ns));
+		py_say(ra, "GIL waits named on the critical path: %.2f ms (futex sleep inside "
+		       "the interpreter's GIL take, not IO or a lock of the program).",
+		       ms((int64_t)ra->cp_gil_ns));
 }
 #undef PY_ADD
 
@@ -1183,6 +1231,7 @@ static int analyse_run(struct mpx_run_analysis *ra, const struct mpx_run *run)
 		err = cp_totals(ra);
 		if (err)
 			return err;
+		cp_gil_holder(ra);
 	}
 	facts(ra);
 	footprint(ra, NULL, NULL);

@@ -135,6 +135,9 @@ struct mpx_run_analysis {
 	uint64_t setup_top_import_ns[2];
 	uint64_t setup_top_import_cpu_ns;	/* main on CPU during the longest one */
 	uint64_t cp_gil_ns;			/* critical path waiting for the GIL */
+	/* Critical path on a thread that ran while the path's next task
+	 * waited for the GIL (the walk followed that wait to its waker). */
+	uint64_t cp_gil_holder_ns;
 	/* A Python command without markers: phases from its Python spans. */
 	bool py_phases;
 	struct mpx_pyphases pp;

@@ -88,6 +88,8 @@ static void cp_text(const struct mpx_run_analysis *ra, FILE *f)
 			ra->roles[s->task].name, mpx_bucket_name(critpath__bucket(s)),
 			r ? ": " : "", r ? r : "");
 	}
+	if (!shown)
+		fprintf(f, "    none longer than a twentieth of it (-j lists them all)\n");
 }
 
 static void summary(const struct mpx_analysis *an, FILE *f)
@@ -335,6 +337,7 @@ static void run_json(struct json_writer *w, const struct mpx_run_analysis *ra,
 		jw_kv_u64(w, "setup_longest_import_ns", ra->setup_top_import_ns[0]);
 	}
 	jw_kv_u64(w, "critical_path_gil_wait_ns", ra->cp_gil_ns);
+	jw_kv_u64(w, "critical_path_gil_holder_ns", ra->cp_gil_holder_ns);
 	pyreport__facts_json(ra, w);
 	jw_end_object(w);
 	pyreport__run_json(ra, w);
