@@ -688,11 +688,16 @@ static int cp_totals(struct mpx_run_analysis *ra)
  * in other threads from the wait's start to that wakeup: time the waiting
  * thread could not go on because another held the GIL.
  */
-static void cp_gil_holder(struct mpx_run_analysis *ra)
+static int cp_gil_holder(struct mpx_run_analysis *ra)
 {
 	const struct mpx_pyspan *g = ra->py.s[MPX_PS_GIL];
 	size_t i, k, j;
 
+	if (!ra->py.n[MPX_PS_GIL] || !ra->cp.n)
+		return 0;
+	ra->cp_gil_waiter = calloc(ra->cp.n, sizeof(*ra->cp_gil_waiter));
+	if (!ra->cp_gil_waiter)
+		return -ENOMEM;
 	for (i = 0; i < ra->cp.n; i++) {
 		const struct mpx_cp_seg *s = &ra->cp.seg[i];
 		uint64_t b0 = 0;
@@ -708,9 +713,13 @@ static void cp_gil_holder(struct mpx_run_analysis *ra)
 
 			if (w->end <= b0 || w->task == s->task)
 				break;
+			if (ra->cp_gil_waiter[j - 1])
+				continue;	/* counted for another waiter */
 			ra->cp_gil_holder_ns += overlap(w->start, w->end, b0, s->start);
+			ra->cp_gil_waiter[j - 1] = ra->run->m.tasks[s->task].tid;
 		}
 	}
+	return 0;
 }
 
 /* ---- facts ------------------------------------------------------------ */
@@ -1231,7 +1240,9 @@ static int analyse_run(struct mpx_run_analysis *ra, const struct mpx_run *run)
 		err = cp_totals(ra);
 		if (err)
 			return err;
-		cp_gil_holder(ra);
+		err = cp_gil_holder(ra);
+		if (err)
+			return err;
 	}
 	facts(ra);
 	footprint(ra, NULL, NULL);
@@ -1634,6 +1645,7 @@ void analysis__free(struct mpx_analysis *an)
 		free(an->ra[i].roles);
 		critpath__free(&an->ra[i].cp);
 		free(an->ra[i].cpt);
+		free(an->ra[i].cp_gil_waiter);
 		pyspans__free(&an->ra[i].py);
 	}
 	free(an->ra);

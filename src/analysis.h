@@ -138,6 +138,7 @@ struct mpx_run_analysis {
 	/* Critical path on a thread that ran while the path's next task
 	 * waited for the GIL (the walk followed that wait to its waker). */
 	uint64_t cp_gil_holder_ns;
+	uint32_t *cp_gil_waiter;		/* per segment: that thread's tid, 0 */
 	/* A Python command without markers: phases from its Python spans. */
 	bool py_phases;
 	struct mpx_pyphases pp;

@@ -83,10 +83,13 @@ static void cp_text(const struct mpx_run_analysis *ra, FILE *f)
 		if (s->end - s->start < (ra->end - ra->begin) / 20)
 			continue;
 		shown++;
-		fprintf(f, "    %+8.2f ms %7.2f ms  %-14.14s %s%s%.30s\n",
+		fprintf(f, "    %+8.2f ms %7.2f ms  %-14.14s %s%s%.30s",
 			ms((int64_t)(s->start - ra->begin)), ms((int64_t)(s->end - s->start)),
 			ra->roles[s->task].name, mpx_bucket_name(critpath__bucket(s)),
 			r ? ": " : "", r ? r : "");
+		if (ra->cp_gil_waiter && ra->cp_gil_waiter[i])
+			fprintf(f, " (tid %u waits for its GIL)", ra->cp_gil_waiter[i]);
+		fputc('\n', f);
 	}
 	if (!shown)
 		fprintf(f, "    none longer than a twentieth of it (-j lists them all)\n");
@@ -291,6 +294,8 @@ static void run_json(struct json_writer *w, const struct mpx_run_analysis *ra,
 			jw_kv_string(w, "reason", r);
 		if (s->via_tid)
 			jw_kv_u64(w, "via_tid", s->via_tid);
+		if (ra->cp_gil_waiter && ra->cp_gil_waiter[i])
+			jw_kv_u64(w, "gil_waiter_tid", ra->cp_gil_waiter[i]);
 		jw_end_object(w);
 	}
 	jw_end_array(w);
