@@ -1113,8 +1113,9 @@ static void py_explain(struct mpx_run_analysis *ra)
 		PY_ADD("%.1f ms is interpreter start-up before the script's first line",
 		       ms((int64_t)(pp->run_ns - pp->exec_ns)));
 		if (pp->startup_top[0])
-			PY_ADD(" (%.1f ms of it importing %u modules, the longest %s %.1f ms)",
+			PY_ADD(" (%.1f ms of it importing %u module%s, the longest %s %.1f ms)",
 			       ms((int64_t)pp->startup_import_ns), pp->startup_nimports,
+			       pp->startup_nimports == 1 ? "" : "s",
 			       pp->startup_top, ms((int64_t)pp->startup_top_ns));
 		PY_ADD("%s %.1f ms the script", pp->fin_ns ? "," : " and", ms((int64_t)(s1 - s0)));
 	} else if (late && late->ts > pp->exec_ns) {
