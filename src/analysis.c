@@ -1133,6 +1133,10 @@ static void py_explain(struct mpx_run_analysis *ra)
 		PY_ADD(" and %.1f ms from the interpreter clearing its state to the end",
 		       ms((int64_t)(ra->end - pp->fin_ns)));
 	PY_ADD(".");
+	if (pp->run_ns && late && late->ts > pp->exec_ns)
+		PY_ADD(" Its probes were attached %.1f ms after the exec, so what it did "
+		       "before that (imports, GC pauses) is not seen.",
+		       ms((int64_t)(late->ts - pp->exec_ns)));
 	py_say(ra, "%s", buf);
 
 	len = 0;

@@ -10,6 +10,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "corebtf.h"
 #include "pyprobe.h"
 #include "util.h"
 #include "pyusdt.skel.h"
@@ -463,10 +465,31 @@ static bool attach_gil(struct pyprobe *p, const char *path, long off)
 static int load(struct pyprobe *p, const struct pyprobe_opts *o, const struct pyprobe_maps *m,
 		bool multi)
 {
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
 	struct bpf_program *prog;
+	char key[512], core[128];
+	struct utsname u;
+	struct stat st;
+	const void *elf;
+	size_t elf_sz;
 	int err;
 
-	p->skel = pyusdt_bpf__open();
+	/* CO-RE (usdt.bpf.h's) against the small cached BTF, as the main
+	 * programs: parsing the kernel's whole BTF costs ~20 ms. */
+	elf = pyusdt_bpf__elf_bytes(&elf_sz);
+	if (!uname(&u) && !stat("/sys/kernel/btf/vmlinux", &st)) {
+		snprintf(key, sizeof(key), "%s|%s|%lld|pyusdt", u.release, u.version,
+			 (long long)st.st_size);
+		if (!corebtf__path_named("mpxtrace-pycore", elf, elf_sz, key, core,
+					 sizeof(core)))
+			oo.btf_custom_path = core;
+	}
+	p->skel = pyusdt_bpf__open_opts(&oo);
+	if (!p->skel && oo.btf_custom_path) {
+		unlink(core);	/* unreadable: the next run builds it again */
+		oo.btf_custom_path = NULL;
+		p->skel = pyusdt_bpf__open_opts(&oo);
+	}
 	if (!p->skel)
 		return errno ? -errno : -EINVAL;
 	bpf_object__for_each_program(prog, p->skel->obj) {
@@ -484,7 +507,10 @@ static int load(struct pyprobe *p, const struct pyprobe_opts *o, const struct py
 	    (err = bpf_map__reuse_fd(p->skel->maps.events, m->events_fd)) ||
 	    (err = bpf_map__reuse_fd(p->skel->maps.drops, m->drops_fd)))
 		return err;
-	return pyusdt_bpf__load(p->skel);
+	err = pyusdt_bpf__load(p->skel);
+	if (err && err != -EPERM && oo.btf_custom_path)
+		unlink(core);	/* the caller tries again: against the kernel's BTF */
+	return err;
 }
 
 /* ---- uprobe_multi ------------------------------------------------------ */
