@@ -65,7 +65,7 @@ static void python_on_exec(void *ctx, const struct mpx_exec *e, struct evbuf *eb
 	fn[MPX_FILENAME_LEN] = '\0';
 	if (!pyprobe__exec_python(e->pid, fn, bin, sizeof(bin)) || py_covered(bin))
 		return;
-	p = trace__python(x->s, x->o, NULL, bin);
+	p = trace__python(x->s, x->o, NULL, bin, e->pid);
 	if (!p)
 		return;
 	if (!pyprobe__is_python(p)) {
@@ -162,7 +162,7 @@ static void more_python(struct trace_session *s, const struct mpx_opts *o)
 	n = pyprobe__scan_argv(o->argv, bins, MAX_MORE_PY);
 	for (i = 0; i < n && nmore_py < MAX_MORE_PY; i++) {
 		struct pyprobe *p = py_covered(bins[i]) ? NULL :
-				    trace__python(s, &o->py, NULL, bins[i]);
+				    trace__python(s, &o->py, NULL, bins[i], 0);
 
 		if (!p)
 			continue;
@@ -204,7 +204,7 @@ int live__execute(const struct mpx_opts *o, struct mpx_runset *rs)
 		uint64_t t0 = mpx_now_ns();
 
 		py = trace__python(s, &o->py, have_w ? workload__argv(&w, MPX_MODE_PROCESS) :
-				   o->argv, NULL);
+				   o->argv, NULL, 0);
 		mpx_info("python probes set up in %.1f ms\n", (double)(mpx_now_ns() - t0) / 1e6);
 		if (py && (o->py.off || !pyprobe__wanted_missing(py)))
 			mpx_info("%s\n", pyprobe__note(py));

@@ -44,6 +44,7 @@ struct pyprobe {
 	uint32_t attached;		/* MPX_PYP_* */
 	uint32_t missing;		/* wanted, not available */
 	char bin[PATH_MAX];		/* the interpreter */
+	uint32_t pid;			/* a process running it, or 0 */
 	dev_t dev;			/* ... its file, to know it again */
 	ino_t ino;
 	char lib[PATH_MAX];		/* its libpython, or "" */
@@ -73,6 +74,11 @@ static void fmt_to(char *out, size_t sz, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(out, sz, fmt, ap);
 	va_end(ap);
+}
+
+static const char *base(const char *path)
+{
+	return strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 }
 
 /* ---- which python ----------------------------------------------------- */
@@ -362,6 +368,29 @@ static bool find_lib(const char *bin, const struct elf_facts *f, char *out, size
 			return true;
 	}
 	return false;
+}
+
+/* The file of a running process's mappings named lib (its DT_NEEDED name). */
+static bool mapped_lib(uint32_t pid, const char *lib, char *out, size_t sz)
+{
+	char path[64], line[PATH_MAX + 128], *f;
+	bool found = false;
+	FILE *m;
+
+	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
+	m = fopen(path, "re");
+	if (!m)
+		return false;
+	while (!found && fgets(line, sizeof(line), m)) {
+		line[strcspn(line, "\n")] = '\0';
+		f = strchr(line, '/');
+		if (f && !strcmp(base(f), lib) && !access(f, R_OK)) {
+			fmt_to(out, sz, "%s", f);
+			found = true;
+		}
+	}
+	fclose(m);
+	return found;
 }
 
 /* ---- attach ----------------------------------------------------------- */
@@ -830,11 +859,6 @@ fail:
 	return err;
 }
 
-static const char *base(const char *path)
-{
-	return strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-}
-
 static void set_note(struct pyprobe *p, const struct pyprobe_opts *o, bool have_usdt,
 		     const char *gil_sym, const char *gil_bin)
 {
@@ -889,13 +913,14 @@ struct pyprobe *pyprobe__open(const struct pyprobe_opts *o, char *const argv[],
 }
 
 struct pyprobe *pyprobe__open_bin(const struct pyprobe_opts *o, const char *bin,
-				  const struct pyprobe_maps *maps)
+				  uint32_t pid, const struct pyprobe_maps *maps)
 {
 	struct pyprobe *p = calloc(1, sizeof(*p));
 
 	if (!p)
 		return NULL;
 	fmt_to(p->bin, sizeof(p->bin), "%s", bin);
+	p->pid = pid;
 	return open_bin(p, o, maps);
 }
 
@@ -917,8 +942,12 @@ static struct pyprobe *open_bin(struct pyprobe *p, const struct pyprobe_opts *o,
 		note_add(p, "no python probes: cannot read %s", p->bin);
 		return p;
 	}
-	if (fb.needed_py[0] && find_lib(p->bin, &fb, p->lib, sizeof(p->lib)) &&
-	    elf_scan(p->lib, &fl))
+	/* The libpython the process maps, else where the loader would look. */
+	if (fb.needed_py[0] && !(p->pid && mapped_lib(p->pid, fb.needed_py, p->lib,
+						       sizeof(p->lib))) &&
+	    !find_lib(p->bin, &fb, p->lib, sizeof(p->lib)))
+		p->lib[0] = '\0';
+	if (p->lib[0] && elf_scan(p->lib, &fl))
 		p->lib[0] = '\0';
 	if (!fb.usdt && !fb.needed_py[0] && strncmp(base(p->bin), "python", 6)) {
 		p->note[0] = '\0';

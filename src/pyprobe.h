@@ -37,9 +37,10 @@ struct pyprobe;
  */
 struct pyprobe *pyprobe__open(const struct pyprobe_opts *o, char *const argv[],
 			      const struct pyprobe_maps *maps);
-/* The same, for the interpreter at bin (a path to an ELF file). */
+/* The same, for the interpreter at bin (a path to an ELF file); pid, when
+ * not 0, runs it: its libpython is the one that process maps. */
 struct pyprobe *pyprobe__open_bin(const struct pyprobe_opts *o, const char *bin,
-				  const struct pyprobe_maps *maps);
+				  uint32_t pid, const struct pyprobe_maps *maps);
 /* Whether p's probes are on the file at bin already. */
 bool pyprobe__covers(const struct pyprobe *p, const char *bin);
 /* The Python interpreter process pid runs after exec'ing filename (its

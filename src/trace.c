@@ -293,7 +293,7 @@ void trace__close(struct trace_session *s)
 }
 
 struct pyprobe *trace__python(struct trace_session *s, const struct pyprobe_opts *o,
-			      char *const argv[], const char *bin)
+			      char *const argv[], const char *bin, uint32_t pid)
 {
 	struct pyprobe_maps maps = {
 		.tracked_fd = collector__map_fd(s->c, "tracked"),
@@ -301,7 +301,7 @@ struct pyprobe *trace__python(struct trace_session *s, const struct pyprobe_opts
 		.drops_fd = collector__map_fd(s->c, "drops"),
 	};
 
-	return bin ? pyprobe__open_bin(o, bin, &maps) : pyprobe__open(o, argv, &maps);
+	return bin ? pyprobe__open_bin(o, bin, pid, &maps) : pyprobe__open(o, argv, &maps);
 }
 
 /* Sleep until a child changes state, records wait, a signal, or timeout. */

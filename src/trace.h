@@ -36,10 +36,10 @@ int trace__run(struct trace_session *s, char *const argv[], bool as_root,
 struct pyprobe;
 struct pyprobe_opts;
 /* Attach the Python probes for argv's interpreter (or, bin not NULL, the
- * interpreter at bin) to the loaded session (its tracked set and ring
- * buffer); NULL only without memory. */
+ * interpreter at bin, which process pid runs when not 0) to the loaded
+ * session (its tracked set and ring buffer); NULL only without memory. */
 struct pyprobe *trace__python(struct trace_session *s, const struct pyprobe_opts *o,
-			      char *const argv[], const char *bin);
+			      char *const argv[], const char *bin, uint32_t pid);
 
 /* Call fn for each exec of a traced task while a run goes on (after its
  * record reached eb; fn may add records to eb). */

@@ -493,8 +493,16 @@ def test_python_execd_later_gets_probes_late():
         os.chmod(d, 0o755)
         for p in (path, sh):
             os.chmod(p, 0o644)
-        rep, err, rc, out = trace(["sh", sh])
+        saved = os.path.join(d, "t.mpxt")
+        rep, err, rc, out = trace(["sh", sh], extra=["--save", saved])
         expect(rc == 0, "exit %d: %s" % (rc, err))
+        # The late attach is in the trace file: the report from it agrees.
+        again = subprocess.run([MPXTRACE, "report", "-j", saved], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, timeout=120)
+        expect(again.returncode == 0, again.stderr)
+        b = json.loads(again.stdout)
+        expect(b["python_probes"] == rep["python_probes"] and b["phases"] == rep["phases"],
+               "report from the trace file differs: %r" % b["python_probes"])
         interp = rep["python_probes"].get("interpreters", [])
         expect(len(interp) == 1 and interp[0]["late"], "interpreters: %r" % interp)
         late = interp[0]
