@@ -1061,13 +1061,31 @@ bool pyprobe__exec_python(uint32_t pid, const char *filename, char *bin, size_t 
 	char link[64], why[PATH_MAX + 64];
 	ssize_t n;
 
+	/* Files found not to be Python (a build execs the same few often). */
+	static struct {
+		dev_t dev;
+		ino_t ino;
+	} no[64];
+	static unsigned int nno;
+	struct stat st;
+	unsigned int i;
+
 	/* What the process runs now: for a #! script, its interpreter. */
 	snprintf(link, sizeof(link), "/proc/%u/exe", pid);
 	n = readlink(link, bin, sz - 1);
-	if (n > 0 && (size_t)n < sz - 1) {
+	if (n > 0 && (size_t)n < sz - 1 && !stat(link, &st)) {
 		bin[n] = '\0';
-		if (!strstr(bin, " (deleted)") && bin[0] == '/')
-			return elf_is_python(bin);
+		for (i = 0; i < nno && i < 64; i++)
+			if (no[i].dev == st.st_dev && no[i].ino == st.st_ino)
+				return false;
+		if (!strstr(bin, " (deleted)") && bin[0] == '/') {
+			if (elf_is_python(bin))
+				return true;
+			no[nno % 64].dev = st.st_dev;
+			no[nno % 64].ino = st.st_ino;
+			nno++;
+			return false;
+		}
 	}
 	/* Gone already: what it exec'd, #! lines followed. */
 	return filename[0] == '/' && pyprobe__resolve(filename, bin, sz, why, sizeof(why)) &&
