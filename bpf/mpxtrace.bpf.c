@@ -642,7 +642,8 @@ static __always_inline int handle_exec(struct task_struct *p, __u32 old_tid,
 	if (len && !bpf_probe_read_user(&e->args, len & (sizeof(e->args) - 1) ?: sizeof(e->args),
 					(void *)arg_start))
 		e->args_len = len;
-	submit(e);
+	/* An exec may start an interpreter to probe: wake the consumer now. */
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
 

@@ -25,7 +25,7 @@ const char *mpx_role_class_name(enum mpx_role_class c)
 const char *mpx_phase_class_name(enum mpx_phase_class c)
 {
 	static const char *const n[MPX_PC_MAX] = {
-		"setup", "dispatch", "execution", "collection", "teardown", "run",
+		"setup", "dispatch", "execution", "collection", "teardown", "run", "startup",
 	};
 	return c < MPX_PC_MAX ? n[c] : "?";
 }
@@ -243,6 +243,362 @@ int analysis__phases(struct mpx_run_analysis *ra)
 	return 0;
 }
 
+/* ---- phases of a Python command -------------------------------------- */
+
+/* The audit event CPython raises as it starts the script's first line. */
+static bool audit_run(const char *n)
+{
+	return !strcmp(n, "cpython.run_file") || !strcmp(n, "cpython.run_command") ||
+	       !strcmp(n, "cpython.run_module") || !strcmp(n, "cpython.run_stdin") ||
+	       !strcmp(n, "cpython.run_interactivehook");
+}
+
+static int start_audit(const char *n)
+{
+	if (!strcmp(n, "os.fork") || !strcmp(n, "os.forkpty"))
+		return MPX_PP_FORK;
+	if (!strcmp(n, "subprocess.Popen") || !strncmp(n, "os.posix_spawn", 14) ||
+	    !strcmp(n, "os.spawn") || !strcmp(n, "os.system"))
+		return MPX_PP_SPAWN;
+	return -1;
+}
+
+static bool blocked_state(uint8_t st)
+{
+	return st == MPX_TS_SLEEP || st == MPX_TS_DSLEEP || st == MPX_TS_BLKIO;
+}
+
+/* The Python process's main thread: the first that started a script, else
+ * the first process with a Python span; -1: none. */
+static int py_main(const struct mpx_run_analysis *ra)
+{
+	const struct mpx_model *m = &ra->run->m;
+	const struct mpx_pyspans *py = &ra->py;
+	size_t i;
+
+	for (i = 0; i < py->naudit; i++)
+		if (audit_run(py->audit[i].name) && !m->tasks[py->audit[i].task].is_thread)
+			return (int)py->audit[i].task;
+	/* Without USDT probes, GIL waits still say which process is Python. */
+	for (i = 0; i < m->ntasks && i < py->ntasks; i++) {
+		const struct mpx_pytask *t = &py->task[i];
+		const struct mpx_task *l;
+
+		if (!t->nimports && !t->naudit && !t->ngc && !t->ngil)
+			continue;
+		l = model__find((struct mpx_model *)m, m->tasks[i].pid);
+		if (l && !l->is_thread)
+			return (int)(l - m->tasks);
+	}
+	return -1;
+}
+
+struct pstart {
+	uint64_t s, e;
+	int kind;
+	uint32_t n;
+};
+
+static int cmp_pstart(const void *a, const void *b)
+{
+	const struct pstart *x = a, *y = b;
+
+	return x->s < y->s ? -1 : x->s > y->s;
+}
+
+/* End of a thread start: the wait of the starting thread that the new one
+ * ended (threading's start handshake), if that is its next wait. */
+static uint64_t handshake_end(const struct mpx_task *mt, const struct mpx_task *t)
+{
+	size_t k;
+
+	for (k = 0; k < mt->niv; k++) {
+		const struct mpx_ival *v = &mt->iv[k];
+
+		if (v->start < t->start_ns || !blocked_state(v->state))
+			continue;
+		return v->waker_tid == t->tid ? v->end : t->start_ns;
+	}
+	return t->start_ns;
+}
+
+/* Nothing between two starts: main neither imported nor blocked in (a, b),
+ * but for waits a thread it started ended (thread starts: the handshake,
+ * the GIL the new thread held). */
+static bool gap_clear(const struct mpx_run_analysis *ra, size_t task, uint64_t a, uint64_t b,
+		      bool threads)
+{
+	struct mpx_model *m = (struct mpx_model *)&ra->run->m;
+	const struct mpx_task *mt = &m->tasks[task];
+	size_t k;
+
+	if (b <= a)
+		return true;
+	if (pyspans__import_in(&ra->py, (uint32_t)task, a, b, NULL))
+		return false;
+	for (k = 0; k < mt->niv; k++) {
+		const struct mpx_ival *v = &mt->iv[k];
+		const struct mpx_task *w;
+
+		if (!blocked_state(v->state) || !overlap(v->start, v->end, a, b))
+			continue;
+		if (threads && 2 * pyspans__gil_in(&ra->py, (uint32_t)task, v->start, v->end) >
+			       v->end - v->start)
+			continue;	/* the GIL, which a new thread holds */
+		w = threads && v->waker_tid ? model__find(m, v->waker_tid) : NULL;
+		if (!w || !w->is_thread || w->pid != mt->pid || w->parent_tid != mt->tid ||
+		    w->start_ns > v->start)
+			return false;
+	}
+	return true;
+}
+
+/* Imports of task inside each phase, with the longest. */
+static void phase_imports(struct mpx_run_analysis *ra, size_t task)
+{
+	int p;
+
+	for (p = 0; p < ra->nph; p++) {
+		struct mpx_phase *ph = &ra->ph[p];
+		const struct mpx_pyspan *l;
+
+		ph->import_ns = pyspans__import_in(&ra->py, (uint32_t)task, ph->start, ph->end,
+						   &l);
+		ph->top_import_ns = l ? overlap(l->start, l->end, ph->start, ph->end) : 0;
+		snprintf(ph->top_import, sizeof(ph->top_import), "%s", l ? l->name : "");
+	}
+}
+
+/* Imports of task (any depth counted, outermost timed) in [a, b): total,
+ * count, the two longest outermost. */
+static uint64_t imports_in(const struct mpx_run_analysis *ra, size_t task, uint64_t a,
+			   uint64_t b, uint32_t *count, char top[][MPX_PYNAME_LEN + 1],
+			   uint64_t *top_ns, int ntop)
+{
+	size_t i;
+	int k;
+
+	*count = 0;
+	for (i = 0; i < ra->py.n[MPX_PS_IMPORT]; i++) {
+		const struct mpx_pyspan *s = &ra->py.s[MPX_PS_IMPORT][i];
+		uint64_t o = overlap(s->start, s->end, a, b);
+
+		if (s->task != task || !o)
+			continue;
+		(*count)++;
+		if (s->depth)
+			continue;
+		for (k = 0; k < ntop && o <= top_ns[k]; k++)
+			;
+		if (k == ntop)
+			continue;
+		memmove(&top_ns[k + 1], &top_ns[k], (size_t)(ntop - k - 1) * sizeof(*top_ns));
+		memmove(top[k + 1], top[k], (size_t)(ntop - k - 1) * sizeof(top[0]));
+		top_ns[k] = o;
+		snprintf(top[k], sizeof(top[0]), "%s", s->name);
+	}
+	return pyspans__import_in(&ra->py, (uint32_t)task, a, b, NULL);
+}
+
+static void py_add(struct mpx_phase *ph, int *n, const char *name, enum mpx_phase_class cls,
+		   uint64_t s, uint64_t e, uint32_t nstarts)
+{
+	struct mpx_phase *p = &ph[(*n)++];
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->cls = cls;
+	p->start = s;
+	p->end = e > s ? e : s;
+	p->nstarts = nstarts;
+}
+
+struct why {
+	int32_t id;
+	uint64_t ns;
+};
+
+int analysis__py_phases(struct mpx_run_analysis *ra)
+{
+	static const char *const kind_name[MPX_PP_MAX] = { "fork", "subprocess", "threads" };
+	const struct mpx_model *m = &ra->run->m;
+	const struct mpx_pyspans *py = &ra->py;
+	struct mpx_pyphases *pp = &ra->pp;
+	const struct mpx_task *mt;
+	struct pstart *ev = NULL;
+	struct mpx_phase *raw = NULL;
+	size_t nev = 0, cap = 0, i, k, ai = 0;
+	uint64_t s0, s1, cur, prev_child = 0;
+	int main_i, n = 0, keep, p;
+	struct why why[16];
+	int nwhy = 0;
+
+	ra->py_phases = false;
+	if (ra->markers || !py->any || (main_i = py_main(ra)) < 0)
+		return 0;
+	memset(pp, 0, sizeof(*pp));
+	pp->task = (size_t)main_i;
+	mt = &m->tasks[main_i];
+	for (i = 0; i < py->naudit; i++) {
+		const struct mpx_pyaudit *a = &py->audit[i];
+
+		if (a->task != (uint32_t)main_i)
+			continue;
+		if (!pp->run_ns && audit_run(a->name))
+			pp->run_ns = a->ts;
+		else if (pp->run_ns && !pp->fin_ns &&
+			 !strcmp(a->name, "cpython.PyInterpreterState_Clear"))
+			pp->fin_ns = a->ts;
+	}
+	/* The command itself starts the interpreter from its release; a
+	 * Python started by it, from its exec. */
+	pp->exec_ns = mt->is_root ? ra->begin : mt->exec_ns > mt->start_ns ? mt->exec_ns :
+		      mt->start_ns;
+	s0 = pp->run_ns ? pp->run_ns : pp->exec_ns;
+	s1 = pp->fin_ns ? pp->fin_ns : ra->end;
+
+	/* Starts by main in the script: children and threads, each from its
+	 * audit event (processes) or clone (threads) to the kernel's creation
+	 * of the task (processes) or the end of the start handshake (threads). */
+	for (i = 0; i < m->ntasks; i++) {
+		const struct mpx_task *t = &m->tasks[i];
+		struct pstart e = { t->start_ns, t->start_ns, MPX_PP_FORK, 1 };
+
+		if (i == (size_t)main_i || t->parent_tid != mt->tid || t->start_ns < s0 ||
+		    t->start_ns >= s1)
+			continue;
+		if (t->is_thread) {
+			if (t->pid != mt->pid)
+				continue;
+			e.kind = MPX_PP_THREAD;
+			e.e = handshake_end(mt, t);
+		} else {
+			/* The latest start audit since the previous child. */
+			for (k = ai; k < py->naudit && py->audit[k].ts <= t->start_ns; k++) {
+				const struct mpx_pyaudit *a = &py->audit[k];
+				int sk = start_audit(a->name);
+
+				if (a->task == (uint32_t)main_i && sk >= 0 && a->ts > prev_child &&
+				    a->ts >= s0) {
+					e.s = a->ts;
+					e.kind = sk;
+				}
+			}
+			prev_child = t->start_ns;
+		}
+		if (mpx_grow((void **)&ev, &cap, nev + 1, sizeof(*ev))) {
+			free(ev);
+			return -ENOMEM;
+		}
+		ev[nev++] = e;
+	}
+	if (nev > 1)
+		qsort(ev, nev, sizeof(*ev), cmp_pstart);
+	/* Bursts: starts of one kind with nothing else between them. */
+	for (i = 0, k = 0; i < nev; i++) {
+		if (k && ev[k - 1].kind == ev[i].kind &&
+		    gap_clear(ra, (size_t)main_i, ev[k - 1].e, ev[i].s,
+			      ev[i].kind == MPX_PP_THREAD)) {
+			ev[k - 1].e = ev[i].e > ev[k - 1].e ? ev[i].e : ev[k - 1].e;
+			ev[k - 1].n++;
+			continue;
+		}
+		ev[k++] = ev[i];
+	}
+	nev = k;
+	raw = calloc(2 * nev + 5, sizeof(*raw));
+	if (!raw) {
+		free(ev);
+		return -ENOMEM;
+	}
+	if (!mt->is_root && pp->exec_ns > ra->begin)
+		py_add(raw, &n, "launch", MPX_PC_RUN, ra->begin, pp->exec_ns, 0);
+	if (pp->run_ns)
+		py_add(raw, &n, "startup", MPX_PC_STARTUP, pp->exec_ns, pp->run_ns, 0);
+	cur = s0;
+	for (i = 0; i < nev; i++) {
+		uint64_t e = ev[i].e < s1 ? ev[i].e : s1;
+
+		if (ev[i].s < cur)
+			ev[i].s = cur;
+		pp->nstarts[ev[i].kind] += ev[i].n;
+		pp->start_ns[ev[i].kind] += e > ev[i].s ? e - ev[i].s : 0;
+		if (e <= ev[i].s)
+			continue;	/* a thread start with no handshake seen */
+		if (ev[i].s > cur)
+			py_add(raw, &n, "script", MPX_PC_RUN, cur, ev[i].s, 0);
+		py_add(raw, &n, kind_name[ev[i].kind], MPX_PC_SETUP, ev[i].s, e, ev[i].n);
+		cur = e;
+	}
+	if (s1 > cur || !n)
+		py_add(raw, &n, "script", MPX_PC_RUN, cur, s1, 0);
+	if (pp->fin_ns && ra->end > pp->fin_ns)
+		py_add(raw, &n, "exit", MPX_PC_TEARDOWN, pp->fin_ns, ra->end, 0);
+	/* Too many: the middle folded into one script phase. */
+	keep = n <= MPX_MAX_PHASES ? n : MPX_MAX_PHASES - 2;
+	ra->nph = 0;
+	for (p = 0; p < keep; p++)
+		ra->ph[ra->nph++] = raw[p];
+	if (keep < n) {
+		bool exit_last = pp->fin_ns && !strcmp(raw[n - 1].name, "exit");
+		int last = exit_last ? n - 2 : n - 1;
+
+		py_add(ra->ph, &ra->nph, "script", MPX_PC_RUN, raw[keep].start, raw[last].end, 0);
+		for (p = keep; p <= last; p++)
+			ra->ph[ra->nph - 1].nstarts += raw[p].nstarts;
+		pp->folded = (uint32_t)(last - keep + 1);
+		if (exit_last)
+			ra->ph[ra->nph++] = raw[n - 1];
+	}
+	phase_imports(ra, (size_t)main_i);
+	/* Facts: imports in start-up and in the script, GC, main's waits. */
+	if (pp->run_ns) {
+		uint64_t top_ns[1] = { 0 };
+		char top[1][MPX_PYNAME_LEN + 1] = { "" };
+
+		pp->startup_import_ns = imports_in(ra, (size_t)main_i, pp->exec_ns, pp->run_ns,
+						   &pp->startup_nimports, top, top_ns, 1);
+		memcpy(pp->startup_top, top[0], sizeof(pp->startup_top));
+		pp->startup_top_ns = top_ns[0];
+	}
+	pp->script_import_ns = imports_in(ra, (size_t)main_i, s0, s1, &pp->script_nimports,
+					  pp->script_top, pp->script_top_ns, 2);
+	for (i = 0; i < py->n[MPX_PS_GC]; i++)
+		if (py->s[MPX_PS_GC][i].task == (uint32_t)main_i)
+			pp->gc_ns += overlap(py->s[MPX_PS_GC][i].start, py->s[MPX_PS_GC][i].end,
+					     s0, s1);
+	for (k = 0; k < mt->niv; k++) {
+		const struct mpx_ival *v = &mt->iv[k];
+		uint64_t o = blocked_state(v->state) ? overlap(v->start, v->end, s0, s1) : 0;
+		int w;
+
+		for (p = 0; o && p < ra->nph; p++)
+			if (ra->ph[p].cls == MPX_PC_SETUP) {
+				uint64_t x = overlap(v->start, v->end, ra->ph[p].start,
+						     ra->ph[p].end);
+
+				o -= x < o ? x : o;
+			}
+		if (!o)
+			continue;
+		pp->blocked_ns += o;
+		for (w = 0; w < nwhy && why[w].id != v->reason; w++)
+			;
+		if (w == nwhy && nwhy < 16)
+			why[nwhy++] = (struct why){ v->reason, 0 };
+		if (w < nwhy)
+			why[w].ns += o;
+	}
+	for (p = 0, k = 0; p < nwhy; p++)
+		if (why[p].ns > why[k].ns)
+			k = (size_t)p;
+	pp->blocked_reason = nwhy ? reasons__get(&m->reasons, why[k].id) : NULL;
+	ra->py_phases = true;
+	free(raw);
+	free(ev);
+	return 0;
+}
+
 /* The class a stretch of critical path counts as: task processes running
  * inside a hand-over or collection phase are the tasks' own execution. */
 static enum mpx_phase_class seg_class(const struct mpx_phase *p, enum mpx_role_class rc)
@@ -321,6 +677,46 @@ static int cp_totals(struct mpx_run_analysis *ra)
 			if (o > g && add_total(ra, &cap, seg_class(&ra->ph[p], rc), rc, b,
 					       reason, (int64_t)(o - g)))
 				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Where the walk followed a wakeup inside a GIL wait (from the GIL take's
+ * entry to its return) to the thread that gave the GIL up, the path runs
+ * in other threads from the wait's start to that wakeup: time the waiting
+ * thread could not go on because another held the GIL.
+ */
+static int cp_gil_holder(struct mpx_run_analysis *ra)
+{
+	const struct mpx_pyspan *g = ra->py.s[MPX_PS_GIL];
+	size_t i, k, j;
+
+	if (!ra->py.n[MPX_PS_GIL] || !ra->cp.n)
+		return 0;
+	ra->cp_gil_waiter = calloc(ra->cp.n, sizeof(*ra->cp_gil_waiter));
+	if (!ra->cp_gil_waiter)
+		return -ENOMEM;
+	for (i = 0; i < ra->cp.n; i++) {
+		const struct mpx_cp_seg *s = &ra->cp.seg[i];
+		uint64_t b0 = 0;
+
+		if (s->kind != MPX_CP_WAKE_LAT)
+			continue;
+		for (k = 0; k < ra->py.n[MPX_PS_GIL] && !b0; k++)
+			if (g[k].task == s->task && g[k].start <= s->start && s->end <= g[k].end)
+				b0 = g[k].start;
+		/* The waker's stretch before the wakeup, back to the wait's start. */
+		for (j = i; b0 && j > 0; j--) {
+			const struct mpx_cp_seg *w = &ra->cp.seg[j - 1];
+
+			if (w->end <= b0 || w->task == s->task)
+				break;
+			if (ra->cp_gil_waiter[j - 1])
+				continue;	/* counted for another waiter */
+			ra->cp_gil_holder_ns += overlap(w->start, w->end, b0, s->start);
+			ra->cp_gil_waiter[j - 1] = ra->run->m.tasks[s->task].tid;
 		}
 	}
 	return 0;
@@ -543,7 +939,8 @@ static void facts(struct mpx_run_analysis *ra)
 			if (mt->iv[k].state == MPX_TS_RUNNING)
 				ra->main_cpu_before_fork_ns +=
 					overlap(mt->iv[k].start, mt->iv[k].end, b, first_fork);
-	python_setup(ra, first_fork);
+	if (!ra->py_phases)
+		python_setup(ra, first_fork);
 	/* Did task processes first run in the order they were forked? */
 	{
 		uint64_t last_first_run = 0;
@@ -670,6 +1067,149 @@ void analysis__footprint_series(const struct mpx_run_analysis *ra, mpx_footprint
 	footprint(&copy, fn, ctx);
 }
 
+/* ---- a Python command's explanation ------------------------------------ */
+
+static void py_say(struct mpx_run_analysis *ra, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void py_say(struct mpx_run_analysis *ra, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ra->npy_sentences >= (int)(sizeof(ra->py_sentence) / sizeof(ra->py_sentence[0])))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(ra->py_sentence[ra->npy_sentences++], sizeof(ra->py_sentence[0]), fmt, ap);
+	va_end(ap);
+}
+
+#define PY_ADD(...) (len += (size_t)snprintf(buf + len, len < sizeof(buf) ? \
+					     sizeof(buf) - len : 0, __VA_ARGS__))
+
+/* Only what the spans show: start-up to the first line, the script's
+ * imports, starts, GC and waits, the interpreter's teardown, GIL waits. */
+static void py_explain(struct mpx_run_analysis *ra)
+{
+	static const char *const what[MPX_PP_MAX] = { "process", "subprocess", "thread" };
+	const struct mpx_pyphases *pp = &ra->pp;
+	const struct mpx_task *mt = &ra->run->m.tasks[pp->task];
+	uint64_t s0 = pp->run_ns ? pp->run_ns : pp->exec_ns;
+	uint64_t s1 = pp->fin_ns ? pp->fin_ns : ra->end;
+	const struct mpx_pyinterp *late = NULL;
+	char buf[400];
+	size_t len = 0;
+	uint32_t i;
+	int k, parts = 0;
+
+	/* Probes attached when this process exec'd its interpreter. */
+	for (i = 0; i < ra->py.ninterp; i++)
+		if (ra->py.interp[i].late && ra->py.interp[i].tid == mt->tid)
+			late = &ra->py.interp[i];
+	buf[0] = '\0';
+	PY_ADD("Of %.1f ms, ", ms((int64_t)(ra->end - ra->begin)));
+	if (!mt->is_root && pp->exec_ns > ra->begin)
+		PY_ADD("%.1f ms passed before %s started (pid %u), ",
+		       ms((int64_t)(pp->exec_ns - ra->begin)), mt->comm, mt->pid);
+	if (pp->run_ns) {
+		PY_ADD("%.1f ms is interpreter start-up before the script's first line",
+		       ms((int64_t)(pp->run_ns - pp->exec_ns)));
+		if (pp->startup_top[0])
+			PY_ADD(" (%.1f ms of it importing %u module%s, the longest %s %.1f ms)",
+			       ms((int64_t)pp->startup_import_ns), pp->startup_nimports,
+			       pp->startup_nimports == 1 ? "" : "s",
+			       pp->startup_top, ms((int64_t)pp->startup_top_ns));
+		PY_ADD("%s %.1f ms the script", pp->fin_ns ? "," : " and", ms((int64_t)(s1 - s0)));
+	} else if (late && late->ts > pp->exec_ns) {
+		PY_ADD("%s ran %.1f ms from its exec; its probes were attached %.1f ms after "
+		       "the exec, so its start-up and what it imported before that are not "
+		       "seen", mt->comm, ms((int64_t)(s1 - s0)),
+		       ms((int64_t)(late->ts - pp->exec_ns)));
+	} else {
+		PY_ADD("the script ran %.1f ms (%s)", ms((int64_t)(s1 - s0)),
+		       ra->py.attached & MPX_PYP_AUDIT ? "its start was not seen: no "
+		       "cpython.run_* audit event" : "the interpreter has no USDT probes: "
+		       "its start-up and imports are not seen");
+	}
+	if (pp->fin_ns)
+		PY_ADD(" and %.1f ms from the interpreter clearing its state to the end",
+		       ms((int64_t)(ra->end - pp->fin_ns)));
+	PY_ADD(".");
+	if (pp->run_ns && late && late->ts > pp->exec_ns)
+		PY_ADD(" Its probes were attached %.1f ms after the exec, so what it did "
+		       "before that (imports, GC pauses) is not seen.",
+		       ms((int64_t)(late->ts - pp->exec_ns)));
+	py_say(ra, "%s", buf);
+
+	len = 0;
+	buf[0] = '\0';
+	PY_ADD("In the script, main spent");
+	if (pp->script_top[0][0]) {
+		PY_ADD(" %.1f ms importing %u module%s (%.1f ms importing %s", ms((int64_t)
+		       pp->script_import_ns), pp->script_nimports,
+		       pp->script_nimports == 1 ? "" : "s",
+		       ms((int64_t)pp->script_top_ns[0]), pp->script_top[0]);
+		if (pp->script_top[1][0])
+			PY_ADD(", %.1f ms %s", ms((int64_t)pp->script_top_ns[1]),
+			       pp->script_top[1]);
+		PY_ADD(")");
+		parts++;
+	}
+	for (k = 0; k < MPX_PP_MAX; k++) {
+		if (!pp->nstarts[k])
+			continue;
+		PY_ADD("%s %.1f ms starting %u %s%s", parts ? "," : "",
+		       ms((int64_t)pp->start_ns[k]), pp->nstarts[k], what[k],
+		       pp->nstarts[k] == 1 ? "" : k == MPX_PP_FORK ? "es" :
+		       k == MPX_PP_SPAWN ? "es" : "s");
+		parts++;
+	}
+	if (pp->gc_ns >= 10000) {
+		PY_ADD("%s %.1f ms in GC pauses", parts ? "," : "", ms((int64_t)pp->gc_ns));
+		parts++;
+	}
+	if (pp->blocked_ns >= 10000) {
+		PY_ADD("%s %.1f ms blocked%s%s%s", parts ? " and" : "", ms((int64_t)pp->blocked_ns),
+		       pp->blocked_reason ? " (mostly " : "",
+		       pp->blocked_reason ? pp->blocked_reason : "",
+		       pp->blocked_reason ? ")" : "");
+		parts++;
+	}
+	PY_ADD(".");
+	if (parts)
+		py_say(ra, "%s", buf);
+
+	/* What the script imported right before each burst of starts (as
+	 * Pool() imports multiprocessing.pool before forking its workers). */
+	len = 0;
+	buf[0] = '\0';
+	for (k = 1, parts = 0; k < ra->nph && parts < 3; k++) {
+		const struct mpx_phase *a = &ra->ph[k - 1], *b = &ra->ph[k];
+
+		if (b->cls != MPX_PC_SETUP || a->cls != MPX_PC_RUN || a->top_import_ns < 500000)
+			continue;
+		PY_ADD("%s %.1f ms importing %s in the %.1f ms before %u %s start%s at %+.1f ms",
+		       parts ? ";" : "The script's imports before its starts:",
+		       ms((int64_t)a->top_import_ns), a->top_import, ms((int64_t)(a->end - a->start)),
+		       b->nstarts, !strcmp(b->name, "threads") ? "thread" :
+		       !strcmp(b->name, "fork") ? "process" : "subprocess",
+		       b->nstarts == 1 ? "" : "s", ms((int64_t)(b->start - ra->begin)));
+		parts++;
+	}
+	if (parts) {
+		PY_ADD(".");
+		py_say(ra, "%s", buf);
+	}
+	if (ra->cp_gil_holder_ns >= 100000)
+		py_say(ra, "The GIL held up the critical path %.2f ms: a thread on it waited "
+		       "for the GIL while another thread held it (the path runs in that "
+		       "thread then)%s.", ms((int64_t)ra->cp_gil_holder_ns),
+		       ra->cp_gil_ns >= 10000 ? ", plus the GIL waits named on it" : "");
+	if (ra->cp_gil_ns >= 100000)
+		py_say(ra, "GIL waits named on the critical path: %.2f ms (futex sleep inside "
+		       "the interpreter's GIL take, not IO or a lock of the program).",
+		       ms((int64_t)ra->cp_gil_ns));
+}
+#undef PY_ADD
+
 /* ---- one run ---------------------------------------------------------- */
 
 static int analyse_run(struct mpx_run_analysis *ra, const struct mpx_run *run)
@@ -690,6 +1230,11 @@ static int analyse_run(struct mpx_run_analysis *ra, const struct mpx_run *run)
 	if (err)
 		return err;
 	analysis__phases(ra);
+	err = analysis__py_phases(ra);
+	if (err)
+		return err;
+	if (ra->markers && ra->py.any)
+		phase_imports(ra, ra->main_idx);
 	/* The run's wall time is the measured interval when it is marked. */
 	if (ra->markers)
 		ra->rep.wall_ns = ra->end - ra->begin;
@@ -700,9 +1245,14 @@ static int analyse_run(struct mpx_run_analysis *ra, const struct mpx_run *run)
 		err = cp_totals(ra);
 		if (err)
 			return err;
+		err = cp_gil_holder(ra);
+		if (err)
+			return err;
 	}
 	facts(ra);
 	footprint(ra, NULL, NULL);
+	if (ra->py_phases)
+		py_explain(ra);
 	return 0;
 }
 
@@ -1100,6 +1650,7 @@ void analysis__free(struct mpx_analysis *an)
 		free(an->ra[i].roles);
 		critpath__free(&an->ra[i].cp);
 		free(an->ra[i].cpt);
+		free(an->ra[i].cp_gil_waiter);
 		pyspans__free(&an->ra[i].py);
 	}
 	free(an->ra);

@@ -45,15 +45,46 @@ enum mpx_phase_class {
 	MPX_PC_COLLECTION,	/* joining, waiting for results */
 	MPX_PC_TEARDOWN,	/* after the last result (outside the post's timing) */
 	MPX_PC_RUN,		/* a command without markers: the whole run */
+	MPX_PC_STARTUP,		/* a Python command: exec to the script's first line */
 	MPX_PC_MAX,
 };
 
-#define MPX_MAX_PHASES 8
+#define MPX_MAX_PHASES 16
 
 struct mpx_phase {
 	char name[16];		/* "setup", "dispatch", "wait", "start", "join", ... */
 	enum mpx_phase_class cls;
 	uint64_t start, end;
+	/* Python: outermost imports of the Python main thread inside it, the
+	 * longest of them; process or thread starts it holds. */
+	uint64_t import_ns, top_import_ns;
+	char top_import[MPX_PYNAME_LEN + 1];
+	uint32_t nstarts;
+};
+
+/* A Python command's phases: what opened each (see analysis__py_phases). */
+enum mpx_pyphase_kind {
+	MPX_PP_FORK,		/* os.fork (or a child with no audit event) */
+	MPX_PP_SPAWN,		/* subprocess.Popen, os.posix_spawn, os.system, ... */
+	MPX_PP_THREAD,		/* a thread of the process (clone seen by the kernel) */
+	MPX_PP_MAX,
+};
+
+/* Facts of a Python command's phases (py_phases true). */
+struct mpx_pyphases {
+	size_t task;			/* the Python process's main thread */
+	uint64_t exec_ns;		/* start-up from here ... */
+	uint64_t run_ns;		/* ... to cpython.run_* (0: not seen) */
+	uint64_t fin_ns;		/* cpython.PyInterpreterState_Clear (0: not seen) */
+	uint64_t startup_import_ns, script_import_ns, gc_ns;
+	char startup_top[MPX_PYNAME_LEN + 1], script_top[2][MPX_PYNAME_LEN + 1];
+	uint64_t startup_top_ns, script_top_ns[2];
+	uint32_t startup_nimports, script_nimports;
+	uint32_t nstarts[MPX_PP_MAX];	/* starts by main, in the script */
+	uint64_t start_ns[MPX_PP_MAX];	/* their phases summed */
+	uint64_t blocked_ns;		/* main blocked in the script, outside starts */
+	const char *blocked_reason;	/* its longest wait reason */
+	uint32_t folded;		/* phases folded into the last script phase */
 };
 
 /* Critical-path time summed by (phase class, role class, bucket, reason). */
@@ -104,6 +135,15 @@ struct mpx_run_analysis {
 	uint64_t setup_top_import_ns[2];
 	uint64_t setup_top_import_cpu_ns;	/* main on CPU during the longest one */
 	uint64_t cp_gil_ns;			/* critical path waiting for the GIL */
+	/* Critical path on a thread that ran while the path's next task
+	 * waited for the GIL (the walk followed that wait to its waker). */
+	uint64_t cp_gil_holder_ns;
+	uint32_t *cp_gil_waiter;		/* per segment: that thread's tid, 0 */
+	/* A Python command without markers: phases from its Python spans. */
+	bool py_phases;
+	struct mpx_pyphases pp;
+	char py_sentence[5][400];		/* its explanation */
+	int npy_sentences;
 };
 
 struct mpx_contrib {
@@ -179,5 +219,8 @@ const char *analysis__seg_reason(const struct mpx_run_analysis *ra,
 /* Exposed for tests. */
 int analysis__roles(const struct mpx_run *run, struct mpx_role *roles);
 int analysis__phases(struct mpx_run_analysis *ra);
+/* Phases of a Python command from its spans (after analysis__phases found
+ * no markers): start-up, script, process and thread starts, exit. */
+int analysis__py_phases(struct mpx_run_analysis *ra);
 
 #endif /* MPX_ANALYSIS_H */

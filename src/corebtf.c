@@ -245,12 +245,14 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 }
 
 /* Files of other kernels or builds: one per build would pile up till boot. */
-static void prune(const char *keep)
+static void prune(const char *prefix, const char *keep)
 {
+	char pat[128];
 	glob_t g;
 	size_t i;
 
-	if (glob("/run/mpxtrace-core-*.btf", 0, NULL, &g))
+	snprintf(pat, sizeof(pat), "/run/%s-*.btf", prefix);
+	if (glob(pat, 0, NULL, &g))
 		return;
 	for (i = 0; i < g.gl_pathc; i++)
 		if (strcmp(g.gl_pathv[i], keep))
@@ -260,6 +262,12 @@ static void prune(const char *keep)
 
 int corebtf__path(const void *elf, size_t elf_sz, const char *kernel_key, char *path,
 		  size_t sz)
+{
+	return corebtf__path_named("mpxtrace-core", elf, elf_sz, kernel_key, path, sz);
+}
+
+int corebtf__path_named(const char *prefix, const void *elf, size_t elf_sz,
+			const char *kernel_key, char *path, size_t sz)
 {
 	struct btf *vmlinux, *min;
 	struct bpf_object *obj;
@@ -273,7 +281,7 @@ int corebtf__path(const void *elf, size_t elf_sz, const char *kernel_key, char *
 		return -ENOENT;
 	h = fnv(0xcbf29ce484222325ull, kernel_key, strlen(kernel_key));
 	h = fnv(h, elf, elf_sz);
-	snprintf(path, sz, "/run/mpxtrace-core-%016llx.btf", (unsigned long long)h);
+	snprintf(path, sz, "/run/%s-%016llx.btf", prefix, (unsigned long long)h);
 	if (!access(path, R_OK))
 		return 0;
 	if (getuid() != 0)
@@ -306,6 +314,6 @@ int corebtf__path(const void *elf, size_t elf_sz, const char *kernel_key, char *
 		return -EIO;
 	}
 	btf__free(min);
-	prune(path);
+	prune(prefix, path);
 	return 0;
 }

@@ -12,5 +12,9 @@
  */
 int corebtf__path(const void *elf, size_t elf_sz, const char *kernel_key, char *path,
 		  size_t sz);
+/* The same for another object, cached as /run/PREFIX-HASH.btf (each prefix
+ * keeps its own newest file). */
+int corebtf__path_named(const char *prefix, const void *elf, size_t elf_sz,
+			const char *kernel_key, char *path, size_t sz);
 
 #endif /* MPX_COREBTF_H */

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,19 +13,84 @@
 /* The Python probes of this session (NULL: none wanted). */
 static struct pyprobe *py;
 
+/*
+ * More interpreters: those the command's words name (sh -c "python3 x",
+ * env python3 ...), attached before the run, and those a traced task execs
+ * that no probe covers yet, attached when the exec record arrives (the
+ * interpreter's first moments before that are not seen; the record of the
+ * attach says when).
+ */
+#define MAX_MORE_PY 8
+static struct pyprobe *more_py[MAX_MORE_PY];
+static int nmore_py, nmore_at_start;
+
+struct exec_ctx {
+	struct trace_session *s;
+	const struct pyprobe_opts *o;
+};
+
+static bool py_covered(const char *bin)
+{
+	int i;
+
+	if (py && pyprobe__covers(py, bin))
+		return true;
+	for (i = 0; i < nmore_py; i++)
+		if (pyprobe__covers(more_py[i], bin))
+			return true;
+	return false;
+}
+
+static void py_record(const struct pyprobe *p, struct evbuf *eb, uint64_t ts, uint32_t tid,
+		      uint32_t pid)
+{
+	struct mpx_py rec = {};
+
+	pyprobe__record(p, &rec);
+	rec.hdr.ts = ts;
+	rec.tid = tid;
+	rec.pid = pid;
+	evbuf__add(eb, &rec, sizeof(rec));
+}
+
+static void python_on_exec(void *ctx, const struct mpx_exec *e, struct evbuf *eb)
+{
+	const struct exec_ctx *x = ctx;
+	char fn[MPX_FILENAME_LEN + 1], bin[PATH_MAX];
+	struct pyprobe *p;
+
+	if (nmore_py == MAX_MORE_PY)
+		return;
+	memcpy(fn, e->filename, MPX_FILENAME_LEN);
+	fn[MPX_FILENAME_LEN] = '\0';
+	if (!pyprobe__exec_python(e->pid, fn, bin, sizeof(bin)) || py_covered(bin))
+		return;
+	p = trace__python(x->s, x->o, NULL, bin, e->pid);
+	if (!p)
+		return;
+	if (!pyprobe__is_python(p)) {
+		pyprobe__destroy(p);
+		return;
+	}
+	more_py[nmore_py++] = p;
+	/* Stamped when attached: its distance from the exec is what was missed. */
+	py_record(p, eb, mpx_now_ns(), e->tid, e->pid);
+	mpx_info("%s, %.1f ms after tid %u exec'd it\n", pyprobe__note(p),
+		 (double)(mpx_now_ns() - e->hdr.ts) / 1e6, e->tid);
+}
+
 /* Which Python probes the run had, as a record at its start: a trace file
  * carries it, and the report says what was (not) seen. */
 static void note_python(struct mpx_run *r)
 {
-	struct mpx_py rec = {};
+	int i;
 
-	if (!py || !pyprobe__is_python(py) || !r->m.ntasks)
+	if (!r->m.ntasks)
 		return;
-	pyprobe__record(py, &rec);
-	rec.hdr.ts = r->m.t0;
-	rec.tid = r->m.root_tid;
-	rec.pid = r->m.tasks[0].pid;
-	evbuf__add(&r->eb, &rec, sizeof(rec));
+	if (py && pyprobe__is_python(py))
+		py_record(py, &r->eb, r->m.t0, r->m.root_tid, r->m.tasks[0].pid);
+	for (i = 0; i < nmore_at_start; i++)
+		py_record(more_py[i], &r->eb, r->m.t0, r->m.root_tid, r->m.tasks[0].pid);
 }
 
 static int trace_one(struct trace_session *s, const struct mpx_opts *o,
@@ -80,6 +146,36 @@ static int run_builtin(struct trace_session *s, const struct mpx_opts *o,
 	return 0;
 }
 
+/* A command that is no Python itself: the interpreters its words name,
+ * then any a traced task execs. */
+static void more_python(struct trace_session *s, const struct mpx_opts *o)
+{
+	static struct exec_ctx x;
+	char bins[MAX_MORE_PY][PATH_MAX];
+	int n, i;
+
+	x.s = s;
+	x.o = &o->py;
+	trace__on_exec(s, python_on_exec, &x);
+	if (py && pyprobe__is_python(py))
+		return;
+	n = pyprobe__scan_argv(o->argv, bins, MAX_MORE_PY);
+	for (i = 0; i < n && nmore_py < MAX_MORE_PY; i++) {
+		struct pyprobe *p = py_covered(bins[i]) ? NULL :
+				    trace__python(s, &o->py, NULL, bins[i], 0);
+
+		if (!p)
+			continue;
+		if (!pyprobe__is_python(p)) {
+			pyprobe__destroy(p);
+			continue;
+		}
+		mpx_info("%s (named in the command)\n", pyprobe__note(p));
+		more_py[nmore_py++] = p;
+	}
+	nmore_at_start = nmore_py;
+}
+
 int live__execute(const struct mpx_opts *o, struct mpx_runset *rs)
 {
 	struct trace_session *s = NULL;
@@ -108,12 +204,14 @@ int live__execute(const struct mpx_opts *o, struct mpx_runset *rs)
 		uint64_t t0 = mpx_now_ns();
 
 		py = trace__python(s, &o->py, have_w ? workload__argv(&w, MPX_MODE_PROCESS) :
-				   o->argv);
+				   o->argv, NULL, 0);
 		mpx_info("python probes set up in %.1f ms\n", (double)(mpx_now_ns() - t0) / 1e6);
 		if (py && (o->py.off || !pyprobe__wanted_missing(py)))
 			mpx_info("%s\n", pyprobe__note(py));
 		else if (py)
 			mpx_warn("%s", pyprobe__note(py));
+		if (!have_w && !o->py.off)
+			more_python(s, o);
 	}
 	if (have_w) {
 		err = run_builtin(s, o, &w, rs);
@@ -134,6 +232,9 @@ int live__execute(const struct mpx_opts *o, struct mpx_runset *rs)
 cleanup:
 	pyprobe__destroy(py);
 	py = NULL;
+	while (nmore_py > 0)
+		pyprobe__destroy(more_py[--nmore_py]);
+	nmore_at_start = 0;
 	trace__close(s);
 	if (have_w)
 		workload__cleanup(&w);

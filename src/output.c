@@ -83,11 +83,16 @@ static void cp_text(const struct mpx_run_analysis *ra, FILE *f)
 		if (s->end - s->start < (ra->end - ra->begin) / 20)
 			continue;
 		shown++;
-		fprintf(f, "    %+8.2f ms %7.2f ms  %-14.14s %s%s%.30s\n",
+		fprintf(f, "    %+8.2f ms %7.2f ms  %-14.14s %s%s%.30s",
 			ms((int64_t)(s->start - ra->begin)), ms((int64_t)(s->end - s->start)),
 			ra->roles[s->task].name, mpx_bucket_name(critpath__bucket(s)),
 			r ? ": " : "", r ? r : "");
+		if (ra->cp_gil_waiter && ra->cp_gil_waiter[i])
+			fprintf(f, " (tid %u waits for its GIL)", ra->cp_gil_waiter[i]);
+		fputc('\n', f);
 	}
+	if (!shown)
+		fprintf(f, "    none longer than a twentieth of it (-j lists them all)\n");
 }
 
 static void summary(const struct mpx_analysis *an, FILE *f)
@@ -192,7 +197,7 @@ void output__text(const struct mpx_analysis *an, FILE *f, bool wide)
 		report__text(&ra->rep, f, wide, role_of, ra);
 		fputc('\n', f);
 		pyreport__text(ra, f);
-		if (rs->builtin)
+		if (rs->builtin || ra->py_phases)
 			cp_text(ra, f);
 	}
 }
@@ -207,6 +212,7 @@ static void phase_json(struct json_writer *w, const struct mpx_phase *p)
 	jw_kv_u64(w, "start_ns", p->start);
 	jw_kv_u64(w, "end_ns", p->end);
 	jw_kv_u64(w, "duration_ns", p->end - p->start);
+	pyreport__phase_json(p, w);
 	jw_end_object(w);
 }
 
@@ -288,6 +294,8 @@ static void run_json(struct json_writer *w, const struct mpx_run_analysis *ra,
 			jw_kv_string(w, "reason", r);
 		if (s->via_tid)
 			jw_kv_u64(w, "via_tid", s->via_tid);
+		if (ra->cp_gil_waiter && ra->cp_gil_waiter[i])
+			jw_kv_u64(w, "gil_waiter_tid", ra->cp_gil_waiter[i]);
 		jw_end_object(w);
 	}
 	jw_end_array(w);
@@ -334,6 +342,8 @@ static void run_json(struct json_writer *w, const struct mpx_run_analysis *ra,
 		jw_kv_u64(w, "setup_longest_import_ns", ra->setup_top_import_ns[0]);
 	}
 	jw_kv_u64(w, "critical_path_gil_wait_ns", ra->cp_gil_ns);
+	jw_kv_u64(w, "critical_path_gil_holder_ns", ra->cp_gil_holder_ns);
+	pyreport__facts_json(ra, w);
 	jw_end_object(w);
 	pyreport__run_json(ra, w);
 	{

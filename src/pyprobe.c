@@ -8,7 +8,9 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "corebtf.h"
 #include "pyprobe.h"
 #include "util.h"
 #include "pyusdt.skel.h"
@@ -41,6 +44,9 @@ struct pyprobe {
 	uint32_t attached;		/* MPX_PYP_* */
 	uint32_t missing;		/* wanted, not available */
 	char bin[PATH_MAX];		/* the interpreter */
+	uint32_t pid;			/* a process running it, or 0 */
+	dev_t dev;			/* ... its file, to know it again */
+	ino_t ino;
 	char lib[PATH_MAX];		/* its libpython, or "" */
 	char note[1024];
 };
@@ -68,6 +74,11 @@ static void fmt_to(char *out, size_t sz, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(out, sz, fmt, ap);
 	va_end(ap);
+}
+
+static const char *base(const char *path)
+{
+	return strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 }
 
 /* ---- which python ----------------------------------------------------- */
@@ -359,6 +370,29 @@ static bool find_lib(const char *bin, const struct elf_facts *f, char *out, size
 	return false;
 }
 
+/* The file of a running process's mappings named lib (its DT_NEEDED name). */
+static bool mapped_lib(uint32_t pid, const char *lib, char *out, size_t sz)
+{
+	char path[64], line[PATH_MAX + 128], *f;
+	bool found = false;
+	FILE *m;
+
+	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
+	m = fopen(path, "re");
+	if (!m)
+		return false;
+	while (!found && fgets(line, sizeof(line), m)) {
+		line[strcspn(line, "\n")] = '\0';
+		f = strchr(line, '/');
+		if (f && !strcmp(base(f), lib) && !access(f, R_OK)) {
+			fmt_to(out, sz, "%s", f);
+			found = true;
+		}
+	}
+	fclose(m);
+	return found;
+}
+
 /* ---- attach ----------------------------------------------------------- */
 
 #define OWN_FD_MAX 8192
@@ -460,10 +494,31 @@ static bool attach_gil(struct pyprobe *p, const char *path, long off)
 static int load(struct pyprobe *p, const struct pyprobe_opts *o, const struct pyprobe_maps *m,
 		bool multi)
 {
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
 	struct bpf_program *prog;
+	char key[512], core[128];
+	struct utsname u;
+	struct stat st;
+	const void *elf;
+	size_t elf_sz;
 	int err;
 
-	p->skel = pyusdt_bpf__open();
+	/* CO-RE (usdt.bpf.h's) against the small cached BTF, as the main
+	 * programs: parsing the kernel's whole BTF costs ~20 ms. */
+	elf = pyusdt_bpf__elf_bytes(&elf_sz);
+	if (!uname(&u) && !stat("/sys/kernel/btf/vmlinux", &st)) {
+		snprintf(key, sizeof(key), "%s|%s|%lld|pyusdt", u.release, u.version,
+			 (long long)st.st_size);
+		if (!corebtf__path_named("mpxtrace-pycore", elf, elf_sz, key, core,
+					 sizeof(core)))
+			oo.btf_custom_path = core;
+	}
+	p->skel = pyusdt_bpf__open_opts(&oo);
+	if (!p->skel && oo.btf_custom_path) {
+		unlink(core);	/* unreadable: the next run builds it again */
+		oo.btf_custom_path = NULL;
+		p->skel = pyusdt_bpf__open_opts(&oo);
+	}
 	if (!p->skel)
 		return errno ? -errno : -EINVAL;
 	bpf_object__for_each_program(prog, p->skel->obj) {
@@ -481,7 +536,10 @@ static int load(struct pyprobe *p, const struct pyprobe_opts *o, const struct py
 	    (err = bpf_map__reuse_fd(p->skel->maps.events, m->events_fd)) ||
 	    (err = bpf_map__reuse_fd(p->skel->maps.drops, m->drops_fd)))
 		return err;
-	return pyusdt_bpf__load(p->skel);
+	err = pyusdt_bpf__load(p->skel);
+	if (err && err != -EPERM && oo.btf_custom_path)
+		unlink(core);	/* the caller tries again: against the kernel's BTF */
+	return err;
 }
 
 /* ---- uprobe_multi ------------------------------------------------------ */
@@ -801,11 +859,6 @@ fail:
 	return err;
 }
 
-static const char *base(const char *path)
-{
-	return strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-}
-
 static void set_note(struct pyprobe *p, const struct pyprobe_opts *o, bool have_usdt,
 		     const char *gil_sym, const char *gil_bin)
 {
@@ -833,16 +886,14 @@ static void set_note(struct pyprobe *p, const struct pyprobe_opts *o, bool have_
 #undef NOTE
 }
 
+static struct pyprobe *open_bin(struct pyprobe *p, const struct pyprobe_opts *o,
+				 const struct pyprobe_maps *maps);
+
 struct pyprobe *pyprobe__open(const struct pyprobe_opts *o, char *const argv[],
 			      const struct pyprobe_maps *maps)
 {
 	struct pyprobe *p = calloc(1, sizeof(*p));
-	struct elf_facts fb, fl, *fg = NULL;
-	uint8_t before[OWN_FD_MAX / 8], after[OWN_FD_MAX / 8];
-	int i;
-	const char *usdt_path = NULL, *gil_path = NULL;
 	char why[PATH_MAX + 64];
-	int err;
 
 	if (!p)
 		return NULL;
@@ -858,13 +909,45 @@ struct pyprobe *pyprobe__open(const struct pyprobe_opts *o, char *const argv[],
 			 argv && argv[0] ? why : "no command");
 		return p;
 	}
+	return open_bin(p, o, maps);
+}
+
+struct pyprobe *pyprobe__open_bin(const struct pyprobe_opts *o, const char *bin,
+				  uint32_t pid, const struct pyprobe_maps *maps)
+{
+	struct pyprobe *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	fmt_to(p->bin, sizeof(p->bin), "%s", bin);
+	p->pid = pid;
+	return open_bin(p, o, maps);
+}
+
+static struct pyprobe *open_bin(struct pyprobe *p, const struct pyprobe_opts *o,
+				 const struct pyprobe_maps *maps)
+{
+	struct elf_facts fb, fl, *fg = NULL;
+	uint8_t before[OWN_FD_MAX / 8], after[OWN_FD_MAX / 8];
+	const char *usdt_path = NULL, *gil_path = NULL;
+	struct stat st;
+	int i, err;
+
+	if (!stat(p->bin, &st)) {
+		p->dev = st.st_dev;
+		p->ino = st.st_ino;
+	}
 	if (elf_scan(p->bin, &fb)) {
 		p->note[0] = '\0';
 		note_add(p, "no python probes: cannot read %s", p->bin);
 		return p;
 	}
-	if (fb.needed_py[0] && find_lib(p->bin, &fb, p->lib, sizeof(p->lib)) &&
-	    elf_scan(p->lib, &fl))
+	/* The libpython the process maps, else where the loader would look. */
+	if (fb.needed_py[0] && !(p->pid && mapped_lib(p->pid, fb.needed_py, p->lib,
+						       sizeof(p->lib))) &&
+	    !find_lib(p->bin, &fb, p->lib, sizeof(p->lib)))
+		p->lib[0] = '\0';
+	if (p->lib[0] && elf_scan(p->lib, &fl))
 		p->lib[0] = '\0';
 	if (!fb.usdt && !fb.needed_py[0] && strncmp(base(p->bin), "python", 6)) {
 		p->note[0] = '\0';
@@ -953,6 +1036,102 @@ struct pyprobe *pyprobe__open(const struct pyprobe_opts *o, char *const argv[],
 			p->own_fd[p->nown++] = i;
 	set_note(p, o, usdt_path != NULL, "PyEval_RestoreThread", gil_path ? base(gil_path) : "");
 	return p;
+}
+
+/* Whether the ELF at path is a Python interpreter (python* by name, its
+ * USDT probes, or a libpython it links). */
+static bool elf_is_python(const char *path)
+{
+	struct elf_facts f;
+
+	if (!strncmp(base(path), "python", 6))
+		return true;
+	return !elf_scan(path, &f) && (f.usdt || f.needed_py[0]);
+}
+
+bool pyprobe__covers(const struct pyprobe *p, const char *bin)
+{
+	struct stat st;
+
+	return p->bin[0] && !stat(bin, &st) && st.st_dev == p->dev && st.st_ino == p->ino;
+}
+
+bool pyprobe__exec_python(uint32_t pid, const char *filename, char *bin, size_t sz)
+{
+	char link[64], why[PATH_MAX + 64];
+	ssize_t n;
+
+	/* Files found not to be Python (a build execs the same few often). */
+	static struct {
+		dev_t dev;
+		ino_t ino;
+	} no[64];
+	static unsigned int nno;
+	struct stat st;
+	unsigned int i;
+
+	/* What the process runs now: for a #! script, its interpreter. */
+	snprintf(link, sizeof(link), "/proc/%u/exe", pid);
+	n = readlink(link, bin, sz - 1);
+	if (n > 0 && (size_t)n < sz - 1 && !stat(link, &st)) {
+		bin[n] = '\0';
+		for (i = 0; i < nno && i < 64; i++)
+			if (no[i].dev == st.st_dev && no[i].ino == st.st_ino)
+				return false;
+		if (!strstr(bin, " (deleted)") && bin[0] == '/') {
+			if (elf_is_python(bin))
+				return true;
+			no[nno % 64].dev = st.st_dev;
+			no[nno % 64].ino = st.st_ino;
+			nno++;
+			return false;
+		}
+	}
+	/* Gone already: what it exec'd, #! lines followed. */
+	return filename[0] == '/' && pyprobe__resolve(filename, bin, sz, why, sizeof(why)) &&
+	       elf_is_python(bin);
+}
+
+/* Split s into words at blanks and shell punctuation; call fn for each. */
+static int scan_words(const char *s, char bins[][PATH_MAX], int n, int max, int *budget)
+{
+	char w[PATH_MAX], why[PATH_MAX + 64], bin[PATH_MAX];
+	const char *e;
+	int k;
+
+	while (*s && n < max && *budget > 0) {
+		s += strspn(s, " \t\n;&|()<>`'\"");
+		e = s + strcspn(s, " \t\n;&|()<>`'\"");
+		if (e == s)
+			break;
+		fmt_to(w, sizeof(w), "%.*s", (int)(e - s), s);
+		s = e;
+		if (w[0] == '-' || strchr(w, '=') || strchr(w, '$'))
+			continue;
+		(*budget)--;
+		if (!pyprobe__resolve(w, bin, sizeof(bin), why, sizeof(why)) ||
+		    !elf_is_python(bin))
+			continue;
+		for (k = 0; k < n; k++) {
+			struct stat a, b;
+
+			if (!strcmp(bins[k], bin) || (!stat(bins[k], &a) && !stat(bin, &b) &&
+						      a.st_dev == b.st_dev && a.st_ino == b.st_ino))
+				break;
+		}
+		if (k == n)
+			fmt_to(bins[n++], PATH_MAX, "%s", bin);
+	}
+	return n;
+}
+
+int pyprobe__scan_argv(char *const argv[], char bins[][PATH_MAX], int max)
+{
+	int n = 0, budget = 64, i;
+
+	for (i = 0; argv && argv[i] && n < max; i++)
+		n = scan_words(argv[i], bins, n, max, &budget);
+	return n;
 }
 
 bool pyprobe__is_python(const struct pyprobe *p)

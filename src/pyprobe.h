@@ -13,6 +13,7 @@
 #error "pyprobe.h is user-space only"
 #endif
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -36,6 +37,18 @@ struct pyprobe;
  */
 struct pyprobe *pyprobe__open(const struct pyprobe_opts *o, char *const argv[],
 			      const struct pyprobe_maps *maps);
+/* The same, for the interpreter at bin (a path to an ELF file); pid, when
+ * not 0, runs it: its libpython is the one that process maps. */
+struct pyprobe *pyprobe__open_bin(const struct pyprobe_opts *o, const char *bin,
+				  uint32_t pid, const struct pyprobe_maps *maps);
+/* Whether p's probes are on the file at bin already. */
+bool pyprobe__covers(const struct pyprobe *p, const char *bin);
+/* The Python interpreter process pid runs after exec'ing filename (its
+ * /proc exe, else filename with #! lines followed), or false. */
+bool pyprobe__exec_python(uint32_t pid, const char *filename, char *bin, size_t sz);
+/* Python interpreters the words of argv name (a shell's -c string, env,
+ * nice, time ...): at most max, distinct files; returns how many. */
+int pyprobe__scan_argv(char *const argv[], char bins[][PATH_MAX], int max);
 /* One line: what was attached to which binary, what was unavailable. */
 const char *pyprobe__note(const struct pyprobe *p);
 /* The command runs a Python interpreter (probes off: false). */

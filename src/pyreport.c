@@ -168,6 +168,37 @@ static bool task_text(const struct mpx_run_analysis *ra, size_t i, FILE *f)
 }
 #undef ADD
 
+/* A Python command's phases and explanation, like the built-in runs'. */
+static void phases_text(const struct mpx_run_analysis *ra, FILE *f)
+{
+	const struct mpx_task *mt = &ra->run->m.tasks[ra->pp.task];
+	char lead[24];
+	int p;
+
+	fprintf(f, "  phases of %s (pid %u) from its Python spans, %.2f ms:\n", mt->comm,
+		mt->pid, ms((int64_t)(ra->end - ra->begin)));
+	for (p = 0; p < ra->nph; p++) {
+		const struct mpx_phase *ph = &ra->ph[p];
+
+		fprintf(f, "    %-10s %+9.2f %8.2f ms", ph->name, ms((int64_t)(ph->start -
+			ra->begin)), ms((int64_t)(ph->end - ph->start)));
+		if (ph->nstarts)
+			fprintf(f, "  %u start%s", ph->nstarts, ph->nstarts == 1 ? "" : "s");
+		if (ph->import_ns)
+			fprintf(f, "%s imports %.2f ms, longest %.40s %.2f", ph->nstarts ? ";" : " ",
+				ms((int64_t)ph->import_ns), ph->top_import,
+				ms((int64_t)ph->top_import_ns));
+		fputc('\n', f);
+	}
+	if (ra->pp.folded)
+		fprintf(f, "    (%u phases folded into the last script phase)\n", ra->pp.folded);
+	fputs("  Why:\n", f);
+	for (p = 0; p < ra->npy_sentences; p++) {
+		snprintf(lead, sizeof(lead), "    %d. ", p + 1);
+		wrap(f, lead, 7, ra->py_sentence[p]);
+	}
+}
+
 void pyreport__text(const struct mpx_run_analysis *ra, FILE *f)
 {
 	const struct mpx_pyspans *py = &ra->py;
@@ -182,6 +213,24 @@ void pyreport__text(const struct mpx_run_analysis *ra, FILE *f)
 
 		snprintf(head, sizeof(head), "probes of %s", probes[0] ? probes : "unknown");
 		wrap(f, "  Python,", 4, head);
+	}
+	for (r = 0; r < py->ninterp; r++) {
+		const struct mpx_pyinterp *in = &py->interp[r];
+		char line[MPX_PYNAME_LEN + 200];
+
+		if (r && !in->late)
+			snprintf(line, sizeof(line), "also %s, named in the command", in->binary);
+		else if (in->late && in->exec_ns && in->ts > in->exec_ns)
+			snprintf(line, sizeof(line), "probes attached to %s %.1f ms after tid %u "
+				 "exec'd it: its imports and other spans before that are missing",
+				 in->binary, ms((int64_t)(in->ts - in->exec_ns)), in->tid);
+		else if (in->late)
+			snprintf(line, sizeof(line), "probes attached to %s at %+.1f ms, when tid "
+				 "%u exec'd it: its spans before that are missing", in->binary,
+				 ms((int64_t)(in->ts - ra->begin)), in->tid);
+		else
+			continue;
+		wrap(f, "  ", 4, line);
 	}
 	for (r = 0; r < ra->rep.nrows; r++) {
 		size_t i = (size_t)(ra->rep.rows[r].t - ra->run->m.tasks);
@@ -200,7 +249,56 @@ void pyreport__text(const struct mpx_run_analysis *ra, FILE *f)
 			more);
 	else if (!shown)
 		fprintf(f, "  no Python activity seen\n");
+	if (ra->py_phases)
+		phases_text(ra, f);
 	fputc('\n', f);
+}
+
+void pyreport__phase_json(const struct mpx_phase *p, struct json_writer *w)
+{
+	if (p->nstarts)
+		jw_kv_u64(w, "starts", p->nstarts);
+	if (!p->import_ns)
+		return;
+	jw_kv_u64(w, "import_ns", p->import_ns);
+	jw_kv_string(w, "longest_import", p->top_import);
+	jw_kv_u64(w, "longest_import_ns", p->top_import_ns);
+}
+
+void pyreport__facts_json(const struct mpx_run_analysis *ra, struct json_writer *w)
+{
+	static const char *const kind[MPX_PP_MAX] = { "fork", "subprocess", "thread" };
+	const struct mpx_pyphases *pp = &ra->pp;
+	char key[48];
+	int k;
+
+	if (!ra->py_phases)
+		return;
+	jw_kv_u64(w, "py_main_tid", ra->run->m.tasks[pp->task].tid);
+	jw_kv_u64(w, "py_exec_ns", pp->exec_ns);
+	if (pp->run_ns) {
+		jw_kv_u64(w, "py_script_start_ns", pp->run_ns);
+		jw_kv_u64(w, "py_startup_ns", pp->run_ns - pp->exec_ns);
+		jw_kv_u64(w, "py_startup_import_ns", pp->startup_import_ns);
+		jw_kv_u64(w, "py_startup_imports", pp->startup_nimports);
+		jw_kv_string(w, "py_startup_longest_import", pp->startup_top);
+		jw_kv_u64(w, "py_startup_longest_import_ns", pp->startup_top_ns);
+	}
+	if (pp->fin_ns)
+		jw_kv_u64(w, "py_teardown_start_ns", pp->fin_ns);
+	jw_kv_u64(w, "py_script_import_ns", pp->script_import_ns);
+	jw_kv_u64(w, "py_script_imports", pp->script_nimports);
+	jw_kv_string(w, "py_script_longest_import", pp->script_top[0]);
+	jw_kv_u64(w, "py_script_longest_import_ns", pp->script_top_ns[0]);
+	for (k = 0; k < MPX_PP_MAX; k++) {
+		snprintf(key, sizeof(key), "py_%s_starts", kind[k]);
+		jw_kv_u64(w, key, pp->nstarts[k]);
+		snprintf(key, sizeof(key), "py_%s_start_ns", kind[k]);
+		jw_kv_u64(w, key, pp->start_ns[k]);
+	}
+	jw_kv_u64(w, "py_script_gc_ns", pp->gc_ns);
+	jw_kv_u64(w, "py_script_blocked_ns", pp->blocked_ns);
+	jw_kv_u64(w, "py_phases_folded", pp->folded);
 }
 
 void pyreport__run_json(const struct mpx_run_analysis *ra, struct json_writer *w)
@@ -217,6 +315,16 @@ void pyreport__run_json(const struct mpx_run_analysis *ra, struct json_writer *w
 	size_t i;
 	int pass;
 
+	if (ra->npy_sentences) {
+		jw_key(w, "explanation");
+		jw_start_object(w);
+		jw_key(w, "sentences");
+		jw_start_array(w);
+		for (i = 0; i < (size_t)ra->npy_sentences; i++)
+			jw_string(w, ra->py_sentence[i]);
+		jw_end_array(w);
+		jw_end_object(w);
+	}
 	if (!py->probes_known)
 		return;
 	jw_key(w, "python_probes");
@@ -228,6 +336,32 @@ void pyreport__run_json(const struct mpx_run_analysis *ra, struct json_writer *w
 		for (i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
 			if ((pass ? py->missing : py->attached) & sets[i].bit)
 				jw_string(w, sets[i].name);
+		jw_end_array(w);
+	}
+	if (py->ninterp > 1 || (py->ninterp && py->interp[0].late)) {
+		jw_key(w, "interpreters");
+		jw_start_array(w);
+		for (i = 0; i < py->ninterp; i++) {
+			const struct mpx_pyinterp *in = &py->interp[i];
+
+			jw_start_object(w);
+			jw_kv_string(w, "binary", in->binary);
+			jw_kv_bool(w, "late", in->late);
+			jw_kv_u64(w, "attached_ns", in->ts);
+			if (in->late) {
+				jw_kv_u64(w, "tid", in->tid);
+				jw_kv_u64(w, "exec_ns", in->exec_ns);
+				jw_kv_u64(w, "after_exec_ns", in->exec_ns && in->ts > in->exec_ns ?
+					  in->ts - in->exec_ns : 0);
+			}
+			jw_key(w, "attached");
+			jw_start_array(w);
+			for (pass = 0; pass < (int)(sizeof(sets) / sizeof(sets[0])); pass++)
+				if (in->attached & sets[pass].bit)
+					jw_string(w, sets[pass].name);
+			jw_end_array(w);
+			jw_end_object(w);
+		}
 		jw_end_array(w);
 	}
 	jw_end_object(w);

@@ -146,10 +146,29 @@ static void on_py(struct builder *b, const struct mpx_py *e)
 	int task;
 
 	if (e->kind == MPX_PY_PROBES) {
+		struct mpx_pyinterp *in = &ps->interp[ps->ninterp];
+
+		/* The first names the run's interpreter; all add their probes. */
+		if (!ps->probes_known) {
+			ps->missing = (uint32_t)e->val;
+			copy_name(ps->binary, e->name);
+		}
 		ps->probes_known = true;
-		ps->attached = (uint32_t)e->arg;
-		ps->missing = (uint32_t)e->val;
-		copy_name(ps->binary, e->name);
+		ps->attached |= (uint32_t)e->arg;
+		ps->missing &= ~(uint32_t)e->arg;
+		if (ps->ninterp == MPX_PY_MAX_INTERP)
+			return;
+		ps->ninterp++;
+		memset(in, 0, sizeof(*in));
+		in->ts = e->hdr.ts;
+		in->tid = e->tid;
+		in->attached = (uint32_t)e->arg;
+		in->missing = (uint32_t)e->val;
+		copy_name(in->binary, e->name);
+		task = task_of(b->m, e->tid);
+		in->late = e->hdr.ts > b->m->t0;
+		if (in->late && task >= 0)
+			in->exec_ns = b->m->tasks[task].exec_ns;
 		return;
 	}
 	task = task_of(b->m, e->tid);

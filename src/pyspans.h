@@ -54,8 +54,23 @@ struct mpx_pytask {
 	uint32_t nimports, ngc, naudit, ngil, ncalls;
 };
 
+/* One interpreter's probes: attached before the run, or when a traced
+ * task exec'd it (late: its spans before ts are missing). */
+struct mpx_pyinterp {
+	uint64_t ts;			/* attached */
+	uint64_t exec_ns;		/* late: the exec it followed, else 0 */
+	uint32_t tid;			/* late: the task that exec'd it */
+	uint32_t attached, missing;	/* MPX_PYP_* */
+	bool late;
+	char binary[MPX_PYNAME_LEN + 1];
+};
+
+#define MPX_PY_MAX_INTERP 8
+
 struct mpx_pyspans {
 	bool probes_known;		/* the run says which probes it had */
+	struct mpx_pyinterp interp[MPX_PY_MAX_INTERP];
+	uint32_t ninterp;
 	uint32_t attached, missing;	/* MPX_PYP_* */
 	char binary[MPX_PYNAME_LEN + 1];
 	struct mpx_pyspan *s[MPX_PS_MAX];	/* each in start order per task */

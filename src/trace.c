@@ -111,7 +111,29 @@ struct trace_session {
 	int sigfd;		/* SIGCHLD, blocked and read here */
 	int epfd;		/* sigfd + the ring buffer */
 	sigset_t oldmask;
+	trace_exec_fn on_exec;	/* each exec record, as it arrives */
+	void *exec_ctx;
 };
+
+void trace__on_exec(struct trace_session *s, trace_exec_fn fn, void *ctx)
+{
+	s->on_exec = fn;
+	s->exec_ctx = ctx;
+}
+
+/* Hand the exec records that arrived since *seen to the session's hook. */
+static void new_execs(struct trace_session *s, struct evbuf *eb, size_t *seen)
+{
+	size_t n = eb->n;
+
+	for (; s->on_exec && *seen < n; (*seen)++) {
+		const struct mpx_hdr *h = evbuf__get(eb, *seen);
+
+		if (h->type == MPX_EV_EXEC)
+			s->on_exec(s->exec_ctx, (const struct mpx_exec *)h, eb);
+	}
+	*seen = n;
+}
 
 /*
  * Switch delay accounting (kernel.task_delayacct) to on; returns what it
@@ -271,7 +293,7 @@ void trace__close(struct trace_session *s)
 }
 
 struct pyprobe *trace__python(struct trace_session *s, const struct pyprobe_opts *o,
-			      char *const argv[])
+			      char *const argv[], const char *bin, uint32_t pid)
 {
 	struct pyprobe_maps maps = {
 		.tracked_fd = collector__map_fd(s->c, "tracked"),
@@ -279,7 +301,7 @@ struct pyprobe *trace__python(struct trace_session *s, const struct pyprobe_opts
 		.drops_fd = collector__map_fd(s->c, "drops"),
 	};
 
-	return pyprobe__open(o, argv, &maps);
+	return bin ? pyprobe__open_bin(o, bin, pid, &maps) : pyprobe__open(o, argv, &maps);
 }
 
 /* Sleep until a child changes state, records wait, a signal, or timeout. */
@@ -405,6 +427,7 @@ int trace__run(struct trace_session *s, char *const argv[], bool as_root,
 	int stage = 0;
 	struct runner r;
 	bool have_k;
+	size_t seen = eb->n;
 	int err, i;
 
 	*exit_code = MPX_EXIT_ERROR;
@@ -448,6 +471,7 @@ int trace__run(struct trace_session *s, char *const argv[], bool as_root,
 	while (runner__reap(&r, false) > 0) {
 		wait_events(s, 100);
 		err = collector__poll(c, 0);
+		new_execs(s, eb, &seen);
 		if (!err && s->summary)
 			err = drain_summary(s, false);
 		if (err) {

@@ -35,10 +35,16 @@ int trace__run(struct trace_session *s, char *const argv[], bool as_root,
 
 struct pyprobe;
 struct pyprobe_opts;
-/* Attach the Python probes for argv's interpreter to the loaded session
- * (its tracked set and ring buffer); NULL only without memory. */
+/* Attach the Python probes for argv's interpreter (or, bin not NULL, the
+ * interpreter at bin, which process pid runs when not 0) to the loaded
+ * session (its tracked set and ring buffer); NULL only without memory. */
 struct pyprobe *trace__python(struct trace_session *s, const struct pyprobe_opts *o,
-			      char *const argv[]);
+			      char *const argv[], const char *bin, uint32_t pid);
+
+/* Call fn for each exec of a traced task while a run goes on (after its
+ * record reached eb; fn may add records to eb). */
+typedef void (*trace_exec_fn)(void *ctx, const struct mpx_exec *e, struct evbuf *eb);
+void trace__on_exec(struct trace_session *s, trace_exec_fn fn, void *ctx);
 
 /* A signal asked us to stop: no further runs. */
 bool trace__stopped(void);

@@ -166,6 +166,12 @@ def test_gil_waits_fill_two_cpu_bound_threads():
              if s["tid"] in tids and s["kind"] == "wait"]
     expect(not any(r and "futex" in r for r in named),
            "thread waits on the critical path: %r" % sorted(set(named)))
+    # The GIL on the critical path: threads running while another waited.
+    held = sum(s["duration_ns"] for s in rep["critical_path"] if s.get("gil_waiter_tid"))
+    # (a stretch is marked whole; the figure starts with the GIL wait)
+    expect(held > 0 and 0.9 * held <= rep["facts"]["critical_path_gil_holder_ns"] <= held,
+           "critical path marked holding the GIL %d ns, facts %d"
+           % (held, rep["facts"]["critical_path_gil_holder_ns"]))
 
 
 def test_python_without_probes_degrades():
@@ -309,6 +315,247 @@ def test_builtin_pool_explains_the_import():
     setup = next(ph for ph in pool["phases"] if ph["name"] == "setup")
     expect(len(imp) == 1 and setup["start_ns"] <= imp[0]["start_ns"] and
            imp[0]["end_ns"] <= setup["end_ns"], "import %r outside setup %r" % (imp, setup))
+    # The figure is that import's time in setup, by name, from the facts.
+    f = pool["facts"]
+    expect(f["setup_longest_import"] == "multiprocessing.pool" and
+           "%.1f ms importing multiprocessing.pool" % (f["setup_longest_import_ns"] / 1e6) in s,
+           "facts %s %d ns, sentences: %s" % (f.get("setup_longest_import"),
+                                              f.get("setup_longest_import_ns", 0), s))
+    expect(setup["longest_import"] == "multiprocessing.pool" and
+           setup["import_ns"] == f["setup_import_ns"], "setup phase %r" % setup)
+
+
+def audit_ts(task, event):
+    return [a["ts_ns"] for a in task["py_audit"] if a["event"] == event]
+
+
+def expect_contiguous(rep):
+    ph = rep["phases"]
+    expect(ph[0]["start_ns"] == rep["begin_ns"] and ph[-1]["end_ns"] == rep["end_ns"],
+           "phases do not cover the run: %r" % [(p["name"], p["start_ns"]) for p in ph])
+    for a, b in zip(ph, ph[1:]):
+        expect(a["end_ns"] == b["start_ns"], "gap between phases %s and %s" % (a["name"],
+                                                                              b["name"]))
+
+
+def test_command_phases_follow_the_script():
+    """A script run through --: start-up up to its first line, then its own
+    phases in the order it made them (2 thread starts, an import, a
+    subprocess, 3 forks in a row), the import inside the phase that ran it,
+    and an explanation that says so."""
+    script = (
+        "import os, subprocess, threading, time\n"
+        "def work():\n"
+        "    time.sleep(0.02)\n"
+        "ts = [threading.Thread(target=work) for _ in range(2)]\n"
+        "for t in ts:\n"
+        "    t.start()\n"
+        "for t in ts:\n"
+        "    t.join()\n"
+        "import decimal\n"
+        "subprocess.run(['/bin/true'])\n"
+        "pids = []\n"
+        "for _ in range(3):\n"
+        "    pid = os.fork()\n"
+        "    if pid == 0:\n"
+        "        os._exit(0)\n"
+        "    pids.append(pid)\n"
+        "for pid in pids:\n"
+        "    os.waitpid(pid, 0)\n")
+    rep, err, rc, _ = trace([PY], script)
+    expect(rc == 0, "exit %d: %s" % (rc, err))
+    m = main_task(rep)
+    ph = rep["phases"]
+    expect_contiguous(rep)
+    run = audit_ts(m, "cpython.run_file")
+    expect(ph[0]["name"] == "startup" and ph[0]["class"] == "startup" and
+           len(run) == 1 and ph[0]["end_ns"] == run[0],
+           "start-up %r, cpython.run_file at %r" % (ph[0], run))
+    expect(any(i["module"] == "site" for i in m["py_imports"]
+               if i["end_ns"] <= ph[0]["end_ns"]) and ph[0]["import_ns"] > 0,
+           "no site import in start-up: %r" % ph[0])
+    clear = audit_ts(m, "cpython.PyInterpreterState_Clear")
+    expect(ph[-1]["name"] == "exit" and clear and ph[-1]["start_ns"] == clear[0],
+           "last phase %r, interpreter cleared at %r" % (ph[-1], clear))
+    starts = [(p["name"], p["starts"]) for p in ph if p["class"] == "setup"]
+    expect(starts == [("threads", 2), ("subprocess", 1), ("fork", 3)],
+           "starts in order: %r" % starts)
+    f = rep["facts"]
+    expect((f["py_thread_starts"], f["py_subprocess_starts"], f["py_fork_starts"]) == (2, 1, 3),
+           "facts: %r" % f)
+    sub = next(p for p in ph if p["name"] == "subprocess")
+    fork = next(p for p in ph if p["name"] == "fork")
+    pop = audit_ts(m, "subprocess.Popen")
+    forks = audit_ts(m, "os.fork")
+    expect(len(pop) == 1 and sub["start_ns"] == pop[0], "subprocess phase %r, Popen %r"
+           % (sub, pop))
+    expect(len(forks) == 3 and fork["start_ns"] == forks[0] and forks[2] < fork["end_ns"],
+           "fork phase %r, os.fork at %r" % (fork, forks))
+    # decimal is imported in the script phase right before the subprocess.
+    before = ph[ph.index(sub) - 1]
+    dec = [i for i in m["py_imports"] if i["module"] == "decimal" and i["depth"] == 0]
+    expect(len(dec) == 1 and before["start_ns"] <= dec[0]["start_ns"] and
+           dec[0]["end_ns"] <= before["end_ns"] and before["longest_import"] == "decimal",
+           "decimal imported at %r, phase before the subprocess %r" % (dec, before))
+    s = " ".join(rep["explanation"]["sentences"])
+    startup_ms = "%.1f ms is interpreter start-up" % ((ph[0]["end_ns"] - ph[0]["start_ns"]) / 1e6)
+    expect(startup_ms in s and "starting 3 processes" in s and "starting 1 subprocess" in s
+           and "starting 2 threads" in s, "sentences: %s" % s)
+    if before["longest_import_ns"] >= 500000:
+        expect("%.1f ms importing decimal" % (before["longest_import_ns"] / 1e6) in s,
+               "sentences: %s" % s)
+
+
+def test_seed_script_as_a_command_names_the_pool_import():
+    """The seed script through --: Pool()'s setup shows up as the lazy import
+    of multiprocessing.pool, then the workers' forks, then the three helper
+    threads, and the explanation names the import with its time."""
+    rep, err, rc, _ = trace([PY, SEED])
+    expect(rc == 0, "exit %d: %s" % (rc, err))
+    m = main_task(rep)
+    ph = rep["phases"]
+    expect_contiguous(rep)
+    procs = [t for t in rep["tasks"] if not t["thread"] and t["parent_tid"] == m["tid"]]
+    workers = len(procs) - 2
+    forks = [p for p in ph if p["name"] == "fork"]
+    threads = [p for p in ph if p["name"] == "threads"]
+    expect([p["starts"] for p in forks] == [2, workers], "fork phases %r for %d workers"
+           % (forks, workers))
+    expect(sum(p["starts"] for p in threads) == 3 and threads[0]["start_ns"] >
+           forks[1]["end_ns"], "thread phases %r" % threads)
+    imp = next(i for i in m["py_imports"] if i["module"] == "multiprocessing.pool")
+    before = ph[ph.index(forks[1]) - 1]
+    expect(before["longest_import"] == "multiprocessing.pool" and
+           before["start_ns"] <= imp["start_ns"] and imp["end_ns"] <= before["end_ns"],
+           "import %r, phase before the workers' forks %r" % (imp, before))
+    s = " ".join(rep["explanation"]["sentences"])
+    want = "%.1f ms importing multiprocessing.pool" % (before["longest_import_ns"] / 1e6)
+    expect(want in s, "no %r in: %s" % (want, s))
+
+
+GC_SCRIPT = (
+    "import gc, sys\n"
+    "gc.disable()\n"
+    "class C: pass\n"
+    "for i in range(3000):\n"
+    "    a = C(); b = C(); a.b = b; b.a = a\n"
+    "del a, b\n"
+    "print(gc.collect())\n")
+
+
+def py_task_with_gc(rep, collected):
+    for t in rep["tasks"]:
+        if any(g["generation"] == 2 and g["collected"] == collected for g in t.get("py_gc", [])):
+            return t
+    return None
+
+
+def test_python_started_by_the_command_gets_probes():
+    """sh -c "python3 script" and env python3 script: the interpreter the
+    command's words name is probed from the start: the script's gc.collect()
+    is a span, and start-up imports are there too."""
+    d = tempfile.mkdtemp(prefix="mpx-shc-")
+    try:
+        path = os.path.join(d, "s.py")
+        with open(path, "w") as f:
+            f.write(GC_SCRIPT)
+        os.chmod(d, 0o755)
+        os.chmod(path, 0o644)
+        for cmd in (["sh", "-c", "%s %s; true" % (PY, path)], ["/usr/bin/env", PY, path]):
+            rep, err, rc, out = trace(cmd)
+            expect(rc == 0, "%r: exit %d: %s" % (cmd, rc, err))
+            expect(rep["python_probes"]["binary"] == PY, "%r: %r" % (cmd,
+                                                                     rep["python_probes"]))
+            collected = int(out.split()[-1])
+            t = py_task_with_gc(rep, collected)
+            expect(t, "%r: no GC span that collected %d" % (cmd, collected))
+            expect(any(i["module"] == "site" for i in t["py_imports"]),
+                   "%r: start-up imports missing" % cmd)
+            expect(rep["phases"][0]["name"] in ("launch", "startup"), "%r: phases %r"
+                   % (cmd, [p["name"] for p in rep["phases"]]))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_python_execd_later_gets_probes_late():
+    """A python the command does not name (a shell script file runs it): the
+    probes are attached when its exec arrives; the report says how long
+    after the exec, and what the script did later (an import and a
+    gc.collect() after a 0.3 s sleep) is seen."""
+    d = tempfile.mkdtemp(prefix="mpx-late-")
+    try:
+        path = os.path.join(d, "s.py")
+        with open(path, "w") as f:
+            f.write("import time\ntime.sleep(0.3)\nimport json\n" + GC_SCRIPT)
+        sh = os.path.join(d, "run.sh")
+        with open(sh, "w") as f:
+            f.write("%s %s\n" % (PY, path))
+        os.chmod(d, 0o755)
+        for p in (path, sh):
+            os.chmod(p, 0o644)
+        saved = os.path.join(d, "t.mpxt")
+        rep, err, rc, out = trace(["sh", sh], extra=["--save", saved])
+        expect(rc == 0, "exit %d: %s" % (rc, err))
+        # The late attach is in the trace file: the report from it agrees.
+        again = subprocess.run([MPXTRACE, "report", "-j", saved], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, timeout=120)
+        expect(again.returncode == 0, again.stderr)
+        b = json.loads(again.stdout)
+        expect(b["python_probes"] == rep["python_probes"] and b["phases"] == rep["phases"],
+               "report from the trace file differs: %r" % b["python_probes"])
+        interp = rep["python_probes"].get("interpreters", [])
+        expect(len(interp) == 1 and interp[0]["late"], "interpreters: %r" % interp)
+        late = interp[0]
+        collected = int(out.split()[-1])
+        t = py_task_with_gc(rep, collected)
+        expect(t and t["tid"] == late["tid"], "no GC span that collected %d in tid %d"
+               % (collected, late["tid"]))
+        expect(0 < late["after_exec_ns"] < 300000000 and late["exec_ns"] >= t["start_ns"],
+               "attached %r" % late)
+        js = [i for i in t["py_imports"] if i["module"] == "json"]
+        expect(len(js) == 1 and js[0]["start_ns"] > late["attached_ns"], "json import %r" % js)
+        s = " ".join(rep["explanation"]["sentences"])
+        want = "probes were attached %.1f ms after the exec" % (late["after_exec_ns"] / 1e6)
+        expect(want in s, "no %r in: %s" % (want, s))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_gil_holder_on_the_critical_path():
+    """main computes while a thread spins: whenever main waits for the GIL
+    the spinner holds it, so the critical path (which ends with main) runs
+    through the spinner for about as long as main waited, and says so."""
+    py = gil_python()
+    expect(py, "no python with a visible take_gil (set MPX_PY_GIL)")
+    script = (
+        "import threading\n"
+        "stop = False\n"
+        "def spin():\n"
+        "    while not stop:\n"
+        "        pass\n"
+        "t = threading.Thread(target=spin)\n"
+        "t.start()\n"
+        "x = 0\n"
+        "for i in range(2000000):\n"
+        "    x += i\n"
+        "stop = True\n"
+        "t.join()\n")
+    rep, err, rc, _ = trace([py], script)
+    expect(rc == 0, "exit %d: %s" % (rc, err))
+    m = main_task(rep)
+    spinner = next(t for t in rep["tasks"] if t["thread"])
+    holder = rep["facts"]["critical_path_gil_holder_ns"]
+    expect(m["gil_wait_ns"] > 0.2 * m["lifetime_ns"], "main waited %.1f ms for the GIL of "
+           "%.1f ms" % (m["gil_wait_ns"] / 1e6, m["lifetime_ns"] / 1e6))
+    expect(holder >= 0.8 * m["gil_wait_ns"], "critical path on the GIL holder %.1f ms, "
+           "main's GIL waits %.1f ms" % (holder / 1e6, m["gil_wait_ns"] / 1e6))
+    marked = sum(s["duration_ns"] for s in rep["critical_path"]
+                 if s.get("gil_waiter_tid") == m["tid"] and s["tid"] == spinner["tid"])
+    expect(marked > 0.5 * m["gil_wait_ns"], "spinner stretches marked as holding main's "
+           "GIL: %.1f ms" % (marked / 1e6))
+    s = " ".join(rep["explanation"]["sentences"])
+    want = "The GIL held up the critical path %.2f ms" % (holder / 1e6)
+    expect(want in s, "no %r in: %s" % (want, s))
 
 
 if __name__ == "__main__":

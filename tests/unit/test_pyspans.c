@@ -2,8 +2,10 @@
 /* Python spans from synthetic MPX_EV_PY / MPX_EV_GIL records. */
 #include <string.h>
 
+#include "analysis.h"
 #include "events_builder.h"
 #include "pyspans.h"
+#include "run.h"
 #include "testlib.h"
 
 #define ROOT 100
@@ -225,5 +227,113 @@ TEST(pyspans_gil_waits_split_futex_sleep)
 	ASSERT_EQ(ps.task[t].ngil, 0);
 	pyspans__free(&ps);
 	model__free(&m);
+	scn__free(&s);
+}
+
+static void audit(struct scn *s, uint64_t ts, const char *name)
+{
+	SCN_ADD(s, mk_py(ts, ROOT, MPX_PY_AUDIT, name, 0, 0));
+}
+
+/*
+ * A Python command's phases from its spans: start-up up to cpython.run_file,
+ * the script, two forks in a row (each from its os.fork audit), a thread
+ * start to the end of its handshake, the exit from the interpreter's clear.
+ */
+TEST(pyspans_command_phases)
+{
+	static const struct {
+		const char *name;
+		uint64_t start, end;
+		uint32_t starts;
+	} want[] = {
+		{ "startup", 500, 10000, 0 }, { "script", 10000, 20000, 0 },
+		{ "fork", 20000, 21500, 2 }, { "script", 21500, 30000, 0 },
+		{ "threads", 30000, 31000, 1 }, { "script", 31000, 40000, 0 },
+		{ "exit", 40000, 45000, 0 },
+	};
+	const struct mpx_run_analysis *ra;
+	struct mpx_kcounters k0 = kc(0, 0, 0);
+	struct mpx_analysis an;
+	struct mpx_runset rs;
+	struct mpx_run *run;
+	struct scn s;
+	size_t p;
+
+	memset(&rs, 0, sizeof(rs));
+	run = runset__add(&rs, MPX_MODE_NONE, 0);
+	if (!ASSERT_NOT_NULL(run))
+		return;
+	model__seed_root(&run->m, ROOT, ROOT, 1, "python3", 500, &k0);
+	scn__init(&s);
+	scn__wakeup(&s, 600, ROOT);
+	scn__in(&s, 600, ROOT);
+	imp(&s, 2000, ROOT, "site", false);
+	imp(&s, 5000, ROOT, "site", true);
+	audit(&s, 10000, "cpython.run_file");
+	imp(&s, 12000, ROOT, "decimal", false);
+	imp(&s, 15000, ROOT, "decimal", true);
+	audit(&s, 20000, "os.fork");
+	scn__fork(&s, 20500, ROOT, 102, 0, "python3");
+	scn__wakeup_new(&s, 20500, 102);
+	audit(&s, 21000, "os.fork");
+	scn__fork(&s, 21500, ROOT, 103, 0, "python3");
+	scn__wakeup_new(&s, 21500, 103);
+	s.cpu = 1;
+	scn__in(&s, 22000, 102);
+	scn__exit(&s, 23000, 102, k0, 0);
+	scn__out(&s, 23000, 102, MPX_TASK_DEAD, k0);
+	scn__in(&s, 24000, 103);
+	scn__exit(&s, 25000, 103, k0, 0);
+	scn__out(&s, 25000, 103, MPX_TASK_DEAD, k0);
+	s.cpu = 0;
+	scn__fork(&s, 30000, ROOT, 101, MPX_FORK_THREAD, "python3");
+	scn__wakeup_new(&s, 30000, 101);
+	scn__switch(&s, 30200, ROOT, MPX_TASK_INTERRUPTIBLE, k0, 101);
+	scn__wakeup_by(&s, 31000, ROOT, 101);
+	s.cpu = 1;
+	scn__in(&s, 31000, ROOT);
+	s.cpu = 0;
+	scn__exit(&s, 35000, 101, k0, 0);
+	scn__out(&s, 35000, 101, MPX_TASK_DEAD, k0);
+	audit(&s, 40000, "cpython.PyInterpreterState_Clear");
+	s.cpu = 1;
+	scn__exit(&s, 45000, ROOT, k0, 0);
+	scn__out(&s, 45000, ROOT, MPX_TASK_DEAD, k0);
+	scn__apply(&s, &run->m);
+	model__finish(&run->m, 45000);
+	/* The run keeps the (sorted) records: the spans are built from them. */
+	evbuf__free(&run->eb);
+	run->eb = s.eb;
+	evbuf__init(&s.eb);
+	run->done = true;
+	if (!ASSERT_EQ(analysis__run(&an, &rs), 0))
+		return;
+	ra = &an.ra[0];
+	ASSERT_TRUE(ra->py_phases);
+	ASSERT_EQ(ra->nph, (int)(sizeof(want) / sizeof(want[0])));
+	for (p = 0; p < sizeof(want) / sizeof(want[0]) && (int)p < ra->nph; p++) {
+		ASSERT_STREQ(ra->ph[p].name, want[p].name);
+		ASSERT_EQ(ra->ph[p].start, want[p].start);
+		ASSERT_EQ(ra->ph[p].end, want[p].end);
+		ASSERT_EQ(ra->ph[p].nstarts, want[p].starts);
+	}
+	ASSERT_EQ(ra->ph[0].import_ns, 3000);
+	ASSERT_STREQ(ra->ph[1].top_import, "decimal");
+	ASSERT_EQ(ra->pp.nstarts[MPX_PP_FORK], 2);
+	ASSERT_EQ(ra->pp.start_ns[MPX_PP_FORK], 1500);
+	ASSERT_EQ(ra->pp.nstarts[MPX_PP_THREAD], 1);
+	ASSERT_EQ(ra->pp.start_ns[MPX_PP_THREAD], 1000);
+	ASSERT_EQ(ra->pp.startup_import_ns, 3000);
+	ASSERT_EQ(ra->pp.script_import_ns, 3000);
+	ASSERT_TRUE(ra->npy_sentences >= 2);
+	ASSERT_TRUE(strstr(ra->py_sentence[0], "is interpreter start-up before the script's "
+			   "first line (0.0 ms of it importing 1 module, the longest site") !=
+		    NULL);
+	ASSERT_TRUE(strstr(ra->py_sentence[1], "importing decimal") != NULL);
+	ASSERT_TRUE(strstr(ra->py_sentence[1], "starting 2 processes") != NULL);
+	ASSERT_TRUE(strstr(ra->py_sentence[1], "starting 1 thread") != NULL);
+	analysis__free(&an);
+	runset__free(&rs);
 	scn__free(&s);
 }
