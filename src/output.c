@@ -22,9 +22,7 @@ static const char *role_of(const void *ctx, size_t i)
 
 /* ---- text ------------------------------------------------------------- */
 
-/* Print s word-wrapped to 79 columns: first line after lead, the rest
- * indented by indent spaces. */
-static void wrap(FILE *f, const char *lead, int indent, const char *s)
+void output__wrap(FILE *f, const char *lead, int indent, const char *s)
 {
 	int col = fprintf(f, "%s", lead);
 
@@ -140,7 +138,7 @@ static void summary(const struct mpx_analysis *an, FILE *f)
 		char lead[16];
 
 		snprintf(lead, sizeof(lead), "  %d. ", k + 1);
-		wrap(f, lead, 5, ex->sentence[k]);
+		output__wrap(f, lead, 5, ex->sentence[k]);
 	}
 
 	fprintf(f, "\nWhere the %+.2f ms come from (critical path, pool minus process):\n",
@@ -172,9 +170,9 @@ static void summary(const struct mpx_analysis *an, FILE *f)
 		snprintf(buf, sizeof(buf), "\"%s\": %s. %c%s.", c->claim,
 			 mpx_verdict_name(c->verdict), toupper((unsigned char)c->evidence[0]),
 			 c->evidence + 1);
-		wrap(f, lead, 5, buf);
+		output__wrap(f, lead, 5, buf);
 		snprintf(buf, sizeof(buf), "test with: mpxtrace %s", c->test_with);
-		wrap(f, "     ", 5, buf);
+		output__wrap(f, "     ", 5, buf);
 	}
 }
 

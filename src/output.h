@@ -18,5 +18,8 @@
 
 void output__text(const struct mpx_analysis *an, FILE *f, bool wide);
 void output__json(const struct mpx_analysis *an, FILE *f);
+/* s word-wrapped to 79 columns: the first line after lead, the rest
+ * indented by indent spaces. */
+void output__wrap(FILE *f, const char *lead, int indent, const char *s);
 
 #endif /* MPX_OUTPUT_H */

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "pyreport.h"
+#include "output.h"
 
 #define PY_TEXT_TASKS	12	/* tasks shown in the text section */
 #define PY_TEXT_ITEMS	3	/* imports / phase marks per task */
@@ -75,34 +76,6 @@ static size_t top_imports(const struct mpx_pyspans *py, size_t task,
 	return got;
 }
 
-/* Print s word-wrapped to 79 columns: first line after lead, the rest
- * indented by indent spaces. */
-static void wrap(FILE *f, const char *lead, int indent, const char *s)
-{
-	int col = fprintf(f, "%s", lead);
-
-	while (*s) {
-		const char *e = s;
-		int len;
-
-		while (*e && *e != ' ')
-			e++;
-		len = (int)(e - s);
-		if (col > indent && col + 1 + len > 79) {
-			fprintf(f, "\n%*s", indent, "");
-			col = indent;
-		} else if (col > indent) {
-			fputc(' ', f);
-			col++;
-		}
-		col += fprintf(f, "%.*s", len, s);
-		s = e;
-		while (*s == ' ')
-			s++;
-	}
-	fputc('\n', f);
-}
-
 #define ADD(...) (len += (size_t)snprintf(buf + len, len < sizeof(buf) ? \
 					  sizeof(buf) - len : 0, __VA_ARGS__))
 
@@ -163,7 +136,7 @@ static bool task_text(const struct mpx_run_analysis *ra, size_t i, FILE *f)
 		return false;
 	snprintf(lead, sizeof(lead), "  %-14.14s %7u ", ra->roles[i].name,
 		 ra->run->m.tasks[i].tid);
-	wrap(f, lead, 6, buf[0] == ' ' ? buf + 1 : buf);
+	output__wrap(f, lead, 6, buf[0] == ' ' ? buf + 1 : buf);
 	return true;
 }
 #undef ADD
@@ -195,7 +168,7 @@ static void phases_text(const struct mpx_run_analysis *ra, FILE *f)
 	fputs("  Why:\n", f);
 	for (p = 0; p < ra->npy_sentences; p++) {
 		snprintf(lead, sizeof(lead), "    %d. ", p + 1);
-		wrap(f, lead, 7, ra->py_sentence[p]);
+		output__wrap(f, lead, 7, ra->py_sentence[p]);
 	}
 }
 
@@ -212,7 +185,7 @@ void pyreport__text(const struct mpx_run_analysis *ra, FILE *f)
 		char head[sizeof(probes) + 16];
 
 		snprintf(head, sizeof(head), "probes of %s", probes[0] ? probes : "unknown");
-		wrap(f, "  Python,", 4, head);
+		output__wrap(f, "  Python,", 4, head);
 	}
 	for (r = 0; r < py->ninterp; r++) {
 		const struct mpx_pyinterp *in = &py->interp[r];
@@ -230,7 +203,7 @@ void pyreport__text(const struct mpx_run_analysis *ra, FILE *f)
 				 ms((int64_t)(in->ts - ra->begin)), in->tid);
 		else
 			continue;
-		wrap(f, "  ", 4, line);
+		output__wrap(f, "  ", 4, line);
 	}
 	for (r = 0; r < ra->rep.nrows; r++) {
 		size_t i = (size_t)(ra->rep.rows[r].t - ra->run->m.tasks);
