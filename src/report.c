@@ -212,6 +212,30 @@ static uint64_t covered(const struct span *v, size_t n, uint64_t s, uint64_t e)
 	return sum;
 }
 
+/*
+ * The interval of t holding time ts (start < ts <= end), t->niv if none:
+ * a task's intervals are in time order and disjoint, so a binary search
+ * (a linear scan per request made a long trace's report quadratic).
+ */
+static size_t iv_at(const struct mpx_task *t, uint64_t ts)
+{
+	size_t lo = 0, hi = t->niv;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t->iv[mid].start < ts)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* lo: the first interval starting at or after ts; the one before it
+	 * is the last that starts before ts. */
+	if (lo && ts <= t->iv[lo - 1].end)
+		return lo - 1;
+	return t->niv;
+}
+
 void report__task_io(const struct mpx_model *m, const struct mpx_task *t,
 		     struct mpx_task_io *io)
 {
@@ -233,12 +257,9 @@ void report__task_io(const struct mpx_model *m, const struct mpx_task *t,
 			q[nq++] = (struct span){ r->start, r->issue };
 		if (!mpx_grow((void **)&d, &dcap, nd + 1, sizeof(*d)))
 			d[nd++] = (struct span){ r->issue, r->complete };
-		for (k = 0; k < t->niv; k++)
-			if (t->iv[k].state == MPX_TS_BLKIO && r->complete > t->iv[k].start &&
-			    r->complete <= t->iv[k].end) {
-				io->requests_waited++;
-				break;
-			}
+		k = iv_at(t, r->complete);
+		if (k < t->niv && t->iv[k].state == MPX_TS_BLKIO)
+			io->requests_waited++;
 	}
 	/* q gets the device spans too: queue time is what the union of
 	 * both covers beyond the device spans. */
