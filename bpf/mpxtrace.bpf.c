@@ -15,6 +15,7 @@
 #include <bpf/bpf_core_read.h>
 #include "events.h"
 #include "core_fixes.bpf.h"
+#include "shared_maps.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -39,30 +40,6 @@ const volatile __u64 rss_step_pages = 64;
 const volatile bool exit_has_mm = true;
 /* --summary: per-task totals in the kernel (summary.bpf.h), no events. */
 const volatile bool summary_mode = false;
-
-struct mpx_track {
-	__u64 start_time;	/* task->start_time: tells a reused tid apart */
-	__u64 waking_ts;
-	__u32 pid;
-	__u32 waker_tid;
-	__u32 waker_pid;
-	__u32 pad;
-};
-
-/* Not preallocated: 64K entries would cost milliseconds at start-up, and
- * entries are only added at fork, never from NMI context. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u32);
-	__type(value, struct mpx_track);
-} tracked SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 * 1024 * 1024);
-} events SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
@@ -119,13 +96,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } rss_last SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MPX_DROP_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
 
 static __always_inline void count_drop(__u32 what)
 {

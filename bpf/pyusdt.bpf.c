@@ -13,6 +13,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
 #include "events.h"
+#include "shared_maps.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -22,36 +23,6 @@ const volatile __u64 wakeup_bytes = 256 * 1024;
 const volatile __u64 gil_min_ns = 2000;
 /* --py-functions: the glob, '\0'-padded; empty: every function. */
 const volatile char func_glob[MPX_PYNAME_LEN] = {};
-
-/* As in mpxtrace.bpf.c: replaced by the main object's maps before load. */
-struct mpx_track {
-	__u64 start_time;
-	__u64 waking_ts;
-	__u32 pid;
-	__u32 waker_tid;
-	__u32 waker_pid;
-	__u32 pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u32);
-	__type(value, struct mpx_track);
-} tracked SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 * 1024 * 1024);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MPX_DROP_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
 
 /* Entry time of a GIL take in progress, per thread. */
 struct {

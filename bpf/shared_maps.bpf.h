@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The maps both BPF objects name: the traced tree (tracked), the record
+ * stream (events) and the loss counters (drops).  mpxtrace.bpf.c owns them;
+ * pyusdt.bpf.c is pointed at the same maps (bpf_map__reuse_fd) before load,
+ * so its definitions must match these.
+ */
+#ifndef MPX_SHARED_MAPS_BPF_H
+#define MPX_SHARED_MAPS_BPF_H
+
+struct mpx_track {
+	__u64 start_time;	/* task->start_time: tells a reused tid apart */
+	__u64 waking_ts;
+	__u32 pid;
+	__u32 waker_tid;
+	__u32 waker_pid;
+	__u32 pad;
+};
+
+/* Not preallocated: 64K entries would cost milliseconds at start-up, and
+ * entries are only added at fork, never from NMI context. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct mpx_track);
+} tracked SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 * 1024 * 1024);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MPX_DROP_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+#endif /* MPX_SHARED_MAPS_BPF_H */
