@@ -914,3 +914,18 @@ uint64_t model__wall_ns(const struct mpx_model *m)
 			end = m->tasks[i].end_ns;
 	return end > m->t0 ? end - m->t0 : 0;
 }
+
+size_t model__iv_search(const struct mpx_task *t, uint64_t ts)
+{
+	size_t a = 0, b = t->niv;
+
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+
+		if (t->iv[mid].end < ts)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	return a;
+}

@@ -127,17 +127,8 @@ enum where {
 static enum where locate(const struct mpx_task *tk, uint64_t t,
 			 struct mpx_ival *v, uint64_t *lo)
 {
-	size_t a = 0, b = tk->niv;
+	size_t a = model__iv_search(tk, t);
 
-	/* First interval ending at or after t. */
-	while (a < b) {
-		size_t mid = a + (b - a) / 2;
-
-		if (tk->iv[mid].end < t)
-			a = mid + 1;
-		else
-			b = mid;
-	}
 	if (a < tk->niv && tk->iv[a].start < t) {
 		*v = tk->iv[a];
 		return W_IN;

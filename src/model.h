@@ -208,6 +208,10 @@ struct mpx_task *model__seed_root(struct mpx_model *m, uint32_t tid, uint32_t pi
 				  const struct mpx_kcounters *k);
 /* Apply one event; events must come in timestamp order. */
 void model__apply(struct mpx_model *m, const struct mpx_hdr *h);
+/* Index of t's first interval ending at or after ts (t->niv if none): a
+ * binary search, intervals being in time order and disjoint.  The interval
+ * holding ts (start < ts <= end), if any, is that one. */
+size_t model__iv_search(const struct mpx_task *t, uint64_t ts);
 /* Exact RSS of process pid (kmem:rss_stat), bytes: peak, its split, last. */
 int model__set_exact_rss(struct mpx_model *m, uint32_t pid, uint64_t peak, uint64_t anon,
 			 uint64_t file, uint64_t shmem, uint64_t last);

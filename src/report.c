@@ -219,21 +219,9 @@ static uint64_t covered(const struct span *v, size_t n, uint64_t s, uint64_t e)
  */
 static size_t iv_at(const struct mpx_task *t, uint64_t ts)
 {
-	size_t lo = 0, hi = t->niv;
+	size_t a = model__iv_search(t, ts);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (t->iv[mid].start < ts)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	/* lo: the first interval starting at or after ts; the one before it
-	 * is the last that starts before ts. */
-	if (lo && ts <= t->iv[lo - 1].end)
-		return lo - 1;
-	return t->niv;
+	return a < t->niv && t->iv[a].start < ts ? a : t->niv;
 }
 
 void report__task_io(const struct mpx_model *m, const struct mpx_task *t,
