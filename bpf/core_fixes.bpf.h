@@ -14,9 +14,10 @@
  * bpf_probe_read_kernel() otherwise (raw_tp).  btf must be a constant of
  * the inlined caller so that the arm not taken is compiled out; both arms
  * carry the same CO-RE relocations.  Used for fields of the tracepoint's
- * own task arguments only: loads through pointers walked from them (rq,
- * delays, mm) made the verifier take 15-30 ms more per program, for less
- * than the helper calls they save.
+ * own task arguments, and for the run queue read at every switch
+ * (get_rq_clocks): loads through the other pointers walked from them
+ * (delays, mm) made the verifier take 15-30 ms more per program, for less
+ * than the helper calls they save where they are rarely read.
  */
 #define MPX_READ(btf, src, a, ...)						\
 	((btf) ? ___arrow(src, a, ##__VA_ARGS__) : BPF_CORE_READ(src, a, ##__VA_ARGS__))
@@ -114,13 +115,24 @@ static __always_inline __u64 read_rss_member(void *mm, int i)
  * so it can lag real time; the lag is where exec time and run_delay move
  * between tasks, and the self-check needs it to compare like with like.
  */
-static __always_inline void get_rq_clocks(void *task, __u64 *steal, __u64 *clock)
+static __always_inline void get_rq_clocks(void *task, __u64 *steal, __u64 *clock, bool btf)
 {
 	struct task_struct *t = task;
 	struct cfs_rq *cfs;
 	struct rq *rq;
 
 	*steal = *clock = 0;
+	if (btf && bpf_core_field_exists(t->se.cfs_rq) &&
+	    bpf_core_field_exists(((struct cfs_rq *)0)->rq)) {
+		cfs = t->se.cfs_rq;
+		rq = cfs->rq;
+		if (bpf_core_field_exists(rq->prev_steal_time_rq))
+			*steal = rq->prev_steal_time_rq;
+		else if (bpf_core_field_exists(rq->prev_steal_time))
+			*steal = rq->prev_steal_time;
+		*clock = rq->clock;
+		return;
+	}
 	if (!bpf_core_field_exists(t->se.cfs_rq) ||
 	    !bpf_core_field_exists(((struct cfs_rq *)0)->rq))
 		return;

@@ -117,22 +117,17 @@ static __always_inline bool read_iowait(struct task_struct *t, bool btf)
  * Walking a kernel stack costs ~1.5 us, at every blocking switch-out.  A
  * task that blocks again in the same system call on the same first
  * argument (fd, futex address) blocks at the same place: reuse its stack
- * id, and walk again every MPX_STACK_REWALK times all the same.
+ * id (kept in its tracked entry), and walk again every MPX_STACK_REWALK
+ * times all the same.
  */
-#define MPX_STACK_REWALK 16
+#define MPX_STACK_REWALK 64
 
-struct stack_memo {
-	__u64 key;		/* syscall nr << 48 ^ first argument */
-	__s32 stack_id;
-	__u32 uses;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct stack_memo);
-} stack_memos SEC(".maps");
+/*
+ * A thread's RSS is checked at a switch-out when it faulted since its last
+ * check (pages come in through faults), else at most every
+ * MPX_RSS_RECHECK_NS (pages going away: munmap, other threads' exits).
+ */
+#define MPX_RSS_RECHECK_NS (10 * 1000 * 1000ULL)
 
 /* Events lost per task, so the report can say whose figures miss time. */
 struct {
@@ -225,13 +220,18 @@ static __always_inline bool read_mem(struct task_struct *t, struct mpx_mem *m, b
 }
 
 /* A memory sample for prev's process when its RSS moved enough. */
-static __always_inline void sample_rss(struct task_struct *prev, __u32 tid, __u32 pid,
-				       __u64 ts, bool btf)
+static __always_inline void sample_rss(struct task_struct *prev, struct mpx_track *pt,
+				       __u32 tid, __u32 pid, __u64 ts, bool btf)
 {
+	__u64 total, *last, d, flt;
 	struct mpx_rss *e;
 	struct mpx_mem m;
-	__u64 total, *last, d;
 
+	flt = MPX_READ(btf, prev, min_flt) + MPX_READ(btf, prev, maj_flt);
+	if (flt == pt->rss_flt && ts - pt->rss_ts < MPX_RSS_RECHECK_NS)
+		return;
+	pt->rss_flt = flt;
+	pt->rss_ts = ts;
 	if (!read_mem(prev, &m, btf))
 		return;
 	total = m.file + m.anon + m.shmem;
@@ -258,10 +258,9 @@ static __always_inline void sample_rss(struct task_struct *prev, __u32 tid, __u3
  * btf: prev is a trusted BTF pointer (tp_btf), so bpf_task_pt_regs() may
  * read its syscall; raw_tp programs always walk.
  */
-static __always_inline __s32 wait_stack(void *ctx, struct task_struct *prev, __u32 tid,
-					bool btf)
+static __always_inline __s32 wait_stack(void *ctx, struct task_struct *prev,
+					struct mpx_track *pt, bool btf)
 {
-	struct stack_memo *mo, nm = {};
 	__u64 key = 0;
 	__s32 id;
 
@@ -273,18 +272,17 @@ static __always_inline __s32 wait_stack(void *ctx, struct task_struct *prev, __u
 #elif defined(__TARGET_ARCH_arm64)
 		key = ((__u64)regs->syscallno << 48) ^ regs->regs[0];
 #endif
-		mo = key ? bpf_map_lookup_elem(&stack_memos, &tid) : NULL;
-		if (mo && mo->key == key && mo->stack_id >= 0 &&
-		    ++mo->uses < MPX_STACK_REWALK)
-			return mo->stack_id;
+		if (key && pt->stack_key == key && pt->stack_id >= 0 &&
+		    ++pt->stack_uses < MPX_STACK_REWALK)
+			return pt->stack_id;
 	}
 	id = bpf_get_stackid(ctx, &stacks, 0);
 	if (id < 0)
 		count_drop(MPX_DROP_STACK);
-	else if (key) {
-		nm.key = key;
-		nm.stack_id = id;
-		bpf_map_update_elem(&stack_memos, &tid, &nm, BPF_ANY);
+	if (key) {
+		pt->stack_key = key;
+		pt->stack_id = id;
+		pt->stack_uses = 0;
 	}
 	return id;
 }
@@ -299,7 +297,7 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 {
 	__u32 prev_tid = MPX_READ(btf, prev, pid);
 	__u32 next_tid = MPX_READ(btf, next, pid);
-	struct mpx_track *t;
+	struct mpx_track *t, *pt = NULL;
 	__u32 prev_pid = 0, next_pid = 0, state;
 	bool ptr = false, ntr = false;
 	struct mpx_switch *e;
@@ -310,8 +308,8 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 	ts = bpf_ktime_get_ns();
 	/* Copy what is needed out of the map values: the verifier refuses
 	 * the OR the compiler would make of two maybe-NULL pointers. */
-	if (prev_tid && (t = bpf_map_lookup_elem(&tracked, &prev_tid))) {
-		prev_pid = t->pid;
+	if (prev_tid && (pt = bpf_map_lookup_elem(&tracked, &prev_tid))) {
+		prev_pid = pt->pid;
 		ptr = true;
 	}
 	if (next_tid && (t = bpf_map_lookup_elem(&tracked, &next_tid))) {
@@ -339,7 +337,7 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 		e->stack_id = -1;
 		e->pad = 0;
 		/* One CPU: prev's run ends and next's begins on the same rq. */
-		get_rq_clocks(ptr ? (void *)prev : (void *)next, &e->steal, &e->rq_clock);
+		get_rq_clocks(ptr ? (void *)prev : (void *)next, &e->steal, &e->rq_clock, btf);
 		if (ptr) {
 			e->prev_tid = prev_tid;
 			e->prev_pid = prev_pid;
@@ -352,8 +350,8 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 				e->flags |= MPX_SW_DELAYED;
 			/* prev is still current here: its stack says what it
 			 * blocks in (futex, pipe_read, do_wait, ...). */
-			if (want_stacks && (state & 0xff) && !(state & MPX_TASK_DEAD))
-				e->stack_id = wait_stack(ctx, prev, prev_tid, btf);
+			if (want_stacks && (state & 0xff) && !(state & MPX_TASK_DEAD) && pt)
+				e->stack_id = wait_stack(ctx, prev, pt, btf);
 		}
 		if (ntr) {
 			e->next_tid = next_tid;
@@ -361,8 +359,8 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 		}
 		submit(e);
 	}
-	if (ptr && !(state & MPX_TASK_DEAD))
-		sample_rss(prev, prev_tid, prev_pid, ts, btf);
+	if (pt && !(state & MPX_TASK_DEAD))
+		sample_rss(prev, pt, prev_tid, prev_pid, ts, btf);
 	/* The final switch of a dead task: it will never run again. */
 	if (ptr && (state & MPX_TASK_DEAD) && !(state & MPX_TASK_WAKING))
 		bpf_map_delete_elem(&tracked, &prev_tid);
@@ -519,7 +517,7 @@ static __always_inline int handle_fork(struct task_struct *parent,
 				       struct task_struct *child)
 {
 	__u32 ptid = BPF_CORE_READ(parent, pid);
-	struct mpx_track *pt, nt = {};
+	struct mpx_track *pt, nt = { .stack_id = -1 };
 	struct mpx_fork *e;
 	__u32 ctid;
 

@@ -14,6 +14,11 @@ struct mpx_track {
 	__u32 pid;
 	__u32 waker_tid;
 	__u32 waker_pid;
+	__s32 stack_id;		/* the last blocking site walked, < 0: none */
+	__u64 stack_key;	/* its syscall nr << 48 ^ first argument */
+	__u64 rss_ts;		/* the thread's last RSS check (switch-out) */
+	__u64 rss_flt;		/* its min_flt + maj_flt then */
+	__u32 stack_uses;	/* times the walked site was reused */
 	__u32 pad;
 };
 

@@ -285,7 +285,6 @@ static int open_load(struct collector *c, const struct collect_opts *o, bool raw
 		/* No events, stacks or losses per task: the smallest maps. */
 		bpf_map__set_max_entries(c->skel->maps.events, getpagesize());
 		bpf_map__set_max_entries(c->skel->maps.stacks, 1);
-		bpf_map__set_max_entries(c->skel->maps.stack_memos, 1);
 		bpf_map__set_max_entries(c->skel->maps.lost, 1);
 		bpf_map__set_max_entries(c->skel->maps.summ, o->max_tasks);
 		/* Finished tasks wait up to a poll (100 ms) to be collected:
@@ -421,10 +420,13 @@ int collector__track(struct collector *c, uint32_t tid, uint32_t pid)
 {
 	struct {
 		__u64 start_time, waking_ts;
-		__u32 pid, waker_tid, waker_pid, pad;
-	} v = { .pid = pid };
+		__u32 pid, waker_tid, waker_pid;
+		__s32 stack_id;
+		__u64 stack_key, rss_ts, rss_flt;
+		__u32 stack_uses, pad;
+	} v = { .pid = pid, .stack_id = -1 };
 
-	_Static_assert(sizeof(v) == 32, "struct mpx_track layout");
+	_Static_assert(sizeof(v) == 64, "struct mpx_track layout");
 	if (bpf_map_update_elem(bpf_map__fd(c->skel->maps.tracked), &tid, &v, BPF_ANY))
 		return -errno;
 	return 0;
