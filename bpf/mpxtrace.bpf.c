@@ -40,6 +40,8 @@ const volatile __u64 rss_step_pages = 64;
 const volatile bool exit_has_mm = true;
 /* --summary: per-task totals in the kernel (summary.bpf.h), no events. */
 const volatile bool summary_mode = false;
+/* Bytes of records gathered per CPU before one ring-buffer write. */
+const volatile __u32 batch_bytes = MPX_BATCH_BYTES;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
@@ -175,12 +177,110 @@ static __always_inline void *reserve2(__u32 size, __u16 type, __u64 ts, __u32 a,
  * only when the buffer fills up.  A wakeup per record doubles the cost of a
  * context switch (shared/notes/kernel.md section 7.1).
  */
+static __always_inline __u64 wakeup_flag(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void submit(void *rec)
 {
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	bpf_ringbuf_submit(rec, wakeup_flag());
+}
 
-	bpf_ringbuf_submit(rec, avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP :
-						      BPF_RB_NO_WAKEUP);
+/*
+ * The scheduler hooks' records (switch, wakeup, migrate, the RSS samples
+ * taken at a switch) are gathered per CPU and written to the ring buffer
+ * as one MPX_EV_BATCH record when the next would not fit or the oldest is
+ * MPX_BATCH_AGE_NS old: a reserve and a commit on the shared ring per
+ * batch, not per record.  User space splits batches back into records and
+ * empties what is left in them at the end of a run (collector__drain).
+ * A program that finds its CPU's batch busy (it interrupted another) or
+ * cannot make room in it writes to the ring buffer directly, as before;
+ * a record neither takes is counted and charged to its tasks.
+ */
+#define MPX_BATCH_AGE_NS (20 * 1000 * 1000ULL)
+
+struct mpx_batch_buf {
+	__u32 len;		/* bytes of records in data */
+	__u32 busy;		/* a program of this CPU is filling a record */
+	__u64 first_ts;		/* time of the oldest record */
+	struct mpx_hdr hdr;	/* the MPX_EV_BATCH record: hdr + data[0, len) */
+	__u8 data[MPX_BATCH_BYTES];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mpx_batch_buf);
+} batch SEC(".maps");
+
+static __always_inline bool batch_flush(struct mpx_batch_buf *b)
+{
+	__u32 len = b->len;
+
+	if (!len)
+		return true;
+	/* A power of two: the mask bounds the size for the verifier; the
+	 * reserve keeps len below it. */
+	len &= MPX_BATCH_BYTES - 1;
+	b->hdr.ts = b->first_ts;
+	b->hdr.type = MPX_EV_BATCH;
+	b->hdr.cpu = bpf_get_smp_processor_id();
+	b->hdr.size = sizeof(b->hdr) + len;
+	if (bpf_ringbuf_output(&events, &b->hdr, sizeof(b->hdr) + len, wakeup_flag()))
+		return false;
+	b->len = 0;
+	return true;
+}
+
+/*
+ * Room for a record of tasks a and b (0: none): in this CPU's batch (*bp
+ * set) or in the ring buffer (*bp NULL).  commit() hands it on either way.
+ */
+static __always_inline void *reserve_b(struct mpx_batch_buf **bp, __u32 size, __u16 type,
+				       __u64 ts, __u32 a, __u32 b)
+{
+	struct mpx_batch_buf *bb;
+	struct mpx_hdr *h;
+	__u32 zero = 0, off;
+
+	*bp = NULL;
+	bb = bpf_map_lookup_elem(&batch, &zero);
+	if (!bb || bb->busy)
+		return reserve2(size, type, ts, a, b);
+	off = bb->len;
+	if (off >= batch_bytes - size || off >= MPX_BATCH_BYTES - size) {
+		if (!batch_flush(bb))
+			return reserve2(size, type, ts, a, b);
+		off = 0;
+	}
+	if (off >= MPX_BATCH_BYTES - size)
+		return NULL;
+	bb->busy = 1;
+	if (!off)
+		bb->first_ts = ts;
+	bb->len = off + size;
+	h = (void *)bb->data + off;
+	h->ts = ts;
+	h->type = type;
+	h->cpu = bpf_get_smp_processor_id();
+	h->size = size;
+	*bp = bb;
+	return h;
+}
+
+static __always_inline void commit(struct mpx_batch_buf *bb, void *rec, __u64 ts)
+{
+	if (!bb) {
+		bpf_ringbuf_submit(rec, wakeup_flag());
+		return;
+	}
+	asm volatile("" ::: "memory");
+	bb->busy = 0;
+	if (ts - bb->first_ts >= MPX_BATCH_AGE_NS)
+		batch_flush(bb);
 }
 
 /* blkio: also delay accounting's figure (three pointer-chasing reads). */
@@ -224,6 +324,7 @@ static __always_inline void sample_rss(struct task_struct *prev, struct mpx_trac
 				       __u32 tid, __u32 pid, __u64 ts, bool btf)
 {
 	__u64 total, *last, d, flt;
+	struct mpx_batch_buf *bb;
 	struct mpx_rss *e;
 	struct mpx_mem m;
 
@@ -244,13 +345,13 @@ static __always_inline void sample_rss(struct task_struct *prev, struct mpx_trac
 	} else {
 		bpf_map_update_elem(&rss_last, &pid, &total, BPF_ANY);
 	}
-	e = reserve(sizeof(*e), MPX_EV_RSS, ts, tid);
+	e = reserve_b(&bb, sizeof(*e), MPX_EV_RSS, ts, tid, 0);
 	if (!e)
 		return;
 	e->mem = m;
 	e->tid = tid;
 	e->pid = pid;
-	submit(e);
+	commit(bb, e, ts);
 }
 
 /*
@@ -300,6 +401,7 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 	struct mpx_track *t, *pt = NULL;
 	__u32 prev_pid = 0, next_pid = 0, state;
 	bool ptr = false, ntr = false;
+	struct mpx_batch_buf *bb;
 	struct mpx_switch *e;
 	__u64 ts;
 
@@ -324,8 +426,8 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 	else
 		state = get_task_state(prev, btf) | MPX_STATE_REREAD;
 
-	e = reserve2(sizeof(*e), MPX_EV_SWITCH, ts, ptr ? prev_tid : 0,
-		     ntr ? next_tid : 0);
+	e = reserve_b(&bb, sizeof(*e), MPX_EV_SWITCH, ts, ptr ? prev_tid : 0,
+		      ntr ? next_tid : 0);
 	if (e) {
 		__builtin_memset(&e->prev_k, 0, sizeof(e->prev_k));
 		e->prev_tid = 0;
@@ -357,7 +459,7 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 			e->next_tid = next_tid;
 			e->next_pid = next_pid;
 		}
-		submit(e);
+		commit(bb, e, ts);
 	}
 	if (pt && !(state & MPX_TASK_DEAD))
 		sample_rss(prev, pt, prev_tid, prev_pid, ts, btf);
@@ -415,6 +517,7 @@ int BPF_PROG(sched_waking_raw, struct task_struct *p)
 static __always_inline int handle_wakeup(struct task_struct *p, __u32 flags, bool btf)
 {
 	__u32 tid = MPX_READ(btf, p, pid);
+	struct mpx_batch_buf *bb;
 	struct mpx_wakeup *e;
 	struct mpx_track *t;
 	__u64 ts;
@@ -425,7 +528,7 @@ static __always_inline int handle_wakeup(struct task_struct *p, __u32 flags, boo
 	if (!t)
 		return 0;
 	ts = bpf_ktime_get_ns();
-	e = reserve(sizeof(*e), MPX_EV_WAKEUP, ts, tid);
+	e = reserve_b(&bb, sizeof(*e), MPX_EV_WAKEUP, ts, tid, 0);
 	if (!e)
 		return 0;
 	e->tid = tid;
@@ -442,7 +545,7 @@ static __always_inline int handle_wakeup(struct task_struct *p, __u32 flags, boo
 		e->flags |= MPX_WK_WAKER_KNOWN;
 		t->waking_ts = 0;
 	}
-	submit(e);
+	commit(bb, e, ts);
 	return 0;
 }
 
@@ -475,8 +578,10 @@ int BPF_PROG(sched_wakeup_new_raw, struct task_struct *p)
 static __always_inline int handle_migrate(struct task_struct *p, int dest_cpu, bool btf)
 {
 	__u32 tid = MPX_READ(btf, p, pid);
+	struct mpx_batch_buf *bb;
 	struct mpx_migrate *e;
 	struct mpx_track *t;
+	__u64 ts;
 
 	t = bpf_map_lookup_elem(&tracked, &tid);
 	/* Running tasks move all the time; only a sleeper's move matters. */
@@ -486,14 +591,15 @@ static __always_inline int handle_migrate(struct task_struct *p, int dest_cpu, b
 		summ_migrate(tid);
 		return 0;
 	}
-	e = reserve(sizeof(*e), MPX_EV_MIGRATE, bpf_ktime_get_ns(), tid);
+	ts = bpf_ktime_get_ns();
+	e = reserve_b(&bb, sizeof(*e), MPX_EV_MIGRATE, ts, tid, 0);
 	if (!e)
 		return 0;
 	e->tid = tid;
 	e->pid = t->pid;
 	e->dest_cpu = dest_cpu;
 	e->pad = 0;
-	submit(e);
+	commit(bb, e, ts);
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #define MPX_FILENAME_LEN	64
 #define MPX_ARGS_LEN		128	/* start of the exec'd argv, NUL-separated */
 #define MPX_STACK_DEPTH		24	/* kernel frames kept per blocking switch */
+#define MPX_BATCH_BYTES		8192	/* most record bytes in one MPX_EV_BATCH */
 
 enum mpx_ev_type {
 	MPX_EV_SWITCH = 1,	/* sched_switch with prev and/or next tracked */
@@ -32,6 +33,8 @@ enum mpx_ev_type {
 	MPX_EV_PY = 10,		/* a Python USDT probe fired (struct mpx_py) */
 	MPX_EV_GIL = 11,	/* a Python thread waited to take the GIL */
 	MPX_EV_TYPE_MAX,
+	/* In the ring buffer only: records of one CPU, back to back. */
+	MPX_EV_BATCH = 0x100,
 };
 
 /* Task state bits as the kernel passes them in sched_switch's prev_state. */

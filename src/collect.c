@@ -203,20 +203,80 @@ static void probe_tps(struct mpxtrace_bpf *skel, int nargs[NTP])
 		mpx_info("tracepoint %s: %d args\n", tp_names[i], nargs[i]);
 }
 
+/* The records of one CPU's batch (MPX_EV_BATCH), back to back. */
+static int add_batch(struct collector *c, const uint8_t *p, size_t n)
+{
+	while (n >= sizeof(struct mpx_hdr)) {
+		const struct mpx_hdr *h = (const void *)p;
+
+		if (h->size < sizeof(*h) || h->size > n || (h->size & 7)) {
+			c->sink->rejected++;
+			return 0;
+		}
+		if (evbuf__add(c->sink, p, h->size) == -ENOMEM)
+			return -ENOMEM;
+		p += h->size;
+		n -= h->size;
+	}
+	return 0;
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
+	const struct mpx_hdr *h = data;
 	struct collector *c = ctx;
 	int err;
 
 	if (!c->sink)
 		return 0;	/* between runs: nothing of ours can be running */
-	err = evbuf__add(c->sink, data, size);
+	if (size >= sizeof(*h) && h->type == MPX_EV_BATCH)
+		err = add_batch(c, (const uint8_t *)data + sizeof(*h), size - sizeof(*h));
+	else
+		err = evbuf__add(c->sink, data, size);
 
 	if (err == -ENOMEM) {
 		c->add_err = err;
 		return err;	/* stops the drain: reported by poll */
 	}
 	return 0;
+}
+
+/*
+ * What is left in the per-CPU batches (bpf/mpxtrace.bpf.c): their records
+ * go to the sink, and the batches are emptied.  Called when the workload is
+ * gone, so no program of ours is filling them.
+ */
+int collector__drain(struct collector *c)
+{
+	struct head {
+		__u32 len, busy;
+		__u64 first_ts;
+		struct mpx_hdr hdr;
+	};
+	size_t vsz = (bpf_map__value_size(c->skel->maps.batch) + 7) & ~(size_t)7;
+	int fd = bpf_map__fd(c->skel->maps.batch), i, err = 0;
+	__u32 zero = 0;
+	uint8_t *vals;
+
+	vals = calloc(c->nr_cpus, vsz);
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &zero, vals)) {
+		err = -errno;
+		goto out;
+	}
+	for (i = 0; i < c->nr_cpus && c->sink && !err; i++) {
+		const struct head *h = (const void *)(vals + i * vsz);
+
+		if (h->len && h->len <= vsz - sizeof(*h))
+			err = add_batch(c, (const uint8_t *)(h + 1), h->len);
+	}
+	memset(vals, 0, c->nr_cpus * vsz);
+	if (bpf_map_update_elem(fd, &zero, vals, BPF_ANY) && !err)
+		err = -errno;
+out:
+	free(vals);
+	return err;
 }
 
 /* Load the tp_btf or the raw_tp twin of each hook whose tracepoint exists. */
@@ -278,6 +338,9 @@ static int open_load(struct collector *c, const struct collect_opts *o, bool raw
 	probe_tps(c->skel, nargs);
 	mpx_info("opened and probed in %.1f ms\n", (double)(mpx_now_ns() - t0) / 1e6);
 	c->skel->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
+	/* A batch takes at most an eighth of the ring buffer. */
+	c->skel->rodata->batch_bytes = o->ringbuf_bytes / 8 < MPX_BATCH_BYTES ?
+				       (__u32)(o->ringbuf_bytes / 8) : MPX_BATCH_BYTES;
 
 	bpf_map__set_max_entries(c->skel->maps.tracked, o->max_tasks);
 	c->skel->rodata->summary_mode = o->summary;

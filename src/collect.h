@@ -41,6 +41,8 @@ void collector__set_sink(struct collector *c, struct evbuf *sink);
 int collector__track(struct collector *c, uint32_t tid, uint32_t pid);
 /* Wait up to timeout_ms for data, then move everything waiting into the sink. */
 int collector__poll(struct collector *c, int timeout_ms);
+/* Records still in the kernel's per-CPU batches, to the sink (end of a run). */
+int collector__drain(struct collector *c);
 /* An epoll fd that becomes readable when records wait (for the caller's epoll). */
 int collector__epoll_fd(struct collector *c);
 /* Fd of a map of the main object ("tracked", "events", "drops") for a

@@ -486,6 +486,8 @@ int trace__run(struct trace_session *s, char *const argv[], bool as_root,
 	for (i = 0; i < 20 && collector__ntracked(c) > 0; i++)
 		usleep(1000);
 	err = collector__poll(c, 0);
+	if (!err)
+		err = collector__drain(c);
 	if (err)
 		mpx_err("reading events failed: %s", strerror(-err));
 	if (s->summary) {
