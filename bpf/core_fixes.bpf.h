@@ -13,11 +13,11 @@
  * programs: the verifier turns it into a fault-safe load, no helper call),
  * bpf_probe_read_kernel() otherwise (raw_tp).  btf must be a constant of
  * the inlined caller so that the arm not taken is compiled out; both arms
- * carry the same CO-RE relocations.  Used for fields of the tracepoint's
- * own task arguments, and for the run queue read at every switch
- * (get_rq_clocks): loads through the other pointers walked from them
- * (delays, mm) made the verifier take 15-30 ms more per program, for less
- * than the helper calls they save where they are rarely read.
+ * carry the same CO-RE relocations.  Used for the scalar fields of the
+ * tracepoint's own task arguments only: each direct load of a pointer field
+ * (se.cfs_rq, cfs_rq->rq, mm) makes the verifier search the kernel's whole
+ * BTF by name (btf_nested_type_is_trusted), about a millisecond for every
+ * verifier state reaching it: 8-30 ms more for the switch program.
  */
 #define MPX_READ(btf, src, a, ...)						\
 	((btf) ? ___arrow(src, a, ##__VA_ARGS__) : BPF_CORE_READ(src, a, ##__VA_ARGS__))
@@ -115,33 +115,27 @@ static __always_inline __u64 read_rss_member(void *mm, int i)
  * so it can lag real time; the lag is where exec time and run_delay move
  * between tasks, and the self-check needs it to compare like with like.
  */
-static __always_inline void get_rq_clocks(void *task, __u64 *steal, __u64 *clock, bool btf)
+static __always_inline void get_rq_clocks(void *task, __u64 *steal, __u64 *clock, __u64 *rq_cache)
 {
 	struct task_struct *t = task;
 	struct cfs_rq *cfs;
 	struct rq *rq;
 
 	*steal = *clock = 0;
-	if (btf && bpf_core_field_exists(t->se.cfs_rq) &&
-	    bpf_core_field_exists(((struct cfs_rq *)0)->rq)) {
-		cfs = t->se.cfs_rq;
-		rq = cfs->rq;
-		if (bpf_core_field_exists(rq->prev_steal_time_rq))
-			*steal = rq->prev_steal_time_rq;
-		else if (bpf_core_field_exists(rq->prev_steal_time))
-			*steal = rq->prev_steal_time;
-		*clock = rq->clock;
-		return;
-	}
 	if (!bpf_core_field_exists(t->se.cfs_rq) ||
 	    !bpf_core_field_exists(((struct cfs_rq *)0)->rq))
 		return;
-	cfs = BPF_CORE_READ(t, se.cfs_rq);
-	if (!cfs)
-		return;
-	rq = BPF_CORE_READ(cfs, rq);
-	if (!rq)
-		return;
+	/* The task is on this CPU: its run queue is this CPU's, found once. */
+	rq = (struct rq *)*rq_cache;
+	if (!rq) {
+		cfs = BPF_CORE_READ(t, se.cfs_rq);
+		if (!cfs)
+			return;
+		rq = BPF_CORE_READ(cfs, rq);
+		if (!rq)
+			return;
+		*rq_cache = (__u64)rq;
+	}
 	/* prev_steal_time_rq is what update_rq_clock_task() takes out of
 	 * clock_task at each clock update (PARAVIRT_TIME_ACCOUNTING);
 	 * prev_steal_time is the tick-based cputime figure, coarser. */

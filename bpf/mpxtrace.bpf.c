@@ -40,6 +40,12 @@ const volatile __u64 rss_step_pages = 64;
 const volatile bool exit_has_mm = true;
 /* --summary: per-task totals in the kernel (summary.bpf.h), no events. */
 const volatile bool summary_mode = false;
+/*
+ * tp_btf programs find a traced task's entry in task storage (v5.11,
+ * BPF_MAP_TYPE_TASK_STORAGE) before the tracked hash: set when user
+ * space's probe of the map type succeeded.
+ */
+const volatile bool use_task_storage = false;
 /* Bytes of records gathered per CPU before one ring-buffer write. */
 const volatile __u32 batch_bytes = MPX_BATCH_BYTES;
 
@@ -98,6 +104,35 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } rss_last SEC(".maps");
+
+/*
+ * The tracked entries again, kept with the task itself: created at fork
+ * (and by user space, through a pidfd, for the workload's first task), so
+ * the hot hooks find a task without hashing its tid.  The hash stays the
+ * list of traced tasks (user space, Python probes, raw_tp programs) and
+ * the fallback: a task whose storage could not be made, or a lookup that
+ * comes back empty, goes to the hash, so no task is missed for want of it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct mpx_track);
+} track_ts SEC(".maps");
+
+/* A task's tracked entry; btf (a constant of the inlined caller): p is a
+ * BTF pointer, which task storage wants. */
+static __always_inline struct mpx_track *track_get(struct task_struct *p, __u32 tid, bool btf)
+{
+	struct mpx_track *t;
+
+	if (btf && use_task_storage) {
+		t = bpf_task_storage_get(&track_ts, p, 0, 0);
+		if (t)
+			return t;
+	}
+	return bpf_map_lookup_elem(&tracked, &tid);
+}
 
 static __always_inline void count_drop(__u32 what)
 {
@@ -190,20 +225,21 @@ static __always_inline void submit(void *rec)
 
 /*
  * The scheduler hooks' records (switch, wakeup, migrate, the RSS samples
- * taken at a switch) are gathered per CPU and written to the ring buffer
- * as one MPX_EV_BATCH record when the next would not fit or the oldest is
- * MPX_BATCH_AGE_NS old: a reserve and a commit on the shared ring per
- * batch, not per record.  User space splits batches back into records and
- * empties what is left in them at the end of a run (collector__drain).
- * A program that finds its CPU's batch busy (it interrupted another) or
- * cannot make room in it writes to the ring buffer directly, as before;
- * a record neither takes is counted and charged to its tasks.
+ * taken at a switch) are built on the stack and gathered per CPU, then
+ * written to the ring buffer as one MPX_EV_BATCH record when the next
+ * would not fit or the oldest is MPX_BATCH_AGE_NS old: one reserve and
+ * commit on the shared ring per batch, not per record.  User space splits
+ * batches back into records and empties what is left in them at the end
+ * of a run (collector__drain).  A program that finds its CPU's batch busy
+ * (it interrupted another) or cannot make room in it writes its record to
+ * the ring buffer directly; a record neither takes is counted and charged
+ * to its tasks.
  */
 #define MPX_BATCH_AGE_NS (20 * 1000 * 1000ULL)
 
 struct mpx_batch_buf {
 	__u32 len;		/* bytes of records in data */
-	__u32 busy;		/* a program of this CPU is filling a record */
+	__u32 busy;		/* a program of this CPU is adding a record */
 	__u64 first_ts;		/* time of the oldest record */
 	struct mpx_hdr hdr;	/* the MPX_EV_BATCH record: hdr + data[0, len) */
 	__u8 data[MPX_BATCH_BYTES];
@@ -216,14 +252,22 @@ struct {
 	__type(value, struct mpx_batch_buf);
 } batch SEC(".maps");
 
+/* This CPU's struct rq, as an address (get_rq_clocks). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} rq_cache SEC(".maps");
+
 static __always_inline bool batch_flush(struct mpx_batch_buf *b)
 {
 	__u32 len = b->len;
 
 	if (!len)
 		return true;
-	/* A power of two: the mask bounds the size for the verifier; the
-	 * reserve keeps len below it. */
+	/* A power of two: the mask bounds the size for the verifier; put()
+	 * keeps len below it. */
 	len &= MPX_BATCH_BYTES - 1;
 	b->hdr.ts = b->first_ts;
 	b->hdr.type = MPX_EV_BATCH;
@@ -235,52 +279,53 @@ static __always_inline bool batch_flush(struct mpx_batch_buf *b)
 	return true;
 }
 
-/*
- * Room for a record of tasks a and b (0: none): in this CPU's batch (*bp
- * set) or in the ring buffer (*bp NULL).  commit() hands it on either way.
- */
-static __always_inline void *reserve_b(struct mpx_batch_buf **bp, __u32 size, __u16 type,
-				       __u64 ts, __u32 a, __u32 b)
+static __always_inline void hdr_init(struct mpx_hdr *h, __u32 size, __u16 type, __u64 ts)
 {
-	struct mpx_batch_buf *bb;
-	struct mpx_hdr *h;
-	__u32 zero = 0, off;
-
-	*bp = NULL;
-	bb = bpf_map_lookup_elem(&batch, &zero);
-	if (!bb || bb->busy)
-		return reserve2(size, type, ts, a, b);
-	off = bb->len;
-	if (off >= batch_bytes - size || off >= MPX_BATCH_BYTES - size) {
-		if (!batch_flush(bb))
-			return reserve2(size, type, ts, a, b);
-		off = 0;
-	}
-	if (off >= MPX_BATCH_BYTES - size)
-		return NULL;
-	bb->busy = 1;
-	if (!off)
-		bb->first_ts = ts;
-	bb->len = off + size;
-	h = (void *)bb->data + off;
 	h->ts = ts;
 	h->type = type;
 	h->cpu = bpf_get_smp_processor_id();
 	h->size = size;
-	*bp = bb;
-	return h;
 }
 
-static __always_inline void commit(struct mpx_batch_buf *bb, void *rec, __u64 ts)
+/*
+ * Hand on a finished record of tasks a and b (0: none), built on the stack
+ * with hdr_init(); size is a constant multiple of 8.
+ */
+static __always_inline void put(void *rec, __u32 size, __u64 ts, __u32 a, __u32 b)
 {
-	if (!bb) {
-		bpf_ringbuf_submit(rec, wakeup_flag());
-		return;
+	struct mpx_batch_buf *bb;
+	__u32 zero = 0, off, i;
+	__u64 *dst, *src = rec;
+
+	bb = bpf_map_lookup_elem(&batch, &zero);
+	if (bb && !bb->busy) {
+		bb->busy = 1;
+		asm volatile("" ::: "memory");
+		off = bb->len;
+		if (off >= batch_bytes - size || off >= MPX_BATCH_BYTES - size)
+			off = batch_flush(bb) ? 0 : MPX_BATCH_BYTES;
+		if (off < MPX_BATCH_BYTES - size) {
+			if (!off)
+				bb->first_ts = ts;
+			dst = (void *)bb->data + off;
+#pragma unroll
+			for (i = 0; i < size / 8; i++)
+				dst[i] = src[i];
+			bb->len = off + size;
+			if (ts - bb->first_ts >= MPX_BATCH_AGE_NS)
+				batch_flush(bb);
+			asm volatile("" ::: "memory");
+			bb->busy = 0;
+			return;
+		}
+		asm volatile("" ::: "memory");
+		bb->busy = 0;
 	}
-	asm volatile("" ::: "memory");
-	bb->busy = 0;
-	if (ts - bb->first_ts >= MPX_BATCH_AGE_NS)
-		batch_flush(bb);
+	if (bpf_ringbuf_output(&events, rec, size, wakeup_flag())) {
+		count_drop(MPX_DROP_RINGBUF);
+		charge_loss(a);
+		charge_loss(b);
+	}
 }
 
 /* blkio: also delay accounting's figure (three pointer-chasing reads). */
@@ -320,22 +365,28 @@ static __always_inline bool read_mem(struct task_struct *t, struct mpx_mem *m, b
 }
 
 /* A memory sample for prev's process when its RSS moved enough. */
-static __always_inline void sample_rss(struct task_struct *prev, struct mpx_track *pt,
-				       __u32 tid, __u32 pid, __u64 ts, bool btf)
+/* Is prev's RSS worth a look at this switch-out (see MPX_RSS_RECHECK_NS)? */
+static __always_inline bool rss_due(struct task_struct *prev, struct mpx_track *pt,
+				    __u64 ts, bool btf)
 {
-	__u64 total, *last, d, flt;
-	struct mpx_batch_buf *bb;
-	struct mpx_rss *e;
-	struct mpx_mem m;
+	__u64 flt = MPX_READ(btf, prev, min_flt) + MPX_READ(btf, prev, maj_flt);
 
-	flt = MPX_READ(btf, prev, min_flt) + MPX_READ(btf, prev, maj_flt);
 	if (flt == pt->rss_flt && ts - pt->rss_ts < MPX_RSS_RECHECK_NS)
-		return;
+		return false;
 	pt->rss_flt = flt;
 	pt->rss_ts = ts;
-	if (!read_mem(prev, &m, btf))
+	return true;
+}
+
+static __always_inline void sample_rss(struct task_struct *prev, __u32 tid, __u32 pid,
+				       __u64 ts, bool btf)
+{
+	__u64 total, *last, d;
+	struct mpx_rss e;
+
+	if (!read_mem(prev, &e.mem, btf))
 		return;
-	total = m.file + m.anon + m.shmem;
+	total = e.mem.file + e.mem.anon + e.mem.shmem;
 	last = bpf_map_lookup_elem(&rss_last, &pid);
 	if (last) {
 		d = total > *last ? total - *last : *last - total;
@@ -345,13 +396,10 @@ static __always_inline void sample_rss(struct task_struct *prev, struct mpx_trac
 	} else {
 		bpf_map_update_elem(&rss_last, &pid, &total, BPF_ANY);
 	}
-	e = reserve_b(&bb, sizeof(*e), MPX_EV_RSS, ts, tid, 0);
-	if (!e)
-		return;
-	e->mem = m;
-	e->tid = tid;
-	e->pid = pid;
-	commit(bb, e, ts);
+	hdr_init(&e.hdr, sizeof(e), MPX_EV_RSS, ts);
+	e.tid = tid;
+	e.pid = pid;
+	put(&e, sizeof(e), ts, tid, 0);
 }
 
 /*
@@ -398,71 +446,67 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 {
 	__u32 prev_tid = MPX_READ(btf, prev, pid);
 	__u32 next_tid = MPX_READ(btf, next, pid);
-	struct mpx_track *t, *pt = NULL;
 	__u32 prev_pid = 0, next_pid = 0, state;
-	bool ptr = false, ntr = false;
-	struct mpx_batch_buf *bb;
-	struct mpx_switch *e;
-	__u64 ts;
+	struct mpx_track *t, *pt = NULL;
+	bool ptr = false, ntr = false, rss = false;
+	__s32 stack_id = -1;
+	struct mpx_switch e;
+	__u64 ts, *rqc;
+	__u32 zero = 0;
 
 	if (summary_mode)
 		return summ_switch(prev, next, prev_tid, next_tid, ctx, btf);
 	ts = bpf_ktime_get_ns();
-	/* Copy what is needed out of the map values: the verifier refuses
-	 * the OR the compiler would make of two maybe-NULL pointers. */
-	if (prev_tid && (pt = bpf_map_lookup_elem(&tracked, &prev_tid))) {
+	if (has_prev_state_arg)
+		state = (__u32)ctx[3];
+	else
+		state = get_task_state(prev, btf) | MPX_STATE_REREAD;
+	/* Everything that needs prev's entry first: past this point only
+	 * scalars are left, whichever map the entry came from. */
+	if (prev_tid && (pt = track_get(prev, prev_tid, btf))) {
 		prev_pid = pt->pid;
 		ptr = true;
+		/* prev is still current here: its stack says what it
+		 * blocks in (futex, pipe_read, do_wait, ...). */
+		if (want_stacks && (state & 0xff) && !(state & MPX_TASK_DEAD))
+			stack_id = wait_stack(ctx, prev, pt, btf);
+		if (!(state & MPX_TASK_DEAD))
+			rss = rss_due(prev, pt, ts, btf);
 	}
-	if (next_tid && (t = bpf_map_lookup_elem(&tracked, &next_tid))) {
+	if (next_tid && (t = track_get(next, next_tid, btf))) {
 		next_pid = t->pid;
 		ntr = true;
 	}
 	if (!ptr && !ntr)
 		return 0;
 
-	if (has_prev_state_arg)
-		state = (__u32)ctx[3];
-	else
-		state = get_task_state(prev, btf) | MPX_STATE_REREAD;
-
-	e = reserve_b(&bb, sizeof(*e), MPX_EV_SWITCH, ts, ptr ? prev_tid : 0,
-		      ntr ? next_tid : 0);
-	if (e) {
-		__builtin_memset(&e->prev_k, 0, sizeof(e->prev_k));
-		e->prev_tid = 0;
-		e->prev_pid = 0;
-		e->next_tid = 0;
-		e->next_pid = 0;
-		e->prev_state = state;
-		e->flags = preempt ? MPX_SW_PREEMPT : 0;
-		e->stack_id = -1;
-		e->pad = 0;
-		/* One CPU: prev's run ends and next's begins on the same rq. */
-		get_rq_clocks(ptr ? (void *)prev : (void *)next, &e->steal, &e->rq_clock, btf);
-		if (ptr) {
-			e->prev_tid = prev_tid;
-			e->prev_pid = prev_pid;
-			/* Only the final switch's blkio figure is used (the
-			 * self-check's end point): not read at the others. */
-			read_kcounters(prev, &e->prev_k, btf, state & MPX_TASK_DEAD);
-			if (read_iowait(prev, btf))
-				e->flags |= MPX_SW_IOWAIT;
-			if ((state & 0xff) && get_sched_delayed(prev, btf))
-				e->flags |= MPX_SW_DELAYED;
-			/* prev is still current here: its stack says what it
-			 * blocks in (futex, pipe_read, do_wait, ...). */
-			if (want_stacks && (state & 0xff) && !(state & MPX_TASK_DEAD) && pt)
-				e->stack_id = wait_stack(ctx, prev, pt, btf);
-		}
-		if (ntr) {
-			e->next_tid = next_tid;
-			e->next_pid = next_pid;
-		}
-		commit(bb, e, ts);
+	__builtin_memset(&e, 0, sizeof(e));
+	hdr_init(&e.hdr, sizeof(e), MPX_EV_SWITCH, ts);
+	e.prev_state = state;
+	e.flags = preempt ? MPX_SW_PREEMPT : 0;
+	e.stack_id = stack_id;
+	/* One CPU: prev's run ends and next's begins on the same rq. */
+	rqc = bpf_map_lookup_elem(&rq_cache, &zero);
+	if (rqc)
+		get_rq_clocks(ptr ? (void *)prev : (void *)next, &e.steal, &e.rq_clock, rqc);
+	if (ptr) {
+		e.prev_tid = prev_tid;
+		e.prev_pid = prev_pid;
+		/* Only the final switch's blkio figure is used (the
+		 * self-check's end point): not read at the others. */
+		read_kcounters(prev, &e.prev_k, btf, state & MPX_TASK_DEAD);
+		if (read_iowait(prev, btf))
+			e.flags |= MPX_SW_IOWAIT;
+		if ((state & 0xff) && get_sched_delayed(prev, btf))
+			e.flags |= MPX_SW_DELAYED;
 	}
-	if (pt && !(state & MPX_TASK_DEAD))
-		sample_rss(prev, pt, prev_tid, prev_pid, ts, btf);
+	if (ntr) {
+		e.next_tid = next_tid;
+		e.next_pid = next_pid;
+	}
+	put(&e, sizeof(e), ts, ptr ? prev_tid : 0, ntr ? next_tid : 0);
+	if (rss)
+		sample_rss(prev, prev_tid, prev_pid, ts, btf);
 	/* The final switch of a dead task: it will never run again. */
 	if (ptr && (state & MPX_TASK_DEAD) && !(state & MPX_TASK_WAKING))
 		bpf_map_delete_elem(&tracked, &prev_tid);
@@ -492,7 +536,7 @@ static __always_inline int handle_waking(struct task_struct *p, bool btf)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct mpx_track *t;
 
-	t = bpf_map_lookup_elem(&tracked, &tid);
+	t = track_get(p, tid, btf);
 	if (!t)
 		return 0;
 	t->waking_ts = bpf_ktime_get_ns();
@@ -517,35 +561,32 @@ int BPF_PROG(sched_waking_raw, struct task_struct *p)
 static __always_inline int handle_wakeup(struct task_struct *p, __u32 flags, bool btf)
 {
 	__u32 tid = MPX_READ(btf, p, pid);
-	struct mpx_batch_buf *bb;
-	struct mpx_wakeup *e;
+	struct mpx_wakeup e;
 	struct mpx_track *t;
 	__u64 ts;
 
 	if (summary_mode)
 		return summ_wakeup(p, tid);
-	t = bpf_map_lookup_elem(&tracked, &tid);
+	t = track_get(p, tid, btf);
 	if (!t)
 		return 0;
 	ts = bpf_ktime_get_ns();
-	e = reserve_b(&bb, sizeof(*e), MPX_EV_WAKEUP, ts, tid, 0);
-	if (!e)
-		return 0;
-	e->tid = tid;
-	e->pid = t->pid;
-	e->target_cpu = MPX_READ(btf, p, wake_cpu);
-	e->flags = flags;
-	e->waking_ts = 0;
-	e->waker_tid = 0;
-	e->waker_pid = 0;
+	hdr_init(&e.hdr, sizeof(e), MPX_EV_WAKEUP, ts);
+	e.tid = tid;
+	e.pid = t->pid;
+	e.target_cpu = MPX_READ(btf, p, wake_cpu);
+	e.flags = flags;
+	e.waking_ts = 0;
+	e.waker_tid = 0;
+	e.waker_pid = 0;
 	if (t->waking_ts) {
-		e->waking_ts = t->waking_ts;
-		e->waker_tid = t->waker_tid;
-		e->waker_pid = t->waker_pid;
-		e->flags |= MPX_WK_WAKER_KNOWN;
+		e.waking_ts = t->waking_ts;
+		e.waker_tid = t->waker_tid;
+		e.waker_pid = t->waker_pid;
+		e.flags |= MPX_WK_WAKER_KNOWN;
 		t->waking_ts = 0;
 	}
-	commit(bb, e, ts);
+	put(&e, sizeof(e), ts, tid, 0);
 	return 0;
 }
 
@@ -578,12 +619,11 @@ int BPF_PROG(sched_wakeup_new_raw, struct task_struct *p)
 static __always_inline int handle_migrate(struct task_struct *p, int dest_cpu, bool btf)
 {
 	__u32 tid = MPX_READ(btf, p, pid);
-	struct mpx_batch_buf *bb;
-	struct mpx_migrate *e;
+	struct mpx_migrate e;
 	struct mpx_track *t;
 	__u64 ts;
 
-	t = bpf_map_lookup_elem(&tracked, &tid);
+	t = track_get(p, tid, btf);
 	/* Running tasks move all the time; only a sleeper's move matters. */
 	if (!t || !(get_task_state(p, btf) & 0xff))
 		return 0;
@@ -592,14 +632,12 @@ static __always_inline int handle_migrate(struct task_struct *p, int dest_cpu, b
 		return 0;
 	}
 	ts = bpf_ktime_get_ns();
-	e = reserve_b(&bb, sizeof(*e), MPX_EV_MIGRATE, ts, tid, 0);
-	if (!e)
-		return 0;
-	e->tid = tid;
-	e->pid = t->pid;
-	e->dest_cpu = dest_cpu;
-	e->pad = 0;
-	commit(bb, e, ts);
+	hdr_init(&e.hdr, sizeof(e), MPX_EV_MIGRATE, ts);
+	e.tid = tid;
+	e.pid = t->pid;
+	e.dest_cpu = dest_cpu;
+	e.pad = 0;
+	put(&e, sizeof(e), ts, tid, 0);
 	return 0;
 }
 
@@ -620,7 +658,7 @@ int BPF_PROG(sched_migrate_task_raw, struct task_struct *p, int dest_cpu)
 /* Fires in copy_process() before wake_up_new_task(): the child joins the
  * tracked set before it can run. */
 static __always_inline int handle_fork(struct task_struct *parent,
-				       struct task_struct *child)
+				       struct task_struct *child, bool btf)
 {
 	__u32 ptid = BPF_CORE_READ(parent, pid);
 	struct mpx_track *pt, nt = { .stack_id = -1 };
@@ -637,6 +675,9 @@ static __always_inline int handle_fork(struct task_struct *parent,
 		count_drop(MPX_DROP_TRACK_FULL);
 		return 0;
 	}
+	/* No storage (out of memory): the hash entry serves. */
+	if (btf && use_task_storage)
+		bpf_task_storage_get(&track_ts, child, &nt, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (summary_mode) {
 		summ_fork(parent, child, ptid, pt->pid, ctid, nt.pid);
 		return 0;
@@ -659,14 +700,14 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(sched_process_fork, struct task_struct *parent,
 	     struct task_struct *child)
 {
-	return handle_fork(parent, child);
+	return handle_fork(parent, child, true);
 }
 
 SEC("raw_tp/sched_process_fork")
 int BPF_PROG(sched_process_fork_raw, struct task_struct *parent,
 	     struct task_struct *child)
 {
-	return handle_fork(parent, child);
+	return handle_fork(parent, child, false);
 }
 
 static __always_inline int handle_exec(struct task_struct *p, __u32 old_tid,

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 
 #include <bpf/bpf.h>
@@ -29,8 +30,33 @@ struct collector {
 	struct evbuf *sink;
 	int nr_cpus;
 	bool raw;
+	bool task_storage;	/* tp_btf programs also keep entries in task storage */
 	int add_err;
 };
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL	/* v6.9: a pidfd of any thread, not only a leader */
+#endif
+
+/* A pidfd of task tid: the key of task storage maps from user space. */
+static int task_pidfd(uint32_t tid)
+{
+	int fd = (int)syscall(SYS_pidfd_open, (pid_t)tid, PIDFD_THREAD);
+
+	if (fd < 0 && errno == EINVAL)
+		fd = (int)syscall(SYS_pidfd_open, (pid_t)tid, 0);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Does the kernel have task storage maps (v5.11)?  Asked once. */
+static bool have_task_storage(void)
+{
+	static int have = -1;
+
+	if (have < 0)
+		have = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) == 1;
+	return have;
+}
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -343,6 +369,13 @@ static int open_load(struct collector *c, const struct collect_opts *o, bool raw
 				       (__u32)(o->ringbuf_bytes / 8) : MPX_BATCH_BYTES;
 
 	bpf_map__set_max_entries(c->skel->maps.tracked, o->max_tasks);
+	/* Without task storage (< 5.11) the hash alone serves: the verifier
+	 * drops the code using the map with use_task_storage false, and the
+	 * raw_tp twins never name it. */
+	c->task_storage = !raw && have_task_storage();
+	c->skel->rodata->use_task_storage = c->task_storage;
+	if (!c->task_storage)
+		bpf_map__set_autocreate(c->skel->maps.track_ts, false);
 	c->skel->rodata->summary_mode = o->summary;
 	if (o->summary) {
 		/* No events, stacks or losses per task: the smallest maps. */
@@ -489,9 +522,19 @@ int collector__track(struct collector *c, uint32_t tid, uint32_t pid)
 		__u32 stack_uses, pad;
 	} v = { .pid = pid, .stack_id = -1 };
 
+	int fd;
+
 	_Static_assert(sizeof(v) == 64, "struct mpx_track layout");
 	if (bpf_map_update_elem(bpf_map__fd(c->skel->maps.tracked), &tid, &v, BPF_ANY))
 		return -errno;
+	if (!c->task_storage)
+		return 0;
+	/* Best effort: the hash entry serves when there is no storage. */
+	fd = task_pidfd(tid);
+	if (fd >= 0) {
+		bpf_map_update_elem(bpf_map__fd(c->skel->maps.track_ts), &fd, &v, BPF_ANY);
+		close(fd);
+	}
 	return 0;
 }
 

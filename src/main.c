@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #include "analysis.h"
 #include "csv.h"
@@ -133,5 +134,11 @@ cleanup:
 	if (o.output && !wrote)
 		mpx_abort_out(out_tmp);
 	free(out_tmp);
+	if (mpx_verbose) {
+		struct rusage ru;
+
+		if (!getrusage(RUSAGE_SELF, &ru))
+			mpx_info("mpxtrace peak RSS %.1f MiB\n", ru.ru_maxrss / 1024.0);
+	}
 	return code;
 }

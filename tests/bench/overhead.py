@@ -57,8 +57,12 @@ CASES = [
     ("seed experiment (Process x2 + Pool x2)",
      [PY, os.path.join(ROOT, "tests/workloads/process_vs_pool.py")], seed_metric),
     ("pool, 10,000 tiny tasks", [PY, "-c", POOL_10K], ms_metric),
-    ("context-switch ping-pong (perf bench sched pipe)",
+    ("ping-pong, 2 processes (sched pipe)",
      ["perf", "bench", "sched", "pipe", "-l", "100000"], pipe_metric),
+    # Pinned to one CPU: every switch is paid for on that CPU, nothing is
+    # hidden in (or added to) the other CPU's idle exits and wakeup IPIs.
+    ("ping-pong, pinned to one CPU",
+     ["taskset", "-c", "0", "perf", "bench", "sched", "pipe", "-l", "200000"], pipe_metric),
     ("start to exit of /bin/true", ["/bin/true"], lambda out: 0.0),
 ]
 
@@ -77,8 +81,8 @@ tracepoint:sched:sched_wakeup { @wake[args->pid] = nsecs; }
 
 # Tools a user would run instead, system-wide while the workload runs.
 OTHER_TOOLS = [
-    ("runqlat (libbpf-tools)", ["/usr/sbin/runqlat"]),
-    ("offcputime (libbpf-tools)", ["/usr/sbin/offcputime"]),
+    ("runqlat -p (libbpf-tools)", ["/usr/sbin/runqlat", "-p"]),
+    ("offcputime -p (libbpf-tools)", ["/usr/sbin/offcputime", "-p"]),
     ("bpftrace sched_switch accounting", ["bpftrace", "-e", BPFTRACE_PROG]),
 ]
 
@@ -89,6 +93,8 @@ def run(cmd, traced, tool=None):
     bg = None
     if tool == "perf":
         full = ["perf", "sched", "record", "-q", "-o", "/tmp/mpxbench-perf.data", "--"] + cmd
+    elif tool and tool[-1] == "-p":
+        return run_pid_tool(cmd, tool)
     elif tool:
         bg = subprocess.Popen(tool, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1.5)         # let it attach
@@ -110,6 +116,33 @@ def run(cmd, traced, tool=None):
     if p.returncode != 0:
         sys.exit("bench: %s failed (%d): %s" % (" ".join(full), p.returncode, p.stderr[-300:]))
     return wall, p.stdout
+
+
+def run_pid_tool(cmd, tool):
+    """A tool that follows one process (-p PID): the workload starts
+    stopped, the tool attaches to it, then it runs."""
+    p = subprocess.Popen(["sh", "-c", 'kill -STOP $$; exec "$@"', "sh"] + cmd,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(500):
+        with open("/proc/%d/stat" % p.pid) as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "T":
+                break
+        time.sleep(0.002)
+    bg = subprocess.Popen(tool + [str(p.pid)], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+    time.sleep(1.5)             # let it attach
+    os.kill(p.pid, 18)          # SIGCONT
+    t = time.perf_counter()
+    out, err = p.communicate()
+    wall = (time.perf_counter() - t) * 1000
+    bg.send_signal(2)
+    try:
+        bg.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        bg.kill()
+    if p.returncode != 0:
+        sys.exit("bench: %s failed (%d): %s" % (" ".join(cmd), p.returncode, err[-300:]))
+    return wall, out
 
 
 def main():
@@ -139,6 +172,7 @@ def main():
             ratio("summary"), wall_[False], wall_["event"] / wall_[False],
             wall_["summary"] / wall_[False]))
         sys.stdout.flush()
+    tool_itself()
     python_probes()
     compare_tools()
     analysis_speed()
@@ -216,6 +250,44 @@ def analysis_speed():
                                                       n / med / 1e6))
 
 
+def tool_itself():
+    """Start-up (mpxtrace's start to the workload released, its own -v
+    figure), its peak RSS, and the event rate it keeps up with, no loss."""
+    print()
+    print("mpxtrace itself (medians of %d)" % RUNS)
+    for name, extra in (("event mode", []), ("--summary", ["--summary"])):
+        st, rss = [], []
+        for _ in range(RUNS):
+            p = subprocess.run([MPXTRACE, "-v", "-o", "/dev/null"] + extra + ["--", "/bin/true"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            m = re.search(r"workload released ([0-9.]+) ms", p.stderr)
+            r = re.search(r"peak RSS ([0-9.]+) MiB", p.stderr)
+            if p.returncode or not m or not r:
+                sys.exit("bench: start-up figure missing: %s" % p.stderr[-300:])
+            st.append(float(m.group(1)))
+            rss.append(float(r.group(1)))
+        print("  %-10s start to workload running %6.1f ms, peak RSS %5.1f MiB "
+              "(the ring buffer's mapping included)" % (name, statistics.median(st),
+                                                        statistics.median(rss)))
+    # Event rate: one pinned pair, then two pairs on both CPUs.
+    loads = [("1 ping-pong pair, pinned", "taskset -c 0 perf bench sched pipe -l 300000"),
+             ("2 ping-pong pairs", "(perf bench sched pipe -l 150000 & "
+              "perf bench sched pipe -l 150000; wait)")]
+    for name, sh in loads:
+        p = subprocess.run([MPXTRACE, "-v", "-j", "-o", "/dev/stdout", "--", "sh", "-c",
+                            sh + " >/dev/null"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+        if p.returncode:
+            sys.exit("bench: %s failed: %s" % (sh, p.stderr[-300:]))
+        import json
+        run = json.loads(p.stdout)
+        r = re.search(r"peak RSS ([0-9.]+) MiB", p.stderr)
+        n, lost, wall = run["events"], run["lost_events"], run["wall_ns"] / 1e9
+        print("  %-26s %9d events in %5.2f s: %5.2f M events/s, %d lost, peak RSS %.0f MiB"
+              % (name, n, wall, n / wall / 1e6, lost, float(r.group(1)) if r else -1))
+    sys.stdout.flush()
+
+
 def compare_tools():
     """The workloads' own timing under each tool, as ratios to none: every
     repetition runs every configuration once, in rotating order, so drift on
@@ -227,10 +299,12 @@ def compare_tools():
     print()
     print("the same workloads under the tools a user would pick instead "
           "(%d rotating runs; median of the workload's own timing / untraced):" % runs)
-    print("%-36s %s" % ("tool", "  ".join("%-12s" % c[0][:12] for c in CASES[:3])))
-    res = {(c, k): [] for c, _ in configs for k in range(3)}
+    ncases = 4
+    short = ["seed", "pool 10k", "ping-pong", "pinned p-p"]
+    print("%-36s %s" % ("tool", "  ".join("%-12s" % n for n in short[:ncases])))
+    res = {(c, k): [] for c, _ in configs for k in range(ncases)}
     for rep in range(runs):
-        for k, (name, cmd, metric) in enumerate(CASES[:3]):
+        for k, (name, cmd, metric) in enumerate(CASES[:ncases]):
             order = configs[rep % len(configs):] + configs[:rep % len(configs)]
             for cname, tool in order:
                 if tool is None:
@@ -245,7 +319,7 @@ def compare_tools():
     for cname, _ in configs[1:]:
         cells = ["%-12s" % ("%.3f" % (statistics.median(res[(cname, k)]) /
                                      statistics.median(res[("untraced", k)])))
-                 for k in range(3)]
+                 for k in range(ncases)]
         print("%-36s %s" % (cname, "  ".join(cells)))
     sys.stdout.flush()
 
