@@ -31,6 +31,7 @@ struct collector {
 	int nr_cpus;
 	bool raw;
 	bool task_storage;	/* tp_btf programs also keep entries in task storage */
+	char missing_tp[64];	/* a tracepoint the kernel lacks: no use retrying */
 	int add_err;
 };
 
@@ -307,7 +308,7 @@ out:
 
 /* Load the tp_btf or the raw_tp twin of each hook whose tracepoint exists. */
 static int set_autoload(struct mpxtrace_bpf *skel, bool raw, const int nargs[NTP],
-			bool rss_exact, bool summary)
+			bool rss_exact, bool summary, char missing[64])
 {
 	struct bpf_program *p;
 
@@ -330,7 +331,7 @@ static int set_autoload(struct mpxtrace_bpf *skel, bool raw, const int nargs[NTP
 		/* The scheduler hooks are the tool: without them, nothing. */
 		if (is_raw == raw && i >= 0 && i <= tp_index("task_rename") && nargs[i] < 0 &&
 		    strcmp(base, "task_rename") && strcmp(base, "sched_process_free")) {
-			mpx_err("this kernel has no %s tracepoint in its BTF", base);
+			snprintf(missing, 64, "%s", base);
 			return -ENOENT;
 		}
 	}
@@ -392,7 +393,7 @@ static int open_load(struct collector *c, const struct collect_opts *o, bool raw
 		bpf_map__set_max_entries(c->skel->maps.summ, 1);
 		bpf_map__set_max_entries(c->skel->maps.summ_done, 1);
 	}
-	err = set_autoload(c->skel, raw, nargs, o->rss_exact, o->summary);
+	err = set_autoload(c->skel, raw, nargs, o->rss_exact, o->summary, c->missing_tp);
 	if (err) {
 		mpxtrace_bpf__destroy(c->skel);
 		c->skel = NULL;
@@ -473,12 +474,12 @@ int collector__open(struct collector **out, const struct collect_opts *o,
 	err = -EINVAL;
 	if (o->attach != MPX_ATTACH_RAW_TP) {
 		err = open_load(c, o, false, true);
-		if (err && err != -EPERM) {
+		if (err && err != -EPERM && !c->missing_tp[0]) {
 			mpx_info("loading failed (%s), trying with the kernel's whole BTF\n",
 				 strerror(-err));
 			err = open_load(c, o, false, false);
 		}
-		if (err && o->attach == MPX_ATTACH_AUTO && err != -EPERM) {
+		if (err && o->attach == MPX_ATTACH_AUTO && err != -EPERM && !c->missing_tp[0]) {
 			mpx_info("tp_btf programs failed (%s), trying raw_tp\n",
 				 strerror(-err));
 			err = open_load(c, o, true, true);
@@ -487,7 +488,9 @@ int collector__open(struct collector **out, const struct collect_opts *o,
 		err = open_load(c, o, true, true);
 	}
 	if (err) {
-		if (err == -EPERM)
+		if (c->missing_tp[0])
+			mpx_err("this kernel has no %s tracepoint in its BTF", c->missing_tp);
+		else if (err == -EPERM)
 			mpx_err("permission denied loading BPF programs: run as root "
 				"(sudo mpxtrace ...) or with CAP_BPF and CAP_PERFMON");
 		else

@@ -373,6 +373,29 @@ def test_missing_btf():
                "report without BTF: rc %d %r" % (p.returncode, p.stderr))
 
 
+def test_missing_tracepoint():
+    # A kernel whose BTF lacks sched_switch's tracepoint: the real BTF with
+    # that one name changed, bind-mounted in a private mount namespace (and
+    # a fresh /run, so no cache from the real kernel answers instead).
+    with open("/sys/kernel/btf/vmlinux", "rb") as f:
+        data = f.read()
+    name = b"\0btf_trace_sched_switch\0"
+    expect(data.count(name) == 1, "the kernel's BTF names btf_trace_sched_switch %d times"
+           % data.count(name))
+    with tempfile.TemporaryDirectory() as btfdir, tempfile.TemporaryDirectory() as d:
+        fake = os.path.join(btfdir, "vmlinux")
+        with open(fake, "wb") as f:
+            f.write(data.replace(name, b"\0btf_trace_sched_swatch\0"))
+        marker = os.path.join(d, "ran")
+        p = in_namespace("mount -t tmpfs none /run; mount --bind %s /sys/kernel/btf/vmlinux"
+                         % fake, ["-o", os.path.join(d, "r.txt"), "--", "touch", marker])
+        lines = [l for l in p.stderr.splitlines() if l.strip()]
+        expect(p.returncode == 1 and len(lines) == 1 and "sched_switch" in lines[0],
+               "rc %d, stderr %r" % (p.returncode, p.stderr))
+        expect(not os.listdir(d), "left %r (the workload ran, or an empty report)"
+               % os.listdir(d))
+
+
 def test_no_python3_on_the_machine():
     # /usr/bin/python3 and every python3 on PATH made non-executable.
     hide = ("for p in /usr/bin/python3 $(IFS=:; for d in $PATH; do echo $d/python3; done)"
