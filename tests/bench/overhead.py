@@ -196,6 +196,8 @@ def python_probes():
         ("seed experiment, default probes", [PY, os.path.join(ROOT,
          "tests/workloads/process_vs_pool.py")], seed_metric,
          ["--python-probes=off"], []),
+        ("pool, 10,000 tiny tasks, default probes", [PY, "-c", POOL_10K], ms_metric,
+         ["--python-probes=off"], []),
         ("fib(20) profiled, --py-functions=fib", [PY, "-c", FIB_PROFILED], ms_metric,
          [], ["--py-functions=fib"]),
     ]
