@@ -100,8 +100,9 @@ def run(cmd, traced, tool=None):
         time.sleep(1.5)         # let it attach
         full = cmd
     elif traced:
-        full = [MPXTRACE, "-o", "/dev/null"] + (["--summary"] if traced == "summary" else []) + \
-            ["--"] + cmd
+        full = [MPXTRACE, "-o", "/dev/null"] + {"summary": ["--summary"],
+                                                 "noprobes": ["--python-probes=off"]}.get(
+                                                     traced, []) + ["--"] + cmd
     else:
         full = cmd
     t = time.perf_counter()
@@ -295,7 +296,9 @@ def compare_tools():
     repetition runs every configuration once, in rotating order, so drift on
     a busy machine hits all of them alike."""
     runs = max(3, RUNS // 2)
-    configs = [("untraced", None), ("mpxtrace", "mpx"), ("mpxtrace --summary", "summary")] + \
+    configs = [("untraced", None), ("mpxtrace", "mpx"),
+               ("mpxtrace --python-probes=off", "noprobes"),
+               ("mpxtrace --summary", "summary")] + \
         [(n, c) for n, c in OTHER_TOOLS if os.path.exists(c[0]) or c[0] == "bpftrace"] + \
         [("perf sched record", "perf")]
     print()
@@ -313,8 +316,8 @@ def compare_tools():
                     out = run(cmd, False)[1]
                 elif tool == "mpx":
                     out = run(cmd, "event")[1]
-                elif tool == "summary":
-                    out = run(cmd, "summary")[1]
+                elif tool in ("summary", "noprobes"):
+                    out = run(cmd, tool)[1]
                 else:
                     out = run(cmd, False, tool)[1]
                 res[(cname, k)].append(metric(out))
