@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,6 +69,9 @@ static int cmp_ix(const void *a, const void *b)
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
+_Static_assert(sizeof(struct evbuf_ix) == 16 && offsetof(struct evbuf_ix, ts) == 0,
+	       "mpx_sort_by_u64 sorts evbuf_ix by ts");
+
 void evbuf__sort(struct evbuf *b)
 {
 	size_t i;
@@ -76,7 +80,8 @@ void evbuf__sort(struct evbuf *b)
 	for (i = 1; i < b->n; i++)
 		if (cmp_ix(&b->ix[i - 1], &b->ix[i]) > 0)
 			break;
-	if (i < b->n)
+	/* Else by ts alone: ix is in arrival order, or sorted already. */
+	if (i < b->n && mpx_sort_by_u64(b->ix, b->n, sizeof(*b->ix)))
 		qsort(b->ix, b->n, sizeof(*b->ix), cmp_ix);
 }
 

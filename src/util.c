@@ -115,6 +115,93 @@ int mpx_grow(void **buf, size_t *cap, size_t need, size_t elsz)
 	return 0;
 }
 
+#define RADIX_BITS	11
+#define RADIX_SIZE	(1u << RADIX_BITS)
+#define RADIX_PASSES	((64 + RADIX_BITS - 1) / RADIX_BITS)
+
+struct radix_e16 {
+	uint64_t key, val;
+};
+
+/* One stable counting pass on the digit at shift, src to dst. */
+static void radix_pass(const void *src, void *dst, size_t n, size_t elsz,
+		       uint64_t min, unsigned int shift, size_t *count)
+{
+	size_t i, sum = 0, c;
+
+	for (i = 0; i < RADIX_SIZE; i++) {
+		c = count[i];
+		count[i] = sum;
+		sum += c;
+	}
+	if (elsz == 8) {
+		const uint64_t *s = src;
+		uint64_t *d = dst;
+
+		for (i = 0; i < n; i++)
+			d[count[((s[i] - min) >> shift) & (RADIX_SIZE - 1)]++] = s[i];
+	} else {
+		const struct radix_e16 *s = src;
+		struct radix_e16 *d = dst;
+
+		for (i = 0; i < n; i++)
+			d[count[((s[i].key - min) >> shift) & (RADIX_SIZE - 1)]++] = s[i];
+	}
+}
+
+int mpx_sort_by_u64(void *v, size_t n, size_t elsz)
+{
+	size_t (*count)[RADIX_SIZE];
+	uint64_t min = UINT64_MAX, max = 0, k;
+	unsigned char *a = v, *tmp, *src, *dst;
+	unsigned int p, np;
+	size_t i;
+
+	if (elsz != 8 && elsz != 16)
+		return -EINVAL;
+	if (n < 2)
+		return 0;
+	for (i = 0; i < n; i++) {
+		memcpy(&k, a + i * elsz, sizeof(k));
+		min = k < min ? k : min;
+		max = k > max ? k : max;
+	}
+	/* Only the digits that differ between min and max need a pass. */
+	for (np = 0; np < RADIX_PASSES && (max - min) >> (np * RADIX_BITS); np++)
+		;
+	if (!np)
+		return 0;
+	tmp = malloc(n * elsz);
+	count = calloc(np, sizeof(*count));
+	if (!tmp || !count) {
+		free(tmp);
+		free(count);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		memcpy(&k, a + i * elsz, sizeof(k));
+		k -= min;
+		for (p = 0; p < np; p++)
+			count[p][(k >> (p * RADIX_BITS)) & (RADIX_SIZE - 1)]++;
+	}
+	src = a;
+	dst = tmp;
+	for (p = 0; p < np; p++) {
+		/* A digit all keys share moves nothing. */
+		memcpy(&k, src, sizeof(k));
+		if (count[p][((k - min) >> (p * RADIX_BITS)) & (RADIX_SIZE - 1)] == n)
+			continue;
+		radix_pass(src, dst, n, elsz, min, p * RADIX_BITS, count[p]);
+		src = dst;
+		dst = dst == tmp ? a : tmp;
+	}
+	if (src != a)
+		memcpy(a, src, n * elsz);
+	free(tmp);
+	free(count);
+	return 0;
+}
+
 uint64_t mpx_start_ns(void)
 {
 	unsigned long long start = 0;

@@ -128,6 +128,126 @@ TEST(evbuf_sort_equal_ts_keep_arrival_order)
 	evbuf__free(&b);
 }
 
+/* Per-CPU streams, each in time order, arriving in batches of 40 records
+ * (the ring buffer's shape): sorted by time, ties in arrival order. */
+TEST(evbuf_sort_interleaved_batches)
+{
+	enum { NCPU = 4, PER = 2000, BATCH = 40 };
+	uint64_t *ts = calloc(NCPU * PER, sizeof(*ts)), next[NCPU] = { 0 };
+	struct evbuf b;
+	size_t i, n = 0, c, k;
+
+	if (!ASSERT_NOT_NULL(ts))
+		return;
+	/* CPU c's i-th record at 1000 + 7 * i + c % 2: streams overlap in time
+	 * and pairs of CPUs share timestamps. */
+	while (n < NCPU * PER)
+		for (c = 0; c < NCPU; c++)
+			for (k = 0; k < BATCH && next[c] < PER; k++, next[c]++)
+				ts[n++] = 1000 + 7 * next[c] + c % 2;
+	evbuf__init(&b);
+	add_numbered(&b, ts, n);
+	evbuf__sort(&b);
+	ASSERT_EQ(b.n, n);
+	for (i = 1; i < b.n; i++) {
+		uint64_t prev = evbuf__get(&b, i - 1)->ts, cur = evbuf__get(&b, i)->ts;
+
+		if (!ASSERT_TRUE(prev < cur ||
+				 (prev == cur && tid_at(&b, i - 1) < tid_at(&b, i))))
+			break;
+	}
+	/* The first of 1000 + 7 * k: CPU 0's record k of its first batch. */
+	ASSERT_EQ(evbuf__get(&b, 0)->ts, 1000);
+	ASSERT_EQ(tid_at(&b, 0), 0);
+	ASSERT_EQ(tid_at(&b, 1), 2 * BATCH);	/* CPU 2's first, same ts */
+	ASSERT_EQ(evbuf__get(&b, b.n - 1)->ts, 1000 + 7 * (PER - 1) + 1);
+	evbuf__free(&b);
+	free(ts);
+}
+
+/* ---- mpx_sort_by_u64 --------------------------------------------------- */
+
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static int cmp_u64_asc(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct kv {
+	uint64_t key, val;
+};
+
+static int cmp_kv(const void *a, const void *b)
+{
+	const struct kv *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->val < y->val ? -1 : x->val > y->val;
+}
+
+/* Keys over the whole 64-bit range, then over a narrow one: what qsort gives. */
+TEST(sort_by_u64_matches_qsort)
+{
+	enum { N = 5000 };
+	uint64_t *v = malloc(N * sizeof(*v)), *w = malloc(N * sizeof(*w)), seed = 88172645463325252ull;
+	size_t i, round;
+
+	if (!ASSERT_NOT_NULL(v) || !ASSERT_NOT_NULL(w))
+		return;
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i < N; i++)
+			v[i] = round == 0 ? xorshift(&seed) :
+			       round == 1 ? 5000000 + xorshift(&seed) % 3000 : 42;
+		v[7] = round == 0 ? UINT64_MAX : v[7];
+		v[9] = round == 0 ? 0 : v[9];
+		memcpy(w, v, N * sizeof(*v));
+		qsort(w, N, sizeof(*w), cmp_u64_asc);
+		ASSERT_EQ(mpx_sort_by_u64(v, N, sizeof(*v)), 0);
+		ASSERT_TRUE(!memcmp(v, w, N * sizeof(*v)));
+	}
+	ASSERT_EQ(v[0], 42);
+	ASSERT_EQ(mpx_sort_by_u64(v, 0, sizeof(*v)), 0);
+	ASSERT_EQ(mpx_sort_by_u64(v, 1, sizeof(*v)), 0);
+	ASSERT_EQ(mpx_sort_by_u64(v, N, 12), -EINVAL);
+	free(v);
+	free(w);
+}
+
+/* 16-byte elements: sorted by key, equal keys in their first order. */
+TEST(sort_by_u64_stable)
+{
+	enum { N = 6000 };
+	struct kv *a = malloc(N * sizeof(*a)), *ref = malloc(N * sizeof(*ref));
+	uint64_t seed = 2463534242ull;
+	size_t i;
+
+	if (!ASSERT_NOT_NULL(a) || !ASSERT_NOT_NULL(ref))
+		return;
+	for (i = 0; i < N; i++) {
+		/* Few distinct keys spread over 40 bits: many ties, four passes. */
+		a[i].key = (xorshift(&seed) % 50) << 30 | (i % 3);
+		a[i].val = i;
+	}
+	memcpy(ref, a, N * sizeof(*a));
+	qsort(ref, N, sizeof(*ref), cmp_kv);
+	ASSERT_EQ(mpx_sort_by_u64(a, N, sizeof(*a)), 0);
+	for (i = 0; i < N; i++)
+		if (!ASSERT_EQ(a[i].key, ref[i].key) || !ASSERT_EQ(a[i].val, ref[i].val))
+			break;
+	free(a);
+	free(ref);
+}
+
 /* ---- mpx_parse_u64 ----------------------------------------------------- */
 
 /* Parse s in [min, max]: the return value, and the result or 777 if untouched. */
