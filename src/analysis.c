@@ -724,18 +724,33 @@ static int cp_gil_holder(struct mpx_run_analysis *ra)
 
 /* ---- facts ------------------------------------------------------------ */
 
+/* An interval's start or end, ordered by time, ends before starts at the
+ * same instant: the time shifted left, the low bit set for a start. */
 struct edge {
-	uint64_t t;
-	int d;
+	uint64_t key;
 };
+
+static uint64_t edge_t(struct edge e)
+{
+	return e.key >> 1;
+}
+
+static int edge_d(struct edge e)
+{
+	return e.key & 1 ? +1 : -1;
+}
 
 static int cmp_edge(const void *a, const void *b)
 {
 	const struct edge *x = a, *y = b;
 
-	if (x->t != y->t)
-		return x->t < y->t ? -1 : 1;
-	return x->d - y->d;	/* ends before starts at the same instant */
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+static void sort_edges(struct edge *e, size_t n)
+{
+	if (mpx_sort_by_u64(e, n, sizeof(*e)))
+		qsort(e, n, sizeof(*e), cmp_edge);
 }
 
 /* Most intervals open at once. */
@@ -744,21 +759,23 @@ static uint32_t peak(struct edge *e, size_t n)
 	int cur = 0, best = 0;
 	size_t i;
 
-	qsort(e, n, sizeof(*e), cmp_edge);
+	sort_edges(e, n);
 	for (i = 0; i < n; i++) {
-		cur += e[i].d;
+		cur += edge_d(e[i]);
 		if (cur > best)
 			best = cur;
 	}
 	return (uint32_t)best;
 }
 
+/* Times are ns since boot (a trace file refuses 2^60 or more): the shift
+ * keeps them whole. */
 static bool push_edge(struct edge **e, size_t *n, size_t *cap, uint64_t s, uint64_t t)
 {
 	if (t <= s || mpx_grow((void **)e, cap, *n + 2, sizeof(**e)))
 		return false;
-	(*e)[(*n)++] = (struct edge){ s, +1 };
-	(*e)[(*n)++] = (struct edge){ t, -1 };
+	(*e)[(*n)++] = (struct edge){ s << 1 | 1 };
+	(*e)[(*n)++] = (struct edge){ t << 1 };
 	return true;
 }
 
@@ -898,12 +915,12 @@ static void facts(struct mpx_run_analysis *ra)
 		int depth = 0;
 		uint64_t us = 0;
 
-		qsort(u, nw, sizeof(*u), cmp_edge);
+		sort_edges(u, nw);
 		for (k = 0; k < nw; k++) {
-			if (depth == 0 && u[k].d > 0)
-				us = u[k].t;
-			depth += u[k].d;
-			if (depth == 0 && u[k].d < 0) {
+			if (depth == 0 && edge_d(u[k]) > 0)
+				us = edge_t(u[k]);
+			depth += edge_d(u[k]);
+			if (depth == 0 && edge_d(u[k]) < 0) {
 				for (i = 0; i < m->ntasks; i++) {
 					const struct mpx_task *t = &m->tasks[i];
 					size_t j;
@@ -912,7 +929,7 @@ static void facts(struct mpx_run_analysis *ra)
 						if (t->iv[j].state == MPX_TS_RUNNING)
 							ra->others_oncpu_while_tasks_blocked_ns +=
 								overlap(t->iv[j].start,
-									t->iv[j].end, us, u[k].t);
+									t->iv[j].end, us, edge_t(u[k]));
 				}
 			}
 		}
