@@ -115,90 +115,114 @@ int mpx_grow(void **buf, size_t *cap, size_t need, size_t elsz)
 	return 0;
 }
 
-#define RADIX_BITS	11
-#define RADIX_SIZE	(1u << RADIX_BITS)
-#define RADIX_PASSES	((64 + RADIX_BITS - 1) / RADIX_BITS)
+/*
+ * mpx_sort_by_u64: a most-significant-digit-first radix sort.  Each level
+ * spreads the keys between their own min and max over up to 2^11
+ * buckets (stable counting), then sorts each bucket the same way; a
+ * bucket of few elements gets an insertion sort.  Input that is nearly in
+ * order (interleaved sorted streams) lands in few buckets at a time, so
+ * the writes stay sequential; a skewed range costs a level per 11 bits.
+ */
+#define MSD_BITS	11
+#define MSD_SMALL	32
 
-struct radix_e16 {
+struct msd_e16 {
 	uint64_t key, val;
 };
 
-/* One stable counting pass on the digit at shift, src to dst. */
-static void radix_pass(const void *src, void *dst, size_t n, size_t elsz,
-		       uint64_t min, unsigned int shift, size_t *count)
+static uint64_t msd_key(const unsigned char *a, size_t i, size_t elsz)
 {
-	size_t i, sum = 0, c;
+	uint64_t k;
 
-	for (i = 0; i < RADIX_SIZE; i++) {
-		c = count[i];
-		count[i] = sum;
-		sum += c;
+	memcpy(&k, a + i * elsz, sizeof(k));
+	return k;
+}
+
+static void msd_insertion(unsigned char *a, size_t n, size_t elsz)
+{
+	unsigned char x[16];
+	size_t i, j;
+
+	for (i = 1; i < n; i++) {
+		uint64_t k = msd_key(a, i, elsz);
+
+		if (msd_key(a, i - 1, elsz) <= k)
+			continue;
+		memcpy(x, a + i * elsz, elsz);
+		for (j = i; j > 0 && msd_key(a, j - 1, elsz) > k; j--)
+			;
+		memmove(a + (j + 1) * elsz, a + j * elsz, (i - j) * elsz);
+		memcpy(a + j * elsz, x, elsz);
 	}
+}
+
+/* Sort the n elements of a in place, aux (as large) as scratch. */
+static void msd_sort(unsigned char *a, unsigned char *aux, size_t n, size_t elsz)
+{
+	size_t count[(1u << MSD_BITS) + 1], i, nb;
+	uint64_t min = UINT64_MAX, max = 0, k;
+	unsigned int bits = MSD_BITS, len, shift;
+
+	if (n <= MSD_SMALL) {
+		msd_insertion(a, n, elsz);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		k = msd_key(a, i, elsz);
+		min = k < min ? k : min;
+		max = k > max ? k : max;
+	}
+	if (min == max)
+		return;
+	/* About 8 elements a bucket below 2^14 of them. */
+	while (bits > 4 && (size_t)1 << (bits + 3) > n)
+		bits--;
+	len = 64 - (unsigned int)__builtin_clzll(max - min);
+	shift = len > bits ? len - bits : 0;
+	nb = (size_t)((max - min) >> shift) + 1;
+	memset(count, 0, (nb + 1) * sizeof(count[0]));
+	for (i = 0; i < n; i++)
+		count[((msd_key(a, i, elsz) - min) >> shift) + 1]++;
+	for (i = 1; i <= nb; i++)
+		count[i] += count[i - 1];
 	if (elsz == 8) {
-		const uint64_t *s = src;
-		uint64_t *d = dst;
+		const uint64_t *s = (const uint64_t *)a;
+		uint64_t *d = (uint64_t *)aux;
 
 		for (i = 0; i < n; i++)
-			d[count[((s[i] - min) >> shift) & (RADIX_SIZE - 1)]++] = s[i];
+			d[count[(s[i] - min) >> shift]++] = s[i];
 	} else {
-		const struct radix_e16 *s = src;
-		struct radix_e16 *d = dst;
+		const struct msd_e16 *s = (const struct msd_e16 *)a;
+		struct msd_e16 *d = (struct msd_e16 *)aux;
 
 		for (i = 0; i < n; i++)
-			d[count[((s[i].key - min) >> shift) & (RADIX_SIZE - 1)]++] = s[i];
+			d[count[(s[i].key - min) >> shift]++] = s[i];
+	}
+	memcpy(a, aux, n * elsz);
+	/* count[b] is now where bucket b ends; one key per bucket at shift 0. */
+	for (i = 0; shift && i < nb; i++) {
+		size_t from = i ? count[i - 1] : 0;
+
+		if (count[i] - from > 1)
+			msd_sort(a + from * elsz, aux + from * elsz, count[i] - from, elsz);
 	}
 }
 
 int mpx_sort_by_u64(void *v, size_t n, size_t elsz)
 {
-	size_t (*count)[RADIX_SIZE];
-	uint64_t min = UINT64_MAX, max = 0, k;
-	unsigned char *a = v, *tmp, *src, *dst;
-	unsigned int p, np;
-	size_t i;
+	unsigned char *aux;
 
 	if (elsz != 8 && elsz != 16)
 		return -EINVAL;
-	if (n < 2)
+	if (n <= MSD_SMALL) {
+		msd_insertion(v, n, elsz);
 		return 0;
-	for (i = 0; i < n; i++) {
-		memcpy(&k, a + i * elsz, sizeof(k));
-		min = k < min ? k : min;
-		max = k > max ? k : max;
 	}
-	/* Only the digits that differ between min and max need a pass. */
-	for (np = 0; np < RADIX_PASSES && (max - min) >> (np * RADIX_BITS); np++)
-		;
-	if (!np)
-		return 0;
-	tmp = malloc(n * elsz);
-	count = calloc(np, sizeof(*count));
-	if (!tmp || !count) {
-		free(tmp);
-		free(count);
+	aux = malloc(n * elsz);
+	if (!aux)
 		return -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		memcpy(&k, a + i * elsz, sizeof(k));
-		k -= min;
-		for (p = 0; p < np; p++)
-			count[p][(k >> (p * RADIX_BITS)) & (RADIX_SIZE - 1)]++;
-	}
-	src = a;
-	dst = tmp;
-	for (p = 0; p < np; p++) {
-		/* A digit all keys share moves nothing. */
-		memcpy(&k, src, sizeof(k));
-		if (count[p][((k - min) >> (p * RADIX_BITS)) & (RADIX_SIZE - 1)] == n)
-			continue;
-		radix_pass(src, dst, n, elsz, min, p * RADIX_BITS, count[p]);
-		src = dst;
-		dst = dst == tmp ? a : tmp;
-	}
-	if (src != a)
-		memcpy(a, src, n * elsz);
-	free(tmp);
-	free(count);
+	msd_sort(v, aux, n, elsz);
+	free(aux);
 	return 0;
 }
 
