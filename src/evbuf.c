@@ -37,6 +37,14 @@ void evbuf__free(struct evbuf *b)
 	memset(b, 0, sizeof(*b));
 }
 
+int evbuf__reserve(struct evbuf *b, size_t n, size_t len)
+{
+	if (mpx_grow((void **)&b->data, &b->cap, b->len + len, 1) ||
+	    mpx_grow((void **)&b->ix, &b->ixcap, b->n + n, sizeof(*b->ix)))
+		return -ENOMEM;
+	return 0;
+}
+
 int evbuf__add(struct evbuf *b, const void *rec, size_t size)
 {
 	const struct mpx_hdr *h = rec;

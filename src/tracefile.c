@@ -491,6 +491,7 @@ struct tf_in {
 	unsigned char *obuf;		/* inflated ahead of the parser */
 	size_t opos, olen;		/* obuf[opos, olen): not parsed yet */
 	int zerr;			/* inflate failed past obuf's bytes */
+	bool bounded;			/* payload_len checked against the input size */
 	const char *name;		/* for messages */
 	char *err;
 	size_t errsz;
@@ -1037,6 +1038,10 @@ static int read_events(struct tf_in *in, struct mpx_run *r, size_t idx)
 	if (n > MPX_TF_MAX_EVENTS || n > s.left / sizeof(struct mpx_hdr))
 		return fail(in, -EBADMSG, "corrupt: %llu records cannot fit in %llu bytes",
 			    (unsigned long long)n, (unsigned long long)s.left);
+	/* Room for them at once, when the input's size bounds the payload (a
+	 * pipe's does not); it is only room: a failure here changes nothing. */
+	if (in->bounded)
+		evbuf__reserve(&r->eb, (size_t)n, (size_t)s.left);
 	for (i = 0; i < n; i++) {
 		if (sec_get(&s, &rec.h, sizeof(rec.h), "a record header"))
 			return in->ret;
@@ -1148,6 +1153,7 @@ int tracefile__read_mem(const void *buf, size_t len, struct mpx_runset *rs,
 	memcpy(&h, buf, sizeof(h));
 	in.mem = (const unsigned char *)buf + sizeof(h);
 	in.memleft = len - sizeof(h);
+	in.bounded = true;
 	if (!check_header(&in, &h, len > sizeof(h) ? len - sizeof(h) : 1))
 		read_body(&in, &h, rs);
 	return read_finish(&in, rs);
@@ -1200,6 +1206,7 @@ int tracefile__read(const char *path, struct mpx_runset *rs, char *err, size_t e
 		compressed = st.st_size > (off_t)sizeof(h) ? (uint64_t)st.st_size - sizeof(h) : 1;
 	if (check_header(&in, &h, compressed))
 		goto out;
+	in.bounded = compressed > 0;
 	in.inbuf = malloc(TF_BUFSZ);
 	if (!in.inbuf) {
 		fail(&in, -ENOMEM, "out of memory");
