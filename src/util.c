@@ -116,21 +116,73 @@ int mpx_grow(void **buf, size_t *cap, size_t need, size_t elsz)
 }
 
 /*
- * mpx_sort_by_u64: a most-significant-digit-first radix sort.  Each level
- * spreads the keys between their own min and max over up to 2^11
- * buckets (stable counting), then sorts each bucket the same way; a
- * bucket of few elements gets an insertion sort.  Input that is nearly in
- * order (interleaved sorted streams) lands in few buckets at a time, so
- * the writes stay sequential; a skewed range costs a level per 11 bits.
+ * mpx_sort_by_u64.  Input made of a few sorted runs (one per task, say)
+ * is merged run by run.  Else a most-significant-digit-first radix sort:
+ * each level spreads the keys between their own min and max over buckets
+ * (stable counting), then sorts each bucket the same way, and a bucket of
+ * few elements gets an insertion sort.  Input nearly in order (per-CPU
+ * streams interleaved in batches) lands in few buckets at a time, so the
+ * writes stay sequential; a skewed range costs one more level.
  */
 #define MSD_BITS	11
 #define MSD_SMALL	32
+#define MERGE_RUNS	16
 
-struct msd_e16 {
+struct e16 {
 	uint64_t key, val;
 };
 
-static uint64_t msd_key(const unsigned char *a, size_t i, size_t elsz)
+/* Element types of 8 and 16 bytes, a key first. */
+#define E8_KEY(e)	(e)
+#define E16_KEY(e)	((e).key)
+
+#define DEFINE_INSERTION(name, type, KEY)					\
+static void name(type *a, size_t n)						\
+{										\
+	size_t i, j;								\
+										\
+	for (i = 1; i < n; i++) {						\
+		type x = a[i];							\
+										\
+		for (j = i; j > 0 && KEY(a[j - 1]) > KEY(x); j--)		\
+			a[j] = a[j - 1];					\
+		a[j] = x;							\
+	}									\
+}
+
+/* Merge sorted a[0, m) and a[m, n) into d. */
+#define DEFINE_MERGE(name, type, KEY)						\
+static void name(const type *a, size_t m, size_t n, type *d)			\
+{										\
+	size_t i = 0, j = m, k = 0;						\
+										\
+	while (i < m && j < n)							\
+		d[k++] = KEY(a[j]) < KEY(a[i]) ? a[j++] : a[i++];		\
+	while (i < m)								\
+		d[k++] = a[i++];						\
+	while (j < n)								\
+		d[k++] = a[j++];						\
+}
+
+/* Scatter a over the buckets counted in cnt (starts), into d. */
+#define DEFINE_SCATTER(name, type, KEY)						\
+static void name(const type *a, size_t n, type *d, size_t *cnt, uint64_t min,	\
+		 unsigned int shift)						\
+{										\
+	size_t i;								\
+										\
+	for (i = 0; i < n; i++)							\
+		d[cnt[(KEY(a[i]) - min) >> shift]++] = a[i];			\
+}
+
+DEFINE_INSERTION(insertion8, uint64_t, E8_KEY)
+DEFINE_INSERTION(insertion16, struct e16, E16_KEY)
+DEFINE_MERGE(merge8, uint64_t, E8_KEY)
+DEFINE_MERGE(merge16, struct e16, E16_KEY)
+DEFINE_SCATTER(scatter8, uint64_t, E8_KEY)
+DEFINE_SCATTER(scatter16, struct e16, E16_KEY)
+
+static uint64_t key_at(const unsigned char *a, size_t i, size_t elsz)
 {
 	uint64_t k;
 
@@ -138,90 +190,151 @@ static uint64_t msd_key(const unsigned char *a, size_t i, size_t elsz)
 	return k;
 }
 
-static void msd_insertion(unsigned char *a, size_t n, size_t elsz)
+static void insertion(unsigned char *a, size_t n, size_t elsz)
 {
-	unsigned char x[16];
-	size_t i, j;
-
-	for (i = 1; i < n; i++) {
-		uint64_t k = msd_key(a, i, elsz);
-
-		if (msd_key(a, i - 1, elsz) <= k)
-			continue;
-		memcpy(x, a + i * elsz, elsz);
-		for (j = i; j > 0 && msd_key(a, j - 1, elsz) > k; j--)
-			;
-		memmove(a + (j + 1) * elsz, a + j * elsz, (i - j) * elsz);
-		memcpy(a + j * elsz, x, elsz);
-	}
+	if (elsz == 8)
+		insertion8((uint64_t *)a, n);
+	else
+		insertion16((struct e16 *)a, n);
 }
 
-/* Sort the n elements of a in place, aux (as large) as scratch. */
-static void msd_sort(unsigned char *a, unsigned char *aux, size_t n, size_t elsz)
-{
-	size_t count[(1u << MSD_BITS) + 1], i, nb;
-	uint64_t min = UINT64_MAX, max = 0, k;
-	unsigned int bits = MSD_BITS, len, shift;
+static void msd_move(unsigned char *src, unsigned char *dst, size_t n, size_t elsz);
 
-	if (n <= MSD_SMALL) {
-		msd_insertion(a, n, elsz);
-		return;
-	}
+/*
+ * One level: count the keys of src over up to 2^MSD_BITS buckets between
+ * their min and max, then spread them into dst in that order.  cnt gets
+ * where each bucket ends.  Returns the number of buckets, 0 when every
+ * key is the same (dst untouched); *shift 0: one key a bucket.
+ */
+static size_t msd_level(const unsigned char *src, unsigned char *dst, size_t n,
+			size_t elsz, size_t *cnt, unsigned int *shift)
+{
+	uint64_t min = UINT64_MAX, max = 0, k;
+	unsigned int bits = MSD_BITS, len;
+	size_t i, nb;
+
 	for (i = 0; i < n; i++) {
-		k = msd_key(a, i, elsz);
+		k = key_at(src, i, elsz);
 		min = k < min ? k : min;
 		max = k > max ? k : max;
 	}
 	if (min == max)
-		return;
-	/* About 8 elements a bucket below 2^14 of them. */
+		return 0;
+	/* About 8 elements a bucket. */
 	while (bits > 4 && (size_t)1 << (bits + 3) > n)
 		bits--;
 	len = 64 - (unsigned int)__builtin_clzll(max - min);
-	shift = len > bits ? len - bits : 0;
-	nb = (size_t)((max - min) >> shift) + 1;
-	memset(count, 0, (nb + 1) * sizeof(count[0]));
+	*shift = len > bits ? len - bits : 0;
+	nb = (size_t)((max - min) >> *shift) + 1;
+	memset(cnt, 0, (nb + 1) * sizeof(cnt[0]));
 	for (i = 0; i < n; i++)
-		count[((msd_key(a, i, elsz) - min) >> shift) + 1]++;
+		cnt[((key_at(src, i, elsz) - min) >> *shift) + 1]++;
 	for (i = 1; i <= nb; i++)
-		count[i] += count[i - 1];
-	if (elsz == 8) {
-		const uint64_t *s = (const uint64_t *)a;
-		uint64_t *d = (uint64_t *)aux;
+		cnt[i] += cnt[i - 1];
+	if (elsz == 8)
+		scatter8((const uint64_t *)src, n, (uint64_t *)dst, cnt, min, *shift);
+	else
+		scatter16((const struct e16 *)src, n, (struct e16 *)dst, cnt, min, *shift);
+	return nb;
+}
 
-		for (i = 0; i < n; i++)
-			d[count[(s[i] - min) >> shift]++] = s[i];
-	} else {
-		const struct msd_e16 *s = (const struct msd_e16 *)a;
-		struct msd_e16 *d = (struct msd_e16 *)aux;
+/* Sort the n elements of a in place, aux (as large) as scratch. */
+static void msd_inplace(unsigned char *a, unsigned char *aux, size_t n, size_t elsz)
+{
+	size_t cnt[(1u << MSD_BITS) + 1], nb, i, from;
+	unsigned int shift;
 
-		for (i = 0; i < n; i++)
-			d[count[(s[i].key - min) >> shift]++] = s[i];
+	if (n <= MSD_SMALL) {
+		insertion(a, n, elsz);
+		return;
 	}
-	memcpy(a, aux, n * elsz);
-	/* count[b] is now where bucket b ends; one key per bucket at shift 0. */
-	for (i = 0; shift && i < nb; i++) {
-		size_t from = i ? count[i - 1] : 0;
+	nb = msd_level(a, aux, n, elsz, cnt, &shift);
+	if (nb && !shift)
+		memcpy(a, aux, n * elsz);
+	for (i = 0, from = 0; nb && shift && i < nb; from = cnt[i++])
+		msd_move(aux + from * elsz, a + from * elsz, cnt[i] - from, elsz);
+}
 
-		if (count[i] - from > 1)
-			msd_sort(a + from * elsz, aux + from * elsz, count[i] - from, elsz);
+/* Sort the n elements of src into dst (src is scratch). */
+static void msd_move(unsigned char *src, unsigned char *dst, size_t n, size_t elsz)
+{
+	size_t cnt[(1u << MSD_BITS) + 1], nb, i, from;
+	unsigned int shift;
+
+	if (n <= MSD_SMALL) {
+		memcpy(dst, src, n * elsz);
+		insertion(dst, n, elsz);
+		return;
 	}
+	nb = msd_level(src, dst, n, elsz, cnt, &shift);
+	if (!nb)
+		memcpy(dst, src, n * elsz);
+	for (i = 0, from = 0; nb && shift && i < nb; from = cnt[i++])
+		msd_inplace(dst + from * elsz, src + from * elsz, cnt[i] - from, elsz);
+}
+
+/* Where the first run of a (ascending keys) ends. */
+static size_t run_end(const unsigned char *a, size_t i, size_t n, size_t elsz)
+{
+	for (i++; i < n && key_at(a, i - 1, elsz) <= key_at(a, i, elsz); i++)
+		;
+	return i;
+}
+
+/* Merge neighbouring runs, pass after pass, while there are several. */
+static void merge_runs(unsigned char *a, unsigned char *aux, size_t n, size_t elsz,
+		       size_t *ends, size_t nruns)
+{
+	unsigned char *src = a, *dst = aux, *t;
+	size_t r, w, from;
+
+	while (nruns > 1) {
+		for (r = 0, w = 0, from = 0; r < nruns; r += 2, w++) {
+			size_t m = ends[r], to = r + 1 < nruns ? ends[r + 1] : m;
+
+			if (elsz == 8)
+				merge8((const uint64_t *)src + from, m - from, to - from,
+				       (uint64_t *)dst + from);
+			else
+				merge16((const struct e16 *)src + from, m - from, to - from,
+					(struct e16 *)dst + from);
+			ends[w] = to;
+			from = to;
+		}
+		nruns = w;
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != a)
+		memcpy(a, src, n * elsz);
 }
 
 int mpx_sort_by_u64(void *v, size_t n, size_t elsz)
 {
+	size_t ends[MERGE_RUNS], nruns = 0, i;
 	unsigned char *aux;
 
 	if (elsz != 8 && elsz != 16)
 		return -EINVAL;
 	if (n <= MSD_SMALL) {
-		msd_insertion(v, n, elsz);
+		insertion(v, n, elsz);
 		return 0;
 	}
+	for (i = 0; i < n && nruns <= MERGE_RUNS; nruns++) {
+		i = run_end(v, i, n, elsz);
+		if (nruns < MERGE_RUNS)
+			ends[nruns] = i;
+	}
+	if (nruns == 1)
+		return 0;
 	aux = malloc(n * elsz);
 	if (!aux)
 		return -ENOMEM;
-	msd_sort(v, aux, n, elsz);
+	if (nruns <= MERGE_RUNS)
+		merge_runs(v, aux, n, elsz, ends, nruns);
+	else
+		msd_inplace(v, aux, n, elsz);
 	free(aux);
 	return 0;
 }

@@ -199,7 +199,8 @@ static int cmp_kv(const void *a, const void *b)
 TEST(sort_by_u64_matches_qsort)
 {
 	enum { N = 5000 };
-	uint64_t *v = malloc(N * sizeof(*v)), *w = malloc(N * sizeof(*w)), seed = 88172645463325252ull;
+	uint64_t *v = malloc(N * sizeof(*v)), *w = malloc(N * sizeof(*w));
+	uint64_t seed = 88172645463325252ull;
 	size_t i, round;
 
 	if (!ASSERT_NOT_NULL(v) || !ASSERT_NOT_NULL(w))
@@ -244,6 +245,37 @@ TEST(sort_by_u64_stable)
 	for (i = 0; i < N; i++)
 		if (!ASSERT_EQ(a[i].key, ref[i].key) || !ASSERT_EQ(a[i].val, ref[i].val))
 			break;
+	free(a);
+	free(ref);
+}
+
+/* Sorted runs one after the other (a task's edges, then the next's), with
+ * keys shared between runs: merged in order, ties from the earlier run first. */
+TEST(sort_by_u64_sorted_runs)
+{
+	enum { N = 6000 };
+	struct kv *a = malloc(N * sizeof(*a)), *ref = malloc(N * sizeof(*ref));
+	static const size_t nruns[] = { 2, 3, 15, 16, 17, 40 };
+	size_t i, r;
+
+	if (!ASSERT_NOT_NULL(a) || !ASSERT_NOT_NULL(ref))
+		return;
+	for (r = 0; r < ARRAY_SIZE(nruns); r++) {
+		size_t len = N / nruns[r];
+
+		for (i = 0; i < N; i++) {
+			a[i].key = 100 + (i % len) / 2 * 3 + i / len % 3;
+			a[i].val = i;
+		}
+		memcpy(ref, a, N * sizeof(*a));
+		qsort(ref, N, sizeof(*ref), cmp_kv);
+		ASSERT_EQ(mpx_sort_by_u64(a, N, sizeof(*a)), 0);
+		for (i = 0; i < N; i++)
+			if (!ASSERT_EQ(a[i].key, ref[i].key) || !ASSERT_EQ(a[i].val, ref[i].val)) {
+				printf("    with %zu runs\n", nruns[r]);
+				break;
+			}
+	}
 	free(a);
 	free(ref);
 }
