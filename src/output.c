@@ -217,13 +217,6 @@ static void phase_json(struct json_writer *w, const struct mpx_phase *p)
 
 #define MPX_JSON_CP_MAX 10000
 
-static int cmp_u64_desc(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? 1 : x > y ? -1 : 0;
-}
-
 static void run_json(struct json_writer *w, const struct mpx_run_analysis *ra,
 		     const struct mpx_runset *rs)
 {
@@ -265,12 +258,7 @@ static void run_json(struct json_writer *w, const struct mpx_run_analysis *ra,
 		if (d) {
 			for (i = 0; i < ra->cp.n; i++)
 				d[i] = ra->cp.seg[i].end - ra->cp.seg[i].start;
-			if (mpx_sort_by_u64(d, ra->cp.n, sizeof(*d))) {
-				qsort(d, ra->cp.n, sizeof(*d), cmp_u64_desc);
-				cut = d[MPX_JSON_CP_MAX - 1];
-			} else {
-				cut = d[ra->cp.n - MPX_JSON_CP_MAX];
-			}
+			cut = mpx_kth_largest_u64(d, ra->cp.n, MPX_JSON_CP_MAX);
 			free(d);
 		}
 	}

@@ -339,6 +339,44 @@ int mpx_sort_by_u64(void *v, size_t n, size_t elsz)
 	return 0;
 }
 
+uint64_t mpx_kth_largest_u64(uint64_t *v, size_t n, size_t k)
+{
+	size_t cnt[1u << MSD_BITS], nb, i, j, b, above;
+	uint64_t min, max;
+	unsigned int len, shift;
+
+	if (!n)
+		return 0;
+	k = k < 1 ? 1 : k > n ? n : k;
+	for (;;) {
+		min = UINT64_MAX;
+		max = 0;
+		for (i = 0; i < n; i++) {
+			min = v[i] < min ? v[i] : min;
+			max = v[i] > max ? v[i] : max;
+		}
+		if (min == max)
+			return min;
+		/* Count by the top MSD_BITS of the range, find the bucket
+		 * holding the k-th from the top, keep only its values. */
+		len = 64 - (unsigned int)__builtin_clzll(max - min);
+		shift = len > MSD_BITS ? len - MSD_BITS : 0;
+		nb = (size_t)((max - min) >> shift) + 1;
+		memset(cnt, 0, nb * sizeof(cnt[0]));
+		for (i = 0; i < n; i++)
+			cnt[(v[i] - min) >> shift]++;
+		for (b = nb - 1, above = 0; above + cnt[b] < k; b--)
+			above += cnt[b];
+		if (!shift)
+			return min + b;
+		for (i = 0, j = 0; i < n; i++)
+			if ((v[i] - min) >> shift == b)
+				v[j++] = v[i];
+		n = j;
+		k -= above;
+	}
+}
+
 uint64_t mpx_start_ns(void)
 {
 	unsigned long long start = 0;

@@ -280,6 +280,36 @@ TEST(sort_by_u64_sorted_runs)
 	free(ref);
 }
 
+/* The k-th largest against a full sort: wide, narrow, tied and equal values. */
+TEST(kth_largest_matches_sort)
+{
+	enum { N = 20000 };
+	uint64_t *v = malloc(N * sizeof(*v)), *w = malloc(N * sizeof(*w));
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	static const size_t ks[] = { 1, 2, 77, 10000, N - 1, N };
+	size_t i, r, k;
+
+	if (!ASSERT_NOT_NULL(v) || !ASSERT_NOT_NULL(w))
+		return;
+	for (r = 0; r < 4; r++) {
+		for (i = 0; i < N; i++)
+			w[i] = r == 0 ? xorshift(&seed) : r == 1 ? 1000 + xorshift(&seed) % 5000 :
+			       r == 2 ? (xorshift(&seed) % 4) << 40 : 7;
+		qsort(w, N, sizeof(*w), cmp_u64_asc);
+		for (k = 0; k < ARRAY_SIZE(ks); k++) {
+			for (i = 0; i < N; i++)	/* any order: reversed */
+				v[i] = w[N - 1 - i];
+			if (!ASSERT_EQ(mpx_kth_largest_u64(v, N, ks[k]), w[N - ks[k]]))
+				printf("    values %zu, k %zu\n", r, ks[k]);
+		}
+	}
+	v[0] = 5;
+	ASSERT_EQ(mpx_kth_largest_u64(v, 1, 1), 5);
+	ASSERT_EQ(mpx_kth_largest_u64(v, 0, 1), 0);
+	free(v);
+	free(w);
+}
+
 /* ---- mpx_parse_u64 ----------------------------------------------------- */
 
 /* Parse s in [min, max]: the return value, and the result or 777 if untouched. */
