@@ -788,11 +788,23 @@ static bool ipc_wait(const char *reason)
 			  strstr(reason, "barrier"));
 }
 
-static bool task_wait(const struct mpx_model *m, const struct mpx_ival *v)
+/* The last reason task_wait() named, and whether it was ipc_wait(). */
+struct ipc_memo {
+	int32_t id;
+	bool ipc;
+};
+
+static bool task_wait(const struct mpx_model *m, const struct mpx_ival *v,
+		      struct ipc_memo *memo)
 {
-	return (v->state == MPX_TS_SLEEP || v->state == MPX_TS_DSLEEP ||
-		v->state == MPX_TS_BLKIO) &&
-	       !ipc_wait(reasons__get(&m->reasons, v->reason));
+	if (v->state != MPX_TS_SLEEP && v->state != MPX_TS_DSLEEP &&
+	    v->state != MPX_TS_BLKIO)
+		return false;
+	if (v->reason != memo->id) {
+		memo->ipc = ipc_wait(reasons__get(&m->reasons, v->reason));
+		memo->id = v->reason;
+	}
+	return !memo->ipc;
 }
 
 static bool same_proc_as_task(const struct mpx_run_analysis *ra, size_t i)
@@ -871,6 +883,7 @@ static void facts(struct mpx_run_analysis *ra)
 	size_t n = 0, cap = 0, nw = 0, wcap = 0, i, k;
 	uint64_t b = ra->begin, end = ra->end, first_fork = 0;
 	const struct mpx_task *mt = m->ntasks ? &m->tasks[ra->main_idx] : NULL;
+	struct ipc_memo memo = { INT32_MIN, false };	/* no reason has that id */
 
 	for (i = 0; i < m->ntasks; i++) {
 		const struct mpx_task *t = &m->tasks[i];
@@ -899,7 +912,7 @@ static void facts(struct mpx_run_analysis *ra)
 				continue;
 			if (v->state == MPX_TS_RUNNING)
 				ra->task_oncpu_ns += o;
-			if (task_wait(m, v)) {
+			if (task_wait(m, v, &memo)) {
 				ra->task_blocked_ns += o;
 				if (v->flags & MPX_IV_IOWAIT)
 					ra->task_io_ns += o;

@@ -295,6 +295,9 @@ static void split_futex(struct mpx_pyspans *ps, const struct mpx_model *m)
 		while (gi < ps->n[MPX_PS_GIL] && g[gi].task < t)
 			gi++;
 		g0 = gi;
+		int32_t last = INT32_MIN;	/* the last reason looked at ... */
+		bool futex = false;		/* ... and whether it is a futex */
+
 		for (i = 0; i < tk->niv; i++) {
 			const struct mpx_ival *v = &tk->iv[i];
 			const char *r;
@@ -302,8 +305,12 @@ static void split_futex(struct mpx_pyspans *ps, const struct mpx_model *m)
 
 			if (v->state != MPX_TS_SLEEP && v->state != MPX_TS_DSLEEP)
 				continue;
-			r = reasons__get(&m->reasons, v->reason);
-			if (!r || !strstr(r, "futex"))
+			if (v->reason != last) {
+				r = reasons__get(&m->reasons, v->reason);
+				futex = r && strstr(r, "futex");
+				last = v->reason;
+			}
+			if (!futex)
 				continue;
 			for (j = g0; j < ps->n[MPX_PS_GIL] && g[j].task == t &&
 			     g[j].start < v->end; j++)
@@ -368,7 +375,9 @@ int pyspans__build(struct mpx_pyspans *ps, const struct evbuf *eb, const struct 
 		b.pids[t] = (struct pid_ix){ m->tasks[t].pid, (uint32_t)t };
 	if (m->ntasks > 1)
 		qsort(b.pids, m->ntasks, sizeof(*b.pids), cmp_pid_ix);
-	for (i = 0; i < eb->n && !b.err; i++) {
+	/* Only Python and GIL records make spans: none, nothing to walk. */
+	for (i = 0; i < eb->n && !b.err &&
+	     (eb->per_type[MPX_EV_PY] || eb->per_type[MPX_EV_GIL]); i++) {
 		const struct mpx_hdr *h = evbuf__get(eb, i);
 
 		if (h->ts < m->t0 && !(h->type == MPX_EV_PY &&
