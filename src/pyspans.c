@@ -312,6 +312,9 @@ static void split_futex(struct mpx_pyspans *ps, const struct mpx_model *m)
 			}
 			if (!futex)
 				continue;
+			/* Waits over before this sleep are over before the next. */
+			while (g0 < ps->n[MPX_PS_GIL] && g[g0].task == t && g[g0].end <= v->start)
+				g0++;
 			for (j = g0; j < ps->n[MPX_PS_GIL] && g[j].task == t &&
 			     g[j].start < v->end; j++)
 				in += overlap(v->start, v->end, g[j].start, g[j].end);
