@@ -924,29 +924,42 @@ static void facts(struct mpx_run_analysis *ra)
 	ra->peak_task_procs = n ? peak(e, n) : 0;
 	/* Other tasks on CPU while some task process was in its own wait. */
 	if (nw) {
-		struct edge *u = w;
+		size_t nu = 0, p, q;
 		int depth = 0;
 		uint64_t us = 0;
 
-		sort_edges(u, nw);
+		ra->peak_blocked_tasks = peak(w, nw);	/* sorts w */
+		/* The union of those waits: disjoint [start, end) pairs, written
+		 * over the edges already read (a pair takes two edges or more). */
 		for (k = 0; k < nw; k++) {
-			if (depth == 0 && edge_d(u[k]) > 0)
-				us = edge_t(u[k]);
-			depth += edge_d(u[k]);
-			if (depth == 0 && edge_d(u[k]) < 0) {
-				for (i = 0; i < m->ntasks; i++) {
-					const struct mpx_task *t = &m->tasks[i];
-					size_t j;
+			struct edge x = w[k];
 
-					for (j = 0; j < t->niv; j++)
-						if (t->iv[j].state == MPX_TS_RUNNING)
-							ra->others_oncpu_while_tasks_blocked_ns +=
-								overlap(t->iv[j].start,
-									t->iv[j].end, us, edge_t(u[k]));
-				}
+			if (depth == 0 && edge_d(x) > 0)
+				us = edge_t(x);
+			depth += edge_d(x);
+			if (depth == 0 && edge_d(x) < 0) {
+				w[2 * nu].key = us;
+				w[2 * nu + 1].key = edge_t(x);
+				nu++;
 			}
 		}
-		ra->peak_blocked_tasks = peak(w, nw);
+		/* Each task's intervals and the union, both in time order. */
+		for (i = 0; i < m->ntasks; i++) {
+			const struct mpx_task *t = &m->tasks[i];
+
+			for (k = 0, p = 0; k < t->niv; k++) {
+				const struct mpx_ival *v = &t->iv[k];
+
+				if (v->state != MPX_TS_RUNNING)
+					continue;
+				while (p < nu && w[2 * p + 1].key <= v->start)
+					p++;
+				for (q = p; q < nu && w[2 * q].key < v->end; q++)
+					ra->others_oncpu_while_tasks_blocked_ns +=
+						overlap(v->start, v->end, w[2 * q].key,
+							w[2 * q + 1].key);
+			}
+		}
 	}
 	/* Runnable (running or queued) tasks at once. */
 	n = 0;
