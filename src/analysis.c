@@ -704,8 +704,10 @@ static int cp_gil_holder(struct mpx_run_analysis *ra)
 
 		if (s->kind != MPX_CP_WAKE_LAT)
 			continue;
-		for (k = 0; k < ra->py.n[MPX_PS_GIL] && !b0; k++)
-			if (g[k].task == s->task && g[k].start <= s->start && s->end <= g[k].end)
+		for (k = pyspans__gil_first(&ra->py, s->task, s->end);
+		     k < ra->py.n[MPX_PS_GIL] && g[k].task == s->task &&
+		     g[k].start <= s->start && !b0; k++)
+			if (s->end <= g[k].end)
 				b0 = g[k].start;
 		/* The waker's stretch before the wakeup, back to the wait's start. */
 		for (j = i; b0 && j > 0; j--) {

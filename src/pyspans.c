@@ -453,17 +453,34 @@ uint64_t pyspans__import_in(const struct mpx_pyspans *ps, uint32_t task, uint64_
 	return sum;
 }
 
+size_t pyspans__gil_first(const struct mpx_pyspans *ps, uint32_t task, uint64_t t)
+{
+	const struct mpx_pyspan *g = ps->s[MPX_PS_GIL];
+	uint64_t longest = task < ps->ntasks ? ps->task[task].gil_max_ns : 0;
+	uint64_t from = t > longest ? t - longest : 0;
+	size_t lo = 0, hi = ps->n[MPX_PS_GIL];
+
+	/* A wait that starts before from ends before t. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (g[mid].task < task || (g[mid].task == task && g[mid].start < from))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 uint64_t pyspans__gil_in(const struct mpx_pyspans *ps, uint32_t task, uint64_t a, uint64_t b)
 {
+	const struct mpx_pyspan *g = ps->s[MPX_PS_GIL];
 	uint64_t sum = 0;
 	size_t i;
 
-	for (i = 0; i < ps->n[MPX_PS_GIL]; i++) {
-		const struct mpx_pyspan *s = &ps->s[MPX_PS_GIL][i];
-
-		if (s->task == task)
-			sum += overlap(s->start, s->end, a, b);
-	}
+	for (i = pyspans__gil_first(ps, task, a);
+	     i < ps->n[MPX_PS_GIL] && g[i].task == task && g[i].start < b; i++)
+		sum += overlap(g[i].start, g[i].end, a, b);
 	return sum;
 }
 
