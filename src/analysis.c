@@ -85,13 +85,51 @@ static const char *pool_thread_name(const struct mpx_task *t, unsigned int k)
 	return k < 3 ? order[k] : NULL;
 }
 
+/*
+ * pid << 32 | index of the tasks that are process leaders of class cls
+ * (with "forkserver" in their name, for a service), sorted: a task's
+ * leader found by binary search.  NULL when out of memory: then scan.
+ */
+static uint64_t *leaders_by_pid(const struct mpx_model *m, const struct mpx_role *roles,
+				enum mpx_role_class cls, size_t *n)
+{
+	uint64_t *v = calloc(m->ntasks + 1, sizeof(*v));
+	size_t i;
+
+	*n = 0;
+	if (!v || m->ntasks > UINT32_MAX) {
+		free(v);
+		return NULL;
+	}
+	for (i = 0; i < m->ntasks; i++)
+		if (!m->tasks[i].is_thread && roles[i].cls == cls &&
+		    (cls != MPX_RC_SERVICE || strstr(roles[i].name, "forkserver")))
+			v[(*n)++] = (uint64_t)m->tasks[i].pid << 32 | i;
+	if (mpx_sort_by_u64(v, *n, sizeof(*v))) {
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* The last (highest index) of those with this pid, or -1. */
+static long leader_of(const uint64_t *v, size_t n, uint32_t pid)
+{
+	size_t k = mpx_lower_bound_u64(v, n, (uint64_t)pid << 32);
+	long last = -1;
+
+	for (; k < n && v[k] >> 32 == pid; k++)
+		last = (long)(v[k] & UINT32_MAX);
+	return last;
+}
+
 int analysis__roles(const struct mpx_run *run, struct mpx_role *roles)
 {
 	const struct mpx_model *m = &run->m;
-	size_t ri = root_index(m), i, j;
+	size_t ri = root_index(m), i, j, nlead;
 	uint32_t root_pid = m->ntasks ? m->tasks[ri].pid : 0;
 	unsigned int ntask = 0, nthread = 0;
-	uint64_t first_task_start = 0;
+	uint64_t first_task_start = 0, *lead;
 	bool python = m->ntasks && is_python(&m->tasks[ri]);
 
 	for (i = 0; i < m->ntasks; i++) {
@@ -112,13 +150,16 @@ int analysis__roles(const struct mpx_run *run, struct mpx_role *roles)
 		}
 	}
 	/* Task processes: made by main or by a fork server, in fork order. */
+	lead = leaders_by_pid(m, roles, MPX_RC_SERVICE, &nlead);
 	for (i = 0; i < m->ntasks; i++) {
 		const struct mpx_task *t = &m->tasks[i];
 		bool by_server = false;
 
 		if (roles[i].cls != MPX_RC_OTHER || t->is_thread)
 			continue;
-		for (j = 0; j < m->ntasks; j++)
+		if (lead)
+			by_server = leader_of(lead, nlead, t->ppid) >= 0;
+		for (j = 0; !lead && j < m->ntasks; j++)
 			if (roles[j].cls == MPX_RC_SERVICE && m->tasks[j].pid == t->ppid &&
 			    strstr(roles[j].name, "forkserver"))
 				by_server = true;
@@ -131,9 +172,12 @@ int analysis__roles(const struct mpx_run *run, struct mpx_role *roles)
 			first_task_start = t->start_ns;
 	}
 	/* Threads of the main process; threads of task processes. */
+	free(lead);
+	lead = leaders_by_pid(m, roles, MPX_RC_TASK, &nlead);
 	for (i = 0; i < m->ntasks; i++) {
 		const struct mpx_task *t = &m->tasks[i];
 		const char *pn;
+		long l;
 
 		if (roles[i].cls != MPX_RC_OTHER || !t->is_thread)
 			continue;
@@ -151,12 +195,17 @@ int analysis__roles(const struct mpx_run *run, struct mpx_role *roles)
 			nthread++;
 			continue;
 		}
-		for (j = 0; j < m->ntasks; j++)
+		l = lead ? leader_of(lead, nlead, t->pid) : -1;
+		if (l >= 0)
+			snprintf(roles[i].name, sizeof(roles[i].name), "%.14s/thread",
+				 roles[l].name);
+		for (j = 0; !lead && j < m->ntasks; j++)
 			if (!m->tasks[j].is_thread && m->tasks[j].pid == t->pid &&
 			    roles[j].cls == MPX_RC_TASK)
 				snprintf(roles[i].name, sizeof(roles[i].name), "%.14s/thread",
 					 roles[j].name);
 	}
+	free(lead);
 	for (i = 0; i < m->ntasks; i++)
 		if (!roles[i].name[0])
 			snprintf(roles[i].name, sizeof(roles[i].name), "%.15s",
@@ -174,7 +223,7 @@ static bool find_mark(const struct mpx_run *run, uint32_t pid, const char *name,
 	size_t i;
 
 	snprintf(want, sizeof(want), MPX_MARK_PREFIX "%s", name);
-	for (i = 0; i < eb->n; i++) {
+	for (i = 0; i < eb->n && eb->per_type[MPX_EV_COMM]; i++) {
 		const struct mpx_hdr *h = evbuf__get(eb, i);
 		const struct mpx_comm *e = (const void *)h;
 
@@ -1038,6 +1087,7 @@ static void footprint(struct mpx_run_analysis *ra, mpx_footprint_fn fn, void *ct
 	size_t nev = 0, cap = 0, i;
 	uint64_t *cur, *first, sum = 0, cow = 0, tsum = 0;
 	uint32_t *pid_of;
+	uint64_t *bypid;	/* pid << 32 | index of every RSS sample, sorted */
 	bool *task;
 	size_t np = 0;
 
@@ -1045,26 +1095,35 @@ static void footprint(struct mpx_run_analysis *ra, mpx_footprint_fn fn, void *ct
 	first = calloc(m->ntasks + 1, sizeof(*first));
 	pid_of = calloc(m->ntasks + 1, sizeof(*pid_of));
 	task = calloc(m->ntasks + 1, sizeof(*task));
-	if (!cur || !first || !pid_of || !task)
+	bypid = calloc(m->nrss + 1, sizeof(*bypid));
+	if (!cur || !first || !pid_of || !task || !bypid || m->nrss > UINT32_MAX)
+		goto out;
+	for (i = 0; i < m->nrss; i++)
+		bypid[i] = (uint64_t)m->rss[i].pid << 32 | i;
+	if (mpx_sort_by_u64(bypid, m->nrss, sizeof(*bypid)))
 		goto out;
 	/* One slot per process leader. */
 	for (i = 0; i < m->ntasks; i++) {
 		const struct mpx_task *t = &m->tasks[i];
-		size_t j;
+		size_t j, k;
 
 		if (t->is_thread)
 			continue;
 		pid_of[np] = t->pid;
 		task[np] = ra->roles[i].cls == MPX_RC_TASK;
 		first[np] = UINT64_MAX;
-		for (j = 0; j < m->nrss; j++)
-			if (m->rss[j].pid == t->pid && m->rss[j].ts >= t->start_ns &&
+		/* Its pid's samples, in the order taken. */
+		for (k = mpx_lower_bound_u64(bypid, m->nrss, (uint64_t)t->pid << 32);
+		     k < m->nrss && bypid[k] >> 32 == t->pid; k++) {
+			j = (size_t)(bypid[k] & UINT32_MAX);
+			if (m->rss[j].ts >= t->start_ns &&
 			    m->rss[j].ts >= t->exec_ns &&
 			    m->rss[j].ts <= t->end_ns &&
 			    !mpx_grow((void **)&ev, &cap, nev + 1, sizeof(*ev)))
 				ev[nev++] = (struct memev){ m->rss[j].ts, (uint32_t)np,
 							    m->rss[j].file + m->rss[j].anon +
 							    m->rss[j].shmem };
+		}
 		if (!mpx_grow((void **)&ev, &cap, nev + 1, sizeof(*ev)))
 			ev[nev++] = (struct memev){ t->end_ns, (uint32_t)np, UINT64_MAX };
 		np++;
@@ -1100,6 +1159,7 @@ out:
 	free(first);
 	free(pid_of);
 	free(task);
+	free(bypid);
 }
 
 void analysis__footprint_series(const struct mpx_run_analysis *ra, mpx_footprint_fn fn,

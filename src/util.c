@@ -339,6 +339,21 @@ int mpx_sort_by_u64(void *v, size_t n, size_t elsz)
 	return 0;
 }
 
+size_t mpx_lower_bound_u64(const uint64_t *v, size_t n, uint64_t x)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 uint64_t mpx_kth_largest_u64(uint64_t *v, size_t n, size_t k)
 {
 	size_t cnt[1u << MSD_BITS], nb, i, j, b, above;
