@@ -432,6 +432,69 @@ TEST(json_compact)
 	free(out);
 }
 
+/* Integers and fixed-point numbers at their limits, as printf writes them. */
+TEST(json_numbers)
+{
+	static const int64_t s[] = { 0, 1, -1, 9, 10, -10, 1005, -1005, 123456789,
+				     INT64_MAX, INT64_MIN, INT64_MIN + 1 };
+	static const int dec[] = { 0, 1, 3, 6, 18 };
+	char *buf = NULL, want[64];
+	size_t len = 0, i, k;
+	struct json_writer *w;
+	FILE *f;
+
+	for (i = 0; i < ARRAY_SIZE(s); i++) {
+		f = open_memstream(&buf, &len);
+		w = f ? jw_new(f, false) : NULL;
+		if (!ASSERT_NOT_NULL(w))
+			return;
+		jw_s64(w, s[i]);
+		jw_free(w);
+		fclose(f);
+		snprintf(want, sizeof(want), "%lld", (long long)s[i]);
+		ASSERT_STREQ(buf, want);
+		free(buf);
+		for (k = 0; k < ARRAY_SIZE(dec); k++) {
+			uint64_t a = s[i] < 0 ? -(uint64_t)s[i] : (uint64_t)s[i], p = 1;
+			int d;
+
+			for (d = 0; d < dec[k]; d++)
+				p *= 10;
+			if (dec[k])
+				snprintf(want, sizeof(want), "%s%llu.%0*llu", s[i] < 0 ? "-" : "",
+					 (unsigned long long)(a / p), dec[k],
+					 (unsigned long long)(a % p));
+			else
+				snprintf(want, sizeof(want), "%lld", (long long)s[i]);
+			f = open_memstream(&buf, &len);
+			w = f ? jw_new(f, false) : NULL;
+			if (!ASSERT_NOT_NULL(w))
+				return;
+			jw_fixed(w, s[i], dec[k]);
+			jw_free(w);
+			fclose(f);
+			if (!ASSERT_STREQ(buf, want))
+				printf("    %lld with %d decimals\n", (long long)s[i], dec[k]);
+			free(buf);
+		}
+	}
+	f = open_memstream(&buf, &len);
+	w = f ? jw_new(f, false) : NULL;
+	if (!ASSERT_NOT_NULL(w))
+		return;
+	jw_start_array(w);
+	jw_u64(w, 0);
+	jw_u64(w, 10);
+	jw_u64(w, UINT64_MAX);
+	jw_fixed(w, 1005, 3);
+	jw_fixed(w, -7, 2);
+	jw_end_array(w);
+	jw_free(w);
+	fclose(f);
+	ASSERT_STREQ(buf, "[0,10,18446744073709551615,1.005,-0.07]");
+	free(buf);
+}
+
 TEST(json_pretty)
 {
 	char *out = render(true);
