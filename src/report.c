@@ -179,7 +179,8 @@ size_t report__task_waits(const struct mpx_model *m, const struct mpx_task *t,
 			  struct mpx_wait_total *out, size_t max)
 {
 	struct mpx_wait_total *all = NULL;
-	size_t n = 0, cap = 0, i, j;
+	size_t n = 0, cap = 0, i, j, last = 0;
+	const char *last_r = NULL;	/* all[last] is where last_r went */
 
 	for (i = 0; i < t->niv; i++) {
 		const struct mpx_ival *v = &t->iv[i];
@@ -189,9 +190,13 @@ size_t report__task_waits(const struct mpx_model *m, const struct mpx_task *t,
 		    v->state != MPX_TS_BLKIO)
 			continue;
 		r = reasons__get(&m->reasons, v->reason);
-		for (j = 0; j < n; j++)
+		/* A task mostly waits again where it waited before. */
+		j = n && r == last_r ? last : 0;
+		for (; j < n; j++)
 			if (all[j].reason == r || (r && all[j].reason && !strcmp(all[j].reason, r)))
 				break;
+		last = j;
+		last_r = r;
 		if (j == n) {
 			if (mpx_grow((void **)&all, &cap, n + 1, sizeof(*all)))
 				break;
