@@ -85,13 +85,51 @@ static const char *pool_thread_name(const struct mpx_task *t, unsigned int k)
 	return k < 3 ? order[k] : NULL;
 }
 
+/*
+ * pid << 32 | index of the tasks that are process leaders of class cls
+ * (with "forkserver" in their name, for a service), sorted: a task's
+ * leader found by binary search.  NULL when out of memory: then scan.
+ */
+static uint64_t *leaders_by_pid(const struct mpx_model *m, const struct mpx_role *roles,
+				enum mpx_role_class cls, size_t *n)
+{
+	uint64_t *v = calloc(m->ntasks + 1, sizeof(*v));
+	size_t i;
+
+	*n = 0;
+	if (!v || m->ntasks > UINT32_MAX) {
+		free(v);
+		return NULL;
+	}
+	for (i = 0; i < m->ntasks; i++)
+		if (!m->tasks[i].is_thread && roles[i].cls == cls &&
+		    (cls != MPX_RC_SERVICE || strstr(roles[i].name, "forkserver")))
+			v[(*n)++] = (uint64_t)m->tasks[i].pid << 32 | i;
+	if (mpx_sort_by_u64(v, *n, sizeof(*v))) {
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* The last (highest index) of those with this pid, or -1. */
+static long leader_of(const uint64_t *v, size_t n, uint32_t pid)
+{
+	size_t k = mpx_lower_bound_u64(v, n, (uint64_t)pid << 32);
+	long last = -1;
+
+	for (; k < n && v[k] >> 32 == pid; k++)
+		last = (long)(v[k] & UINT32_MAX);
+	return last;
+}
+
 int analysis__roles(const struct mpx_run *run, struct mpx_role *roles)
 {
 	const struct mpx_model *m = &run->m;
-	size_t ri = root_index(m), i, j;
+	size_t ri = root_index(m), i, j, nlead;
 	uint32_t root_pid = m->ntasks ? m->tasks[ri].pid : 0;
 	unsigned int ntask = 0, nthread = 0;
-	uint64_t first_task_start = 0;
+	uint64_t first_task_start = 0, *lead;
 	bool python = m->ntasks && is_python(&m->tasks[ri]);
 
 	for (i = 0; i < m->ntasks; i++) {
@@ -112,13 +150,16 @@ int analysis__roles(const struct mpx_run *run, struct mpx_role *roles)
 		}
 	}
 	/* Task processes: made by main or by a fork server, in fork order. */
+	lead = leaders_by_pid(m, roles, MPX_RC_SERVICE, &nlead);
 	for (i = 0; i < m->ntasks; i++) {
 		const struct mpx_task *t = &m->tasks[i];
 		bool by_server = false;
 
 		if (roles[i].cls != MPX_RC_OTHER || t->is_thread)
 			continue;
-		for (j = 0; j < m->ntasks; j++)
+		if (lead)
+			by_server = leader_of(lead, nlead, t->ppid) >= 0;
+		for (j = 0; !lead && j < m->ntasks; j++)
 			if (roles[j].cls == MPX_RC_SERVICE && m->tasks[j].pid == t->ppid &&
 			    strstr(roles[j].name, "forkserver"))
 				by_server = true;
@@ -131,9 +172,12 @@ int analysis__roles(const struct mpx_run *run, struct mpx_role *roles)
 			first_task_start = t->start_ns;
 	}
 	/* Threads of the main process; threads of task processes. */
+	free(lead);
+	lead = leaders_by_pid(m, roles, MPX_RC_TASK, &nlead);
 	for (i = 0; i < m->ntasks; i++) {
 		const struct mpx_task *t = &m->tasks[i];
 		const char *pn;
+		long l;
 
 		if (roles[i].cls != MPX_RC_OTHER || !t->is_thread)
 			continue;
@@ -151,12 +195,17 @@ int analysis__roles(const struct mpx_run *run, struct mpx_role *roles)
 			nthread++;
 			continue;
 		}
-		for (j = 0; j < m->ntasks; j++)
+		l = lead ? leader_of(lead, nlead, t->pid) : -1;
+		if (l >= 0)
+			snprintf(roles[i].name, sizeof(roles[i].name), "%.14s/thread",
+				 roles[l].name);
+		for (j = 0; !lead && j < m->ntasks; j++)
 			if (!m->tasks[j].is_thread && m->tasks[j].pid == t->pid &&
 			    roles[j].cls == MPX_RC_TASK)
 				snprintf(roles[i].name, sizeof(roles[i].name), "%.14s/thread",
 					 roles[j].name);
 	}
+	free(lead);
 	for (i = 0; i < m->ntasks; i++)
 		if (!roles[i].name[0])
 			snprintf(roles[i].name, sizeof(roles[i].name), "%.15s",
@@ -174,7 +223,7 @@ static bool find_mark(const struct mpx_run *run, uint32_t pid, const char *name,
 	size_t i;
 
 	snprintf(want, sizeof(want), MPX_MARK_PREFIX "%s", name);
-	for (i = 0; i < eb->n; i++) {
+	for (i = 0; i < eb->n && eb->per_type[MPX_EV_COMM]; i++) {
 		const struct mpx_hdr *h = evbuf__get(eb, i);
 		const struct mpx_comm *e = (const void *)h;
 
@@ -704,8 +753,10 @@ static int cp_gil_holder(struct mpx_run_analysis *ra)
 
 		if (s->kind != MPX_CP_WAKE_LAT)
 			continue;
-		for (k = 0; k < ra->py.n[MPX_PS_GIL] && !b0; k++)
-			if (g[k].task == s->task && g[k].start <= s->start && s->end <= g[k].end)
+		for (k = pyspans__gil_first(&ra->py, s->task, s->end);
+		     k < ra->py.n[MPX_PS_GIL] && g[k].task == s->task &&
+		     g[k].start <= s->start && !b0; k++)
+			if (s->end <= g[k].end)
 				b0 = g[k].start;
 		/* The waker's stretch before the wakeup, back to the wait's start. */
 		for (j = i; b0 && j > 0; j--) {
@@ -724,18 +775,33 @@ static int cp_gil_holder(struct mpx_run_analysis *ra)
 
 /* ---- facts ------------------------------------------------------------ */
 
+/* An interval's start or end, ordered by time, ends before starts at the
+ * same instant: the time shifted left, the low bit set for a start. */
 struct edge {
-	uint64_t t;
-	int d;
+	uint64_t key;
 };
+
+static uint64_t edge_t(struct edge e)
+{
+	return e.key >> 1;
+}
+
+static int edge_d(struct edge e)
+{
+	return e.key & 1 ? +1 : -1;
+}
 
 static int cmp_edge(const void *a, const void *b)
 {
 	const struct edge *x = a, *y = b;
 
-	if (x->t != y->t)
-		return x->t < y->t ? -1 : 1;
-	return x->d - y->d;	/* ends before starts at the same instant */
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+static void sort_edges(struct edge *e, size_t n)
+{
+	if (mpx_sort_by_u64(e, n, sizeof(*e)))
+		qsort(e, n, sizeof(*e), cmp_edge);
 }
 
 /* Most intervals open at once. */
@@ -744,21 +810,23 @@ static uint32_t peak(struct edge *e, size_t n)
 	int cur = 0, best = 0;
 	size_t i;
 
-	qsort(e, n, sizeof(*e), cmp_edge);
+	sort_edges(e, n);
 	for (i = 0; i < n; i++) {
-		cur += e[i].d;
+		cur += edge_d(e[i]);
 		if (cur > best)
 			best = cur;
 	}
 	return (uint32_t)best;
 }
 
+/* Times are ns since boot (a trace file refuses 2^60 or more): the shift
+ * keeps them whole. */
 static bool push_edge(struct edge **e, size_t *n, size_t *cap, uint64_t s, uint64_t t)
 {
 	if (t <= s || mpx_grow((void **)e, cap, *n + 2, sizeof(**e)))
 		return false;
-	(*e)[(*n)++] = (struct edge){ s, +1 };
-	(*e)[(*n)++] = (struct edge){ t, -1 };
+	(*e)[(*n)++] = (struct edge){ s << 1 | 1 };
+	(*e)[(*n)++] = (struct edge){ t << 1 };
 	return true;
 }
 
@@ -771,11 +839,23 @@ static bool ipc_wait(const char *reason)
 			  strstr(reason, "barrier"));
 }
 
-static bool task_wait(const struct mpx_model *m, const struct mpx_ival *v)
+/* The last reason task_wait() named, and whether it was ipc_wait(). */
+struct ipc_memo {
+	int32_t id;
+	bool ipc;
+};
+
+static bool task_wait(const struct mpx_model *m, const struct mpx_ival *v,
+		      struct ipc_memo *memo)
 {
-	return (v->state == MPX_TS_SLEEP || v->state == MPX_TS_DSLEEP ||
-		v->state == MPX_TS_BLKIO) &&
-	       !ipc_wait(reasons__get(&m->reasons, v->reason));
+	if (v->state != MPX_TS_SLEEP && v->state != MPX_TS_DSLEEP &&
+	    v->state != MPX_TS_BLKIO)
+		return false;
+	if (v->reason != memo->id) {
+		memo->ipc = ipc_wait(reasons__get(&m->reasons, v->reason));
+		memo->id = v->reason;
+	}
+	return !memo->ipc;
 }
 
 static bool same_proc_as_task(const struct mpx_run_analysis *ra, size_t i)
@@ -854,6 +934,7 @@ static void facts(struct mpx_run_analysis *ra)
 	size_t n = 0, cap = 0, nw = 0, wcap = 0, i, k;
 	uint64_t b = ra->begin, end = ra->end, first_fork = 0;
 	const struct mpx_task *mt = m->ntasks ? &m->tasks[ra->main_idx] : NULL;
+	struct ipc_memo memo = { INT32_MIN, false };	/* no reason has that id */
 
 	for (i = 0; i < m->ntasks; i++) {
 		const struct mpx_task *t = &m->tasks[i];
@@ -882,7 +963,7 @@ static void facts(struct mpx_run_analysis *ra)
 				continue;
 			if (v->state == MPX_TS_RUNNING)
 				ra->task_oncpu_ns += o;
-			if (task_wait(m, v)) {
+			if (task_wait(m, v, &memo)) {
 				ra->task_blocked_ns += o;
 				if (v->flags & MPX_IV_IOWAIT)
 					ra->task_io_ns += o;
@@ -894,29 +975,42 @@ static void facts(struct mpx_run_analysis *ra)
 	ra->peak_task_procs = n ? peak(e, n) : 0;
 	/* Other tasks on CPU while some task process was in its own wait. */
 	if (nw) {
-		struct edge *u = w;
+		size_t nu = 0, p, q;
 		int depth = 0;
 		uint64_t us = 0;
 
-		qsort(u, nw, sizeof(*u), cmp_edge);
+		ra->peak_blocked_tasks = peak(w, nw);	/* sorts w */
+		/* The union of those waits: disjoint [start, end) pairs, written
+		 * over the edges already read (a pair takes two edges or more). */
 		for (k = 0; k < nw; k++) {
-			if (depth == 0 && u[k].d > 0)
-				us = u[k].t;
-			depth += u[k].d;
-			if (depth == 0 && u[k].d < 0) {
-				for (i = 0; i < m->ntasks; i++) {
-					const struct mpx_task *t = &m->tasks[i];
-					size_t j;
+			struct edge x = w[k];
 
-					for (j = 0; j < t->niv; j++)
-						if (t->iv[j].state == MPX_TS_RUNNING)
-							ra->others_oncpu_while_tasks_blocked_ns +=
-								overlap(t->iv[j].start,
-									t->iv[j].end, us, u[k].t);
-				}
+			if (depth == 0 && edge_d(x) > 0)
+				us = edge_t(x);
+			depth += edge_d(x);
+			if (depth == 0 && edge_d(x) < 0) {
+				w[2 * nu].key = us;
+				w[2 * nu + 1].key = edge_t(x);
+				nu++;
 			}
 		}
-		ra->peak_blocked_tasks = peak(w, nw);
+		/* Each task's intervals and the union, both in time order. */
+		for (i = 0; i < m->ntasks; i++) {
+			const struct mpx_task *t = &m->tasks[i];
+
+			for (k = 0, p = 0; k < t->niv; k++) {
+				const struct mpx_ival *v = &t->iv[k];
+
+				if (v->state != MPX_TS_RUNNING)
+					continue;
+				while (p < nu && w[2 * p + 1].key <= v->start)
+					p++;
+				for (q = p; q < nu && w[2 * q].key < v->end; q++)
+					ra->others_oncpu_while_tasks_blocked_ns +=
+						overlap(v->start, v->end, w[2 * q].key,
+							w[2 * q + 1].key);
+			}
+		}
 	}
 	/* Runnable (running or queued) tasks at once. */
 	n = 0;
@@ -993,6 +1087,7 @@ static void footprint(struct mpx_run_analysis *ra, mpx_footprint_fn fn, void *ct
 	size_t nev = 0, cap = 0, i;
 	uint64_t *cur, *first, sum = 0, cow = 0, tsum = 0;
 	uint32_t *pid_of;
+	uint64_t *bypid;	/* pid << 32 | index of every RSS sample, sorted */
 	bool *task;
 	size_t np = 0;
 
@@ -1000,26 +1095,35 @@ static void footprint(struct mpx_run_analysis *ra, mpx_footprint_fn fn, void *ct
 	first = calloc(m->ntasks + 1, sizeof(*first));
 	pid_of = calloc(m->ntasks + 1, sizeof(*pid_of));
 	task = calloc(m->ntasks + 1, sizeof(*task));
-	if (!cur || !first || !pid_of || !task)
+	bypid = calloc(m->nrss + 1, sizeof(*bypid));
+	if (!cur || !first || !pid_of || !task || !bypid || m->nrss > UINT32_MAX)
+		goto out;
+	for (i = 0; i < m->nrss; i++)
+		bypid[i] = (uint64_t)m->rss[i].pid << 32 | i;
+	if (mpx_sort_by_u64(bypid, m->nrss, sizeof(*bypid)))
 		goto out;
 	/* One slot per process leader. */
 	for (i = 0; i < m->ntasks; i++) {
 		const struct mpx_task *t = &m->tasks[i];
-		size_t j;
+		size_t j, k;
 
 		if (t->is_thread)
 			continue;
 		pid_of[np] = t->pid;
 		task[np] = ra->roles[i].cls == MPX_RC_TASK;
 		first[np] = UINT64_MAX;
-		for (j = 0; j < m->nrss; j++)
-			if (m->rss[j].pid == t->pid && m->rss[j].ts >= t->start_ns &&
+		/* Its pid's samples, in the order taken. */
+		for (k = mpx_lower_bound_u64(bypid, m->nrss, (uint64_t)t->pid << 32);
+		     k < m->nrss && bypid[k] >> 32 == t->pid; k++) {
+			j = (size_t)(bypid[k] & UINT32_MAX);
+			if (m->rss[j].ts >= t->start_ns &&
 			    m->rss[j].ts >= t->exec_ns &&
 			    m->rss[j].ts <= t->end_ns &&
 			    !mpx_grow((void **)&ev, &cap, nev + 1, sizeof(*ev)))
 				ev[nev++] = (struct memev){ m->rss[j].ts, (uint32_t)np,
 							    m->rss[j].file + m->rss[j].anon +
 							    m->rss[j].shmem };
+		}
 		if (!mpx_grow((void **)&ev, &cap, nev + 1, sizeof(*ev)))
 			ev[nev++] = (struct memev){ t->end_ns, (uint32_t)np, UINT64_MAX };
 		np++;
@@ -1055,6 +1159,7 @@ out:
 	free(first);
 	free(pid_of);
 	free(task);
+	free(bypid);
 }
 
 void analysis__footprint_series(const struct mpx_run_analysis *ra, mpx_footprint_fn fn,

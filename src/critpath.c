@@ -69,6 +69,10 @@ struct walk {
 	const struct mpx_model *m;
 	struct tid_ent *byt;	/* every task, by tid then start */
 	struct mpx_cpath *out;	/* segments, newest first until the end */
+	struct cp_hint {	/* per task: its last search, t and result */
+		uint64_t t;
+		size_t a;
+	} *hint;
 };
 
 static int cmp_tid_ent(const void *a, const void *b)
@@ -123,11 +127,44 @@ enum where {
 	W_HOLE,		/* after death or in a lost interval: back to *lo */
 };
 
+/*
+ * model__iv_search() from the task's last answer: the walk only goes back
+ * in time, a step or two of intervals at a time, so search back from there
+ * in growing steps rather than over all of the task's intervals.
+ */
+static size_t iv_search(const struct mpx_task *tk, uint64_t t, struct cp_hint *h)
+{
+	size_t hi, lo, step = 1;
+
+	if (!h->t || t > h->t || h->a > tk->niv) {
+		hi = model__iv_search(tk, t);
+	} else {
+		/* The first interval ending at or after t is at h->a or before. */
+		hi = h->a;
+		while (hi >= step && tk->iv[hi - step].end >= t) {
+			hi -= step;
+			step *= 2;
+		}
+		lo = hi >= step ? hi - step + 1 : 0;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (tk->iv[mid].end < t)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+	}
+	h->t = t;
+	h->a = hi;
+	return hi;
+}
+
 /* Where the instant just before t falls in task tk's life. */
-static enum where locate(const struct mpx_task *tk, uint64_t t,
+static enum where locate(const struct mpx_task *tk, uint64_t t, struct cp_hint *h,
 			 struct mpx_ival *v, uint64_t *lo)
 {
-	size_t a = model__iv_search(tk, t);
+	size_t a = iv_search(tk, t, h);
 
 	if (a < tk->niv && tk->iv[a].start < t) {
 		*v = tk->iv[a];
@@ -205,7 +242,7 @@ static int walk(struct walk *w, size_t cur, uint64_t begin, uint64_t end)
 		struct mpx_ival v;
 		long nxt;
 
-		switch (locate(tk, t, &v, &lo)) {
+		switch (locate(tk, t, &w->hint[cur], &v, &lo)) {
 		case W_BEFORE:
 			nxt = stuck ? -1 : task_at(w, tk->parent_tid, tk->start_ns);
 			if (nxt >= 0 && (size_t)nxt != cur) {
@@ -285,8 +322,12 @@ int critpath__build(const struct mpx_model *m, size_t start_task, uint64_t begin
 		return 0;
 
 	w.byt = malloc(m->ntasks * sizeof(*w.byt));
-	if (!w.byt)
+	w.hint = calloc(m->ntasks, sizeof(*w.hint));
+	if (!w.byt || !w.hint) {
+		free(w.byt);
+		free(w.hint);
 		return -ENOMEM;
+	}
 	for (i = 0; i < m->ntasks; i++)
 		w.byt[i] = (struct tid_ent){ m->tasks[i].tid, (uint32_t)i,
 					     m->tasks[i].start_ns };
@@ -294,6 +335,7 @@ int critpath__build(const struct mpx_model *m, size_t start_task, uint64_t begin
 
 	err = walk(&w, start_task, begin, end);
 	free(w.byt);
+	free(w.hint);
 	if (err)
 		return err;
 

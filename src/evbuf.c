@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,14 @@ void evbuf__free(struct evbuf *b)
 	memset(b, 0, sizeof(*b));
 }
 
+int evbuf__reserve(struct evbuf *b, size_t n, size_t len)
+{
+	if (mpx_grow((void **)&b->data, &b->cap, b->len + len, 1) ||
+	    mpx_grow((void **)&b->ix, &b->ixcap, b->n + n, sizeof(*b->ix)))
+		return -ENOMEM;
+	return 0;
+}
+
 int evbuf__add(struct evbuf *b, const void *rec, size_t size)
 {
 	const struct mpx_hdr *h = rec;
@@ -68,6 +77,9 @@ static int cmp_ix(const void *a, const void *b)
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
+_Static_assert(sizeof(struct evbuf_ix) == 16 && offsetof(struct evbuf_ix, ts) == 0,
+	       "mpx_sort_by_u64 sorts evbuf_ix by ts");
+
 void evbuf__sort(struct evbuf *b)
 {
 	size_t i;
@@ -76,7 +88,8 @@ void evbuf__sort(struct evbuf *b)
 	for (i = 1; i < b->n; i++)
 		if (cmp_ix(&b->ix[i - 1], &b->ix[i]) > 0)
 			break;
-	if (i < b->n)
+	/* Else by ts alone: ix is in arrival order, or sorted already. */
+	if (i < b->n && mpx_sort_by_u64(b->ix, b->n, sizeof(*b->ix)))
 		qsort(b->ix, b->n, sizeof(*b->ix), cmp_ix);
 }
 

@@ -35,6 +35,9 @@ size_t mpx_event_size(unsigned int type);
 
 void evbuf__init(struct evbuf *b);
 void evbuf__free(struct evbuf *b);
+/* Room for n more records of len bytes in all (8-byte aligned each), so
+ * that adding them moves nothing.  Returns 0 or -ENOMEM. */
+int evbuf__reserve(struct evbuf *b, size_t n, size_t len);
 /* Copy one record in.  Returns 0, -EINVAL (malformed: counted), -ENOMEM. */
 int evbuf__add(struct evbuf *b, const void *rec, size_t size);
 /* Order by timestamp; records with equal timestamps keep arrival order. */

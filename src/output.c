@@ -7,6 +7,7 @@
 #include "json_writer.h"
 #include "output.h"
 #include "pyreport.h"
+#include "util.h"
 
 static double ms(int64_t ns)
 {
@@ -216,13 +217,6 @@ static void phase_json(struct json_writer *w, const struct mpx_phase *p)
 
 #define MPX_JSON_CP_MAX 10000
 
-static int cmp_u64_desc(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? 1 : x > y ? -1 : 0;
-}
-
 static void run_json(struct json_writer *w, const struct mpx_run_analysis *ra,
 		     const struct mpx_runset *rs)
 {
@@ -264,8 +258,7 @@ static void run_json(struct json_writer *w, const struct mpx_run_analysis *ra,
 		if (d) {
 			for (i = 0; i < ra->cp.n; i++)
 				d[i] = ra->cp.seg[i].end - ra->cp.seg[i].start;
-			qsort(d, ra->cp.n, sizeof(*d), cmp_u64_desc);
-			cut = d[MPX_JSON_CP_MAX - 1];
+			cut = mpx_kth_largest_u64(d, ra->cp.n, MPX_JSON_CP_MAX);
 			free(d);
 		}
 	}
@@ -275,11 +268,12 @@ static void run_json(struct json_writer *w, const struct mpx_run_analysis *ra,
 	jw_start_array(w);
 	for (i = 0, shown = 0; i < ra->cp.n; i++) {
 		const struct mpx_cp_seg *s = &ra->cp.seg[i];
-		const char *r = analysis__seg_reason(ra, s);
+		const char *r;
 
 		if (cut && (s->end - s->start < cut || shown >= MPX_JSON_CP_MAX))
 			continue;
 		shown++;
+		r = analysis__seg_reason(ra, s);
 		jw_start_object(w);
 		jw_kv_u64(w, "tid", m->tasks[s->task].tid);
 		jw_kv_string(w, "role", ra->roles[s->task].name);

@@ -295,6 +295,9 @@ static void split_futex(struct mpx_pyspans *ps, const struct mpx_model *m)
 		while (gi < ps->n[MPX_PS_GIL] && g[gi].task < t)
 			gi++;
 		g0 = gi;
+		int32_t last = INT32_MIN;	/* the last reason looked at ... */
+		bool futex = false;		/* ... and whether it is a futex */
+
 		for (i = 0; i < tk->niv; i++) {
 			const struct mpx_ival *v = &tk->iv[i];
 			const char *r;
@@ -302,9 +305,16 @@ static void split_futex(struct mpx_pyspans *ps, const struct mpx_model *m)
 
 			if (v->state != MPX_TS_SLEEP && v->state != MPX_TS_DSLEEP)
 				continue;
-			r = reasons__get(&m->reasons, v->reason);
-			if (!r || !strstr(r, "futex"))
+			if (v->reason != last) {
+				r = reasons__get(&m->reasons, v->reason);
+				futex = r && strstr(r, "futex");
+				last = v->reason;
+			}
+			if (!futex)
 				continue;
+			/* Waits over before this sleep are over before the next. */
+			while (g0 < ps->n[MPX_PS_GIL] && g[g0].task == t && g[g0].end <= v->start)
+				g0++;
 			for (j = g0; j < ps->n[MPX_PS_GIL] && g[j].task == t &&
 			     g[j].start < v->end; j++)
 				in += overlap(v->start, v->end, g[j].start, g[j].end);
@@ -368,7 +378,9 @@ int pyspans__build(struct mpx_pyspans *ps, const struct evbuf *eb, const struct 
 		b.pids[t] = (struct pid_ix){ m->tasks[t].pid, (uint32_t)t };
 	if (m->ntasks > 1)
 		qsort(b.pids, m->ntasks, sizeof(*b.pids), cmp_pid_ix);
-	for (i = 0; i < eb->n && !b.err; i++) {
+	/* Only Python and GIL records make spans: none, nothing to walk. */
+	for (i = 0; i < eb->n && !b.err &&
+	     (eb->per_type[MPX_EV_PY] || eb->per_type[MPX_EV_GIL]); i++) {
 		const struct mpx_hdr *h = evbuf__get(eb, i);
 
 		if (h->ts < m->t0 && !(h->type == MPX_EV_PY &&
@@ -441,17 +453,34 @@ uint64_t pyspans__import_in(const struct mpx_pyspans *ps, uint32_t task, uint64_
 	return sum;
 }
 
+size_t pyspans__gil_first(const struct mpx_pyspans *ps, uint32_t task, uint64_t t)
+{
+	const struct mpx_pyspan *g = ps->s[MPX_PS_GIL];
+	uint64_t longest = task < ps->ntasks ? ps->task[task].gil_max_ns : 0;
+	uint64_t from = t > longest ? t - longest : 0;
+	size_t lo = 0, hi = ps->n[MPX_PS_GIL];
+
+	/* A wait that starts before from ends before t. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (g[mid].task < task || (g[mid].task == task && g[mid].start < from))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 uint64_t pyspans__gil_in(const struct mpx_pyspans *ps, uint32_t task, uint64_t a, uint64_t b)
 {
+	const struct mpx_pyspan *g = ps->s[MPX_PS_GIL];
 	uint64_t sum = 0;
 	size_t i;
 
-	for (i = 0; i < ps->n[MPX_PS_GIL]; i++) {
-		const struct mpx_pyspan *s = &ps->s[MPX_PS_GIL][i];
-
-		if (s->task == task)
-			sum += overlap(s->start, s->end, a, b);
-	}
+	for (i = pyspans__gil_first(ps, task, a);
+	     i < ps->n[MPX_PS_GIL] && g[i].task == task && g[i].start < b; i++)
+		sum += overlap(g[i].start, g[i].end, a, b);
 	return sum;
 }
 

@@ -89,6 +89,9 @@ void pyspans__free(struct mpx_pyspans *ps);
 /* Time of task's outermost imports (inclusive) overlapping [a, b). */
 uint64_t pyspans__import_in(const struct mpx_pyspans *ps, uint32_t task, uint64_t a,
 			    uint64_t b, const struct mpx_pyspan **longest);
+/* The first of task's GIL waits (s[MPX_PS_GIL] is by task, then start)
+ * that may last until t or later: the ones before it end before t. */
+size_t pyspans__gil_first(const struct mpx_pyspans *ps, uint32_t task, uint64_t t);
 /* GIL-wait time of task overlapping [a, b). */
 uint64_t pyspans__gil_in(const struct mpx_pyspans *ps, uint32_t task, uint64_t a, uint64_t b);
 /* Whether an audit event names a phase (fork, exec, subprocess, ...). */

@@ -9,21 +9,33 @@
 #include "report.h"
 #include "util.h"
 
-/* Newest task with this tid that started no later than ts. */
-static long find_at(const struct mpx_model *m, uint32_t tid, uint64_t ts)
-{
-	long best = -1;
-	size_t i;
+struct tree {
+	long *parent;
+	bool *done;
+	uint64_t *bytid;	/* tid << 32 | index of every task, sorted */
+	size_t *child;		/* children of i: child[first[i], first[i + 1]) */
+	size_t *first;		/* ... in index order */
+};
 
-	for (i = 0; i < m->ntasks; i++)
-		if (m->tasks[i].tid == tid && m->tasks[i].start_ns <= ts)
+/* Newest task with this tid that started no later than ts. */
+static long find_at(const struct mpx_model *m, const struct tree *tr, uint32_t tid,
+		    uint64_t ts)
+{
+	size_t k = mpx_lower_bound_u64(tr->bytid, m->ntasks, (uint64_t)tid << 32);
+	long best = -1;
+
+	for (; k < m->ntasks && tr->bytid[k] >> 32 == tid; k++) {
+		size_t i = (size_t)(tr->bytid[k] & UINT32_MAX);
+
+		if (m->tasks[i].start_ns <= ts)
 			best = (long)i;
+	}
 	return best;
 }
 
 /* Parent in the displayed tree: a thread hangs under its process leader,
  * a process under the leader of the process that forked it. */
-static long tree_parent(const struct mpx_model *m, size_t i)
+static long tree_parent(const struct mpx_model *m, const struct tree *tr, size_t i)
 {
 	const struct mpx_task *t = &m->tasks[i];
 	long p;
@@ -31,27 +43,22 @@ static long tree_parent(const struct mpx_model *m, size_t i)
 	if (t->is_root)
 		return -1;
 	if (t->is_thread) {
-		p = find_at(m, t->pid, t->start_ns);
+		p = find_at(m, tr, t->pid, t->start_ns);
 		if (p >= 0 && (size_t)p != i)
 			return p;
 	}
-	p = find_at(m, t->ppid, t->start_ns);
+	p = find_at(m, tr, t->ppid, t->start_ns);
 	if (p >= 0 && (size_t)p != i && (!t->is_thread || m->tasks[p].pid != t->pid))
 		return p;
-	p = find_at(m, t->parent_tid, t->start_ns);
+	p = find_at(m, tr, t->parent_tid, t->start_ns);
 	return p >= 0 && (size_t)p != i ? p : -1;
 }
-
-struct tree {
-	long *parent;
-	bool *done;
-};
 
 static void visit(struct mpx_report *r, struct tree *tr, size_t i, int depth)
 {
 	const struct mpx_model *m = r->m;
 	struct mpx_task_row *row;
-	size_t j;
+	size_t c, j;
 	int pass;
 
 	if (tr->done[i])
@@ -65,9 +72,20 @@ static void visit(struct mpx_report *r, struct tree *tr, size_t i, int depth)
 	/* Threads of this process first, then child processes; each in
 	 * start order (tasks are stored in start order). */
 	for (pass = 0; pass < 2; pass++)
-		for (j = 0; j < m->ntasks; j++)
-			if (tr->parent[j] == (long)i && m->tasks[j].is_thread == !pass)
+		for (c = tr->first[i]; c < tr->first[i + 1]; c++) {
+			j = tr->child[c];
+			if (m->tasks[j].is_thread == !pass)
 				visit(r, tr, j, depth + 1);
+		}
+}
+
+static void tree_free(struct tree *tr)
+{
+	free(tr->parent);
+	free(tr->done);
+	free(tr->bytid);
+	free(tr->child);
+	free(tr->first);
 }
 
 int report__build(struct mpx_report *r, const struct mpx_run_info *run,
@@ -85,14 +103,34 @@ int report__build(struct mpx_report *r, const struct mpx_run_info *run,
 	r->rows = calloc(m->ntasks ? m->ntasks : 1, sizeof(*r->rows));
 	tr.parent = calloc(m->ntasks ? m->ntasks : 1, sizeof(*tr.parent));
 	tr.done = calloc(m->ntasks ? m->ntasks : 1, sizeof(*tr.done));
-	if (!r->rows || !tr.parent || !tr.done) {
-		free(tr.parent);
-		free(tr.done);
+	tr.bytid = calloc(m->ntasks ? m->ntasks : 1, sizeof(*tr.bytid));
+	tr.child = calloc(m->ntasks ? m->ntasks : 1, sizeof(*tr.child));
+	tr.first = calloc(m->ntasks + 2, sizeof(*tr.first));
+	if (!r->rows || !tr.parent || !tr.done || !tr.bytid || !tr.child || !tr.first ||
+	    m->ntasks > UINT32_MAX) {
+		tree_free(&tr);
 		report__free(r);
 		return -ENOMEM;
 	}
+	for (i = 0; i < m->ntasks; i++)
+		tr.bytid[i] = (uint64_t)m->tasks[i].tid << 32 | i;
+	if (mpx_sort_by_u64(tr.bytid, m->ntasks, sizeof(*tr.bytid))) {
+		tree_free(&tr);
+		report__free(r);
+		return -ENOMEM;
+	}
+	for (i = 0; i < m->ntasks; i++)
+		tr.parent[i] = tree_parent(m, &tr, i);
+	/* Each task's children, in index order. */
+	for (i = 0; i < m->ntasks; i++)
+		if (tr.parent[i] >= 0)
+			tr.first[tr.parent[i] + 2]++;
+	for (i = 2; i < m->ntasks + 2; i++)
+		tr.first[i] += tr.first[i - 1];
+	for (i = 0; i < m->ntasks; i++)
+		if (tr.parent[i] >= 0)
+			tr.child[tr.first[tr.parent[i] + 1]++] = i;
 	for (i = 0; i < m->ntasks; i++) {
-		tr.parent[i] = tree_parent(m, i);
 		if (m->tasks[i].is_thread)
 			r->nthreads++;
 		else
@@ -108,8 +146,7 @@ int report__build(struct mpx_report *r, const struct mpx_run_info *run,
 	/* Cycles cannot happen (parents start earlier), but be safe. */
 	for (i = 0; i < m->ntasks; i++)
 		visit(r, &tr, i, 0);
-	free(tr.parent);
-	free(tr.done);
+	tree_free(&tr);
 	return 0;
 }
 
@@ -142,7 +179,8 @@ size_t report__task_waits(const struct mpx_model *m, const struct mpx_task *t,
 			  struct mpx_wait_total *out, size_t max)
 {
 	struct mpx_wait_total *all = NULL;
-	size_t n = 0, cap = 0, i, j;
+	size_t n = 0, cap = 0, i, j, last = 0;
+	const char *last_r = NULL;	/* all[last] is where last_r went */
 
 	for (i = 0; i < t->niv; i++) {
 		const struct mpx_ival *v = &t->iv[i];
@@ -152,9 +190,13 @@ size_t report__task_waits(const struct mpx_model *m, const struct mpx_task *t,
 		    v->state != MPX_TS_BLKIO)
 			continue;
 		r = reasons__get(&m->reasons, v->reason);
-		for (j = 0; j < n; j++)
+		/* A task mostly waits again where it waited before. */
+		j = n && r == last_r ? last : 0;
+		for (; j < n; j++)
 			if (all[j].reason == r || (r && all[j].reason && !strcmp(all[j].reason, r)))
 				break;
+		last = j;
+		last_r = r;
 		if (j == n) {
 			if (mpx_grow((void **)&all, &cap, n + 1, sizeof(*all)))
 				break;

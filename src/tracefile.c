@@ -27,6 +27,7 @@
 #endif
 
 #define TF_BUFSZ	65536
+#define TF_OBUFSZ	(256 * 1024)	/* inflated bytes read ahead */
 #define TF_SECHDR	16	/* tag, flags, len */
 #define TF_NULLSTR	0xffffffffu
 /* Big enough for any record of include/events.h. */
@@ -486,7 +487,11 @@ struct tf_in {
 	const unsigned char *mem;	/* memory: compressed bytes not yet given to z */
 	size_t memleft;
 	unsigned char *inbuf;		/* file: compressed bytes read */
-	uint64_t left;			/* payload bytes not yet inflated */
+	uint64_t left;			/* payload bytes not yet parsed */
+	unsigned char *obuf;		/* inflated ahead of the parser */
+	size_t opos, olen;		/* obuf[opos, olen): not parsed yet */
+	int zerr;			/* inflate failed past obuf's bytes */
+	bool bounded;			/* payload_len checked against the input size */
 	const char *name;		/* for messages */
 	char *err;
 	size_t errsz;
@@ -547,18 +552,23 @@ static int zfail(struct tf_in *in, int zret)
 		    in->z.msg ? in->z.msg : "bad stream");
 }
 
-/* Inflate exactly len payload bytes into dst (len fits a uInt). */
-static int in_read(struct tf_in *in, void *dst, size_t len)
+/*
+ * Inflate more of the payload into obuf (which the parser has used up):
+ * large outputs let inflate take its fast path.  Never past payload_len,
+ * and errors come in the order a byte-by-byte reader meets them: bytes
+ * inflated before a failure are handed out first.
+ */
+static int in_fill(struct tf_in *in)
 {
+	uint64_t room = in->left < TF_OBUFSZ ? in->left : TF_OBUFSZ;
 	int zret;
 
-	if (in->ret)
-		return in->ret;
-	if (len > in->left)
-		return fail(in, -EBADMSG, "corrupt: data runs past the payload's end");
-	in->z.next_out = dst;
-	in->z.avail_out = (uInt)len;
-	while (in->z.avail_out) {
+	in->opos = in->olen = 0;
+	if (in->zerr)
+		return zfail(in, in->zerr);
+	in->z.next_out = in->obuf;
+	in->z.avail_out = (uInt)room;
+	while (in->z.avail_out == room) {
 		if (in->zend)
 			return fail(in, -EBADMSG, "corrupt: the payload is shorter "
 				    "than its header says");
@@ -572,10 +582,35 @@ static int in_read(struct tf_in *in, void *dst, size_t len)
 			in->zend = true;
 		else if (zret == Z_BUF_ERROR && !in->z.avail_in)
 			continue;
-		else if (zret != Z_OK)
+		else if (zret != Z_OK && in->z.avail_out == room)
 			return zfail(in, zret);
+		else if (zret != Z_OK)
+			in->zerr = zret;
 	}
-	in->left -= len;
+	in->olen = room - in->z.avail_out;
+	return 0;
+}
+
+/* Exactly len payload bytes into dst. */
+static int in_read(struct tf_in *in, void *dst, size_t len)
+{
+	unsigned char *d = dst;
+	size_t k;
+
+	if (in->ret)
+		return in->ret;
+	if (len > in->left)
+		return fail(in, -EBADMSG, "corrupt: data runs past the payload's end");
+	while (len) {
+		if (in->opos == in->olen && in_fill(in))
+			return in->ret;
+		k = in->olen - in->opos < len ? in->olen - in->opos : len;
+		memcpy(d, in->obuf + in->opos, k);
+		in->opos += k;
+		in->left -= k;
+		d += k;
+		len -= k;
+	}
 	return 0;
 }
 
@@ -1003,6 +1038,10 @@ static int read_events(struct tf_in *in, struct mpx_run *r, size_t idx)
 	if (n > MPX_TF_MAX_EVENTS || n > s.left / sizeof(struct mpx_hdr))
 		return fail(in, -EBADMSG, "corrupt: %llu records cannot fit in %llu bytes",
 			    (unsigned long long)n, (unsigned long long)s.left);
+	/* Room for them at once, when the input's size bounds the payload (a
+	 * pipe's does not); it is only room: a failure here changes nothing. */
+	if (in->bounded)
+		evbuf__reserve(&r->eb, (size_t)n, (size_t)s.left);
 	for (i = 0; i < n; i++) {
 		if (sec_get(&s, &rec.h, sizeof(rec.h), "a record header"))
 			return in->ret;
@@ -1059,7 +1098,8 @@ static int read_body(struct tf_in *in, const struct tf_header *h, struct mpx_run
 	uint32_t nruns, i;
 
 	in->left = h->payload_len;
-	if (inflateInit(&in->z) != Z_OK)
+	in->obuf = malloc(TF_OBUFSZ);
+	if (!in->obuf || inflateInit(&in->z) != Z_OK)
 		return fail(in, -ENOMEM, "out of memory");
 	in->zinit = true;
 	if (read_meta(in, rs, &nruns))
@@ -1090,6 +1130,7 @@ static int read_finish(struct tf_in *in, struct mpx_runset *rs)
 {
 	if (in->zinit)
 		inflateEnd(&in->z);
+	free(in->obuf);
 	if (in->ret)
 		runset__free(rs);
 	return in->ret;
@@ -1112,6 +1153,7 @@ int tracefile__read_mem(const void *buf, size_t len, struct mpx_runset *rs,
 	memcpy(&h, buf, sizeof(h));
 	in.mem = (const unsigned char *)buf + sizeof(h);
 	in.memleft = len - sizeof(h);
+	in.bounded = true;
 	if (!check_header(&in, &h, len > sizeof(h) ? len - sizeof(h) : 1))
 		read_body(&in, &h, rs);
 	return read_finish(&in, rs);
@@ -1164,6 +1206,7 @@ int tracefile__read(const char *path, struct mpx_runset *rs, char *err, size_t e
 		compressed = st.st_size > (off_t)sizeof(h) ? (uint64_t)st.st_size - sizeof(h) : 1;
 	if (check_header(&in, &h, compressed))
 		goto out;
+	in.bounded = compressed > 0;
 	in.inbuf = malloc(TF_BUFSZ);
 	if (!in.inbuf) {
 		fail(&in, -ENOMEM, "out of memory");

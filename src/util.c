@@ -115,6 +115,283 @@ int mpx_grow(void **buf, size_t *cap, size_t need, size_t elsz)
 	return 0;
 }
 
+/*
+ * mpx_sort_by_u64.  Input made of a few sorted runs (one per task, say)
+ * is merged run by run.  Else a most-significant-digit-first radix sort:
+ * each level spreads the keys between their own min and max over buckets
+ * (stable counting), then sorts each bucket the same way, and a bucket of
+ * few elements gets an insertion sort.  Input nearly in order (per-CPU
+ * streams interleaved in batches) lands in few buckets at a time, so the
+ * writes stay sequential; a skewed range costs one more level.
+ */
+#define MSD_BITS	11
+#define MSD_SMALL	32
+#define MERGE_RUNS	16
+
+struct e16 {
+	uint64_t key, val;
+};
+
+/* Element types of 8 and 16 bytes, a key first. */
+#define E8_KEY(e)	(e)
+#define E16_KEY(e)	((e).key)
+
+#define DEFINE_INSERTION(name, type, KEY)					\
+static void name(type *a, size_t n)						\
+{										\
+	size_t i, j;								\
+										\
+	for (i = 1; i < n; i++) {						\
+		type x = a[i];							\
+										\
+		for (j = i; j > 0 && KEY(a[j - 1]) > KEY(x); j--)		\
+			a[j] = a[j - 1];					\
+		a[j] = x;							\
+	}									\
+}
+
+/* Merge sorted a[0, m) and a[m, n) into d. */
+#define DEFINE_MERGE(name, type, KEY)						\
+static void name(const type *a, size_t m, size_t n, type *d)			\
+{										\
+	size_t i = 0, j = m, k = 0;						\
+										\
+	while (i < m && j < n)							\
+		d[k++] = KEY(a[j]) < KEY(a[i]) ? a[j++] : a[i++];		\
+	while (i < m)								\
+		d[k++] = a[i++];						\
+	while (j < n)								\
+		d[k++] = a[j++];						\
+}
+
+/* Scatter a over the buckets counted in cnt (starts), into d. */
+#define DEFINE_SCATTER(name, type, KEY)						\
+static void name(const type *a, size_t n, type *d, size_t *cnt, uint64_t min,	\
+		 unsigned int shift)						\
+{										\
+	size_t i;								\
+										\
+	for (i = 0; i < n; i++)							\
+		d[cnt[(KEY(a[i]) - min) >> shift]++] = a[i];			\
+}
+
+DEFINE_INSERTION(insertion8, uint64_t, E8_KEY)
+DEFINE_INSERTION(insertion16, struct e16, E16_KEY)
+DEFINE_MERGE(merge8, uint64_t, E8_KEY)
+DEFINE_MERGE(merge16, struct e16, E16_KEY)
+DEFINE_SCATTER(scatter8, uint64_t, E8_KEY)
+DEFINE_SCATTER(scatter16, struct e16, E16_KEY)
+
+static uint64_t key_at(const unsigned char *a, size_t i, size_t elsz)
+{
+	uint64_t k;
+
+	memcpy(&k, a + i * elsz, sizeof(k));
+	return k;
+}
+
+static void insertion(unsigned char *a, size_t n, size_t elsz)
+{
+	if (elsz == 8)
+		insertion8((uint64_t *)a, n);
+	else
+		insertion16((struct e16 *)a, n);
+}
+
+static void msd_move(unsigned char *src, unsigned char *dst, size_t n, size_t elsz);
+
+/*
+ * One level: count the keys of src over up to 2^MSD_BITS buckets between
+ * their min and max, then spread them into dst in that order.  cnt gets
+ * where each bucket ends.  Returns the number of buckets, 0 when every
+ * key is the same (dst untouched); *shift 0: one key a bucket.
+ */
+static size_t msd_level(const unsigned char *src, unsigned char *dst, size_t n,
+			size_t elsz, size_t *cnt, unsigned int *shift)
+{
+	uint64_t min = UINT64_MAX, max = 0, k;
+	unsigned int bits = MSD_BITS, len;
+	size_t i, nb;
+
+	for (i = 0; i < n; i++) {
+		k = key_at(src, i, elsz);
+		min = k < min ? k : min;
+		max = k > max ? k : max;
+	}
+	if (min == max)
+		return 0;
+	/* About 8 elements a bucket. */
+	while (bits > 4 && (size_t)1 << (bits + 3) > n)
+		bits--;
+	len = 64 - (unsigned int)__builtin_clzll(max - min);
+	*shift = len > bits ? len - bits : 0;
+	nb = (size_t)((max - min) >> *shift) + 1;
+	memset(cnt, 0, (nb + 1) * sizeof(cnt[0]));
+	for (i = 0; i < n; i++)
+		cnt[((key_at(src, i, elsz) - min) >> *shift) + 1]++;
+	for (i = 1; i <= nb; i++)
+		cnt[i] += cnt[i - 1];
+	if (elsz == 8)
+		scatter8((const uint64_t *)src, n, (uint64_t *)dst, cnt, min, *shift);
+	else
+		scatter16((const struct e16 *)src, n, (struct e16 *)dst, cnt, min, *shift);
+	return nb;
+}
+
+/* Sort the n elements of a in place, aux (as large) as scratch. */
+static void msd_inplace(unsigned char *a, unsigned char *aux, size_t n, size_t elsz)
+{
+	size_t cnt[(1u << MSD_BITS) + 1], nb, i, from;
+	unsigned int shift;
+
+	if (n <= MSD_SMALL) {
+		insertion(a, n, elsz);
+		return;
+	}
+	nb = msd_level(a, aux, n, elsz, cnt, &shift);
+	if (nb && !shift)
+		memcpy(a, aux, n * elsz);
+	for (i = 0, from = 0; nb && shift && i < nb; from = cnt[i++])
+		msd_move(aux + from * elsz, a + from * elsz, cnt[i] - from, elsz);
+}
+
+/* Sort the n elements of src into dst (src is scratch). */
+static void msd_move(unsigned char *src, unsigned char *dst, size_t n, size_t elsz)
+{
+	size_t cnt[(1u << MSD_BITS) + 1], nb, i, from;
+	unsigned int shift;
+
+	if (n <= MSD_SMALL) {
+		memcpy(dst, src, n * elsz);
+		insertion(dst, n, elsz);
+		return;
+	}
+	nb = msd_level(src, dst, n, elsz, cnt, &shift);
+	if (!nb)
+		memcpy(dst, src, n * elsz);
+	for (i = 0, from = 0; nb && shift && i < nb; from = cnt[i++])
+		msd_inplace(dst + from * elsz, src + from * elsz, cnt[i] - from, elsz);
+}
+
+/* Where the first run of a (ascending keys) ends. */
+static size_t run_end(const unsigned char *a, size_t i, size_t n, size_t elsz)
+{
+	for (i++; i < n && key_at(a, i - 1, elsz) <= key_at(a, i, elsz); i++)
+		;
+	return i;
+}
+
+/* Merge neighbouring runs, pass after pass, while there are several. */
+static void merge_runs(unsigned char *a, unsigned char *aux, size_t n, size_t elsz,
+		       size_t *ends, size_t nruns)
+{
+	unsigned char *src = a, *dst = aux, *t;
+	size_t r, w, from;
+
+	while (nruns > 1) {
+		for (r = 0, w = 0, from = 0; r < nruns; r += 2, w++) {
+			size_t m = ends[r], to = r + 1 < nruns ? ends[r + 1] : m;
+
+			if (elsz == 8)
+				merge8((const uint64_t *)src + from, m - from, to - from,
+				       (uint64_t *)dst + from);
+			else
+				merge16((const struct e16 *)src + from, m - from, to - from,
+					(struct e16 *)dst + from);
+			ends[w] = to;
+			from = to;
+		}
+		nruns = w;
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != a)
+		memcpy(a, src, n * elsz);
+}
+
+int mpx_sort_by_u64(void *v, size_t n, size_t elsz)
+{
+	size_t ends[MERGE_RUNS], nruns = 0, i;
+	unsigned char *aux;
+
+	if (elsz != 8 && elsz != 16)
+		return -EINVAL;
+	if (n <= MSD_SMALL) {
+		insertion(v, n, elsz);
+		return 0;
+	}
+	for (i = 0; i < n && nruns <= MERGE_RUNS; nruns++) {
+		i = run_end(v, i, n, elsz);
+		if (nruns < MERGE_RUNS)
+			ends[nruns] = i;
+	}
+	if (nruns == 1)
+		return 0;
+	aux = malloc(n * elsz);
+	if (!aux)
+		return -ENOMEM;
+	if (nruns <= MERGE_RUNS)
+		merge_runs(v, aux, n, elsz, ends, nruns);
+	else
+		msd_inplace(v, aux, n, elsz);
+	free(aux);
+	return 0;
+}
+
+size_t mpx_lower_bound_u64(const uint64_t *v, size_t n, uint64_t x)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+uint64_t mpx_kth_largest_u64(uint64_t *v, size_t n, size_t k)
+{
+	size_t cnt[1u << MSD_BITS], nb, i, j, b, above;
+	uint64_t min, max;
+	unsigned int len, shift;
+
+	if (!n)
+		return 0;
+	k = k < 1 ? 1 : k > n ? n : k;
+	for (;;) {
+		min = UINT64_MAX;
+		max = 0;
+		for (i = 0; i < n; i++) {
+			min = v[i] < min ? v[i] : min;
+			max = v[i] > max ? v[i] : max;
+		}
+		if (min == max)
+			return min;
+		/* Count by the top MSD_BITS of the range, find the bucket
+		 * holding the k-th from the top, keep only its values. */
+		len = 64 - (unsigned int)__builtin_clzll(max - min);
+		shift = len > MSD_BITS ? len - MSD_BITS : 0;
+		nb = (size_t)((max - min) >> shift) + 1;
+		memset(cnt, 0, nb * sizeof(cnt[0]));
+		for (i = 0; i < n; i++)
+			cnt[(v[i] - min) >> shift]++;
+		for (b = nb - 1, above = 0; above + cnt[b] < k; b--)
+			above += cnt[b];
+		if (!shift)
+			return min + b;
+		for (i = 0, j = 0; i < n; i++)
+			if ((v[i] - min) >> shift == b)
+				v[j++] = v[i];
+		n = j;
+		k -= above;
+	}
+}
+
 uint64_t mpx_start_ns(void)
 {
 	unsigned long long start = 0;

@@ -65,4 +65,17 @@ int mpx_check_out(const char *path);
 /* Grow *buf (element size elsz) so that it holds at least need elements. */
 int mpx_grow(void **buf, size_t *cap, size_t need, size_t elsz);
 
+/*
+ * Sort n elements of elsz bytes (8 or 16) by the uint64_t key each starts
+ * with, stably: equal keys keep their order.  A radix sort, linear in n
+ * whatever the order of the input (sorted streams interleaved, batches).
+ * Returns 0, or -ENOMEM or -EINVAL with v untouched.
+ */
+int mpx_sort_by_u64(void *v, size_t n, size_t elsz);
+/* The first index of sorted v[0, n) holding x or more; n when none does. */
+size_t mpx_lower_bound_u64(const uint64_t *v, size_t n, uint64_t x);
+/* The k-th largest of v[0, n) (k from 1; 0 when n is 0), reordering v:
+ * linear in n, no allocation. */
+uint64_t mpx_kth_largest_u64(uint64_t *v, size_t n, size_t k);
+
 #endif /* MPX_UTIL_H */

@@ -206,36 +206,65 @@ void waits__reason(const char *const names[], size_t n, char *out, size_t outsz)
 		snprintf(out, outsz, "%.*s in %s()", (int)wl, what, sys);
 }
 
+/* Where id is in the hash, or the free slot it would take. */
+static size_t reason_slot(const struct mpx_reasons *r, int32_t id)
+{
+	size_t h = ((uint32_t)id * 2654435761u) & (r->nslot - 1);
+
+	while (r->slot[h] && r->v[r->slot[h] - 1].id != id)
+		h = (h + 1) & (r->nslot - 1);
+	return h;
+}
+
+/* Twice the slots, every reason hashed again. */
+static int reasons_rehash(struct mpx_reasons *r)
+{
+	size_t nslot = r->nslot ? r->nslot * 2 : 64, i;
+	uint32_t *slot = calloc(nslot, sizeof(*slot));
+
+	if (!slot || r->n >= UINT32_MAX) {
+		free(slot);
+		return -ENOMEM;
+	}
+	free(r->slot);
+	r->slot = slot;
+	r->nslot = nslot;
+	for (i = 0; i < r->n; i++)
+		r->slot[reason_slot(r, r->v[i].id)] = (uint32_t)i + 1;
+	return 0;
+}
+
 int reasons__add(struct mpx_reasons *r, int32_t id, const char *name)
 {
 	struct mpx_reason *e;
 
 	if (reasons__get(r, id))
 		return 0;
-	if (mpx_grow((void **)&r->v, &r->cap, r->n + 1, sizeof(*r->v)))
+	if ((2 * (r->n + 1) > r->nslot && reasons_rehash(r)) ||
+	    mpx_grow((void **)&r->v, &r->cap, r->n + 1, sizeof(*r->v)))
 		return -ENOMEM;
 	e = &r->v[r->n++];
 	e->id = id;
 	snprintf(e->name, sizeof(e->name), "%s", name);
+	r->slot[reason_slot(r, id)] = (uint32_t)r->n;
 	return 0;
 }
 
 const char *reasons__get(const struct mpx_reasons *r, int32_t id)
 {
-	size_t i;
+	size_t h;
 
 	if (id == MPX_REASON_BARRIER)
 		return "mpxtrace start barrier";
-	if (id < 0)
+	if (id < 0 || !r->n)
 		return NULL;
-	for (i = 0; i < r->n; i++)
-		if (r->v[i].id == id)
-			return r->v[i].name;
-	return NULL;
+	h = reason_slot(r, id);
+	return r->slot[h] ? r->v[r->slot[h] - 1].name : NULL;
 }
 
 void reasons__free(struct mpx_reasons *r)
 {
 	free(r->v);
+	free(r->slot);
 	memset(r, 0, sizeof(*r));
 }

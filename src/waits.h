@@ -39,8 +39,10 @@ struct mpx_reasons {
 	struct mpx_reason {
 		int32_t id;
 		char name[MPX_REASON_LEN];
-	} *v;
+	} *v;			/* in the order added */
 	size_t n, cap;
+	uint32_t *slot;		/* hash of ids: index in v + 1, 0 free */
+	size_t nslot;		/* a power of two, at least twice n */
 };
 
 int reasons__add(struct mpx_reasons *r, int32_t id, const char *name);

@@ -128,6 +128,188 @@ TEST(evbuf_sort_equal_ts_keep_arrival_order)
 	evbuf__free(&b);
 }
 
+/* Per-CPU streams, each in time order, arriving in batches of 40 records
+ * (the ring buffer's shape): sorted by time, ties in arrival order. */
+TEST(evbuf_sort_interleaved_batches)
+{
+	enum { NCPU = 4, PER = 2000, BATCH = 40 };
+	uint64_t *ts = calloc(NCPU * PER, sizeof(*ts)), next[NCPU] = { 0 };
+	struct evbuf b;
+	size_t i, n = 0, c, k;
+
+	if (!ASSERT_NOT_NULL(ts))
+		return;
+	/* CPU c's i-th record at 1000 + 7 * i + c % 2: streams overlap in time
+	 * and pairs of CPUs share timestamps. */
+	while (n < NCPU * PER)
+		for (c = 0; c < NCPU; c++)
+			for (k = 0; k < BATCH && next[c] < PER; k++, next[c]++)
+				ts[n++] = 1000 + 7 * next[c] + c % 2;
+	evbuf__init(&b);
+	add_numbered(&b, ts, n);
+	evbuf__sort(&b);
+	ASSERT_EQ(b.n, n);
+	for (i = 1; i < b.n; i++) {
+		uint64_t prev = evbuf__get(&b, i - 1)->ts, cur = evbuf__get(&b, i)->ts;
+
+		if (!ASSERT_TRUE(prev < cur ||
+				 (prev == cur && tid_at(&b, i - 1) < tid_at(&b, i))))
+			break;
+	}
+	/* The first of 1000 + 7 * k: CPU 0's record k of its first batch. */
+	ASSERT_EQ(evbuf__get(&b, 0)->ts, 1000);
+	ASSERT_EQ(tid_at(&b, 0), 0);
+	ASSERT_EQ(tid_at(&b, 1), 2 * BATCH);	/* CPU 2's first, same ts */
+	ASSERT_EQ(evbuf__get(&b, b.n - 1)->ts, 1000 + 7 * (PER - 1) + 1);
+	evbuf__free(&b);
+	free(ts);
+}
+
+/* ---- mpx_sort_by_u64 --------------------------------------------------- */
+
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static int cmp_u64_asc(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct kv {
+	uint64_t key, val;
+};
+
+static int cmp_kv(const void *a, const void *b)
+{
+	const struct kv *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->val < y->val ? -1 : x->val > y->val;
+}
+
+/* Keys over the whole 64-bit range, then over a narrow one: what qsort gives. */
+TEST(sort_by_u64_matches_qsort)
+{
+	enum { N = 5000 };
+	uint64_t *v = malloc(N * sizeof(*v)), *w = malloc(N * sizeof(*w));
+	uint64_t seed = 88172645463325252ull;
+	size_t i, round;
+
+	if (!ASSERT_NOT_NULL(v) || !ASSERT_NOT_NULL(w))
+		return;
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i < N; i++)
+			v[i] = round == 0 ? xorshift(&seed) :
+			       round == 1 ? 5000000 + xorshift(&seed) % 3000 : 42;
+		v[7] = round == 0 ? UINT64_MAX : v[7];
+		v[9] = round == 0 ? 0 : v[9];
+		memcpy(w, v, N * sizeof(*v));
+		qsort(w, N, sizeof(*w), cmp_u64_asc);
+		ASSERT_EQ(mpx_sort_by_u64(v, N, sizeof(*v)), 0);
+		ASSERT_TRUE(!memcmp(v, w, N * sizeof(*v)));
+	}
+	ASSERT_EQ(v[0], 42);
+	ASSERT_EQ(mpx_sort_by_u64(v, 0, sizeof(*v)), 0);
+	ASSERT_EQ(mpx_sort_by_u64(v, 1, sizeof(*v)), 0);
+	ASSERT_EQ(mpx_sort_by_u64(v, N, 12), -EINVAL);
+	free(v);
+	free(w);
+}
+
+/* 16-byte elements: sorted by key, equal keys in their first order. */
+TEST(sort_by_u64_stable)
+{
+	enum { N = 6000 };
+	struct kv *a = malloc(N * sizeof(*a)), *ref = malloc(N * sizeof(*ref));
+	uint64_t seed = 2463534242ull;
+	size_t i;
+
+	if (!ASSERT_NOT_NULL(a) || !ASSERT_NOT_NULL(ref))
+		return;
+	for (i = 0; i < N; i++) {
+		/* Few distinct keys spread over 40 bits: many ties, four passes. */
+		a[i].key = (xorshift(&seed) % 50) << 30 | (i % 3);
+		a[i].val = i;
+	}
+	memcpy(ref, a, N * sizeof(*a));
+	qsort(ref, N, sizeof(*ref), cmp_kv);
+	ASSERT_EQ(mpx_sort_by_u64(a, N, sizeof(*a)), 0);
+	for (i = 0; i < N; i++)
+		if (!ASSERT_EQ(a[i].key, ref[i].key) || !ASSERT_EQ(a[i].val, ref[i].val))
+			break;
+	free(a);
+	free(ref);
+}
+
+/* Sorted runs one after the other (a task's edges, then the next's), with
+ * keys shared between runs: merged in order, ties from the earlier run first. */
+TEST(sort_by_u64_sorted_runs)
+{
+	enum { N = 6000 };
+	struct kv *a = malloc(N * sizeof(*a)), *ref = malloc(N * sizeof(*ref));
+	static const size_t nruns[] = { 2, 3, 15, 16, 17, 40 };
+	size_t i, r;
+
+	if (!ASSERT_NOT_NULL(a) || !ASSERT_NOT_NULL(ref))
+		return;
+	for (r = 0; r < ARRAY_SIZE(nruns); r++) {
+		size_t len = N / nruns[r];
+
+		for (i = 0; i < N; i++) {
+			a[i].key = 100 + (i % len) / 2 * 3 + i / len % 3;
+			a[i].val = i;
+		}
+		memcpy(ref, a, N * sizeof(*a));
+		qsort(ref, N, sizeof(*ref), cmp_kv);
+		ASSERT_EQ(mpx_sort_by_u64(a, N, sizeof(*a)), 0);
+		for (i = 0; i < N; i++)
+			if (!ASSERT_EQ(a[i].key, ref[i].key) || !ASSERT_EQ(a[i].val, ref[i].val)) {
+				printf("    with %zu runs\n", nruns[r]);
+				break;
+			}
+	}
+	free(a);
+	free(ref);
+}
+
+/* The k-th largest against a full sort: wide, narrow, tied and equal values. */
+TEST(kth_largest_matches_sort)
+{
+	enum { N = 20000 };
+	uint64_t *v = malloc(N * sizeof(*v)), *w = malloc(N * sizeof(*w));
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	static const size_t ks[] = { 1, 2, 77, 10000, N - 1, N };
+	size_t i, r, k;
+
+	if (!ASSERT_NOT_NULL(v) || !ASSERT_NOT_NULL(w))
+		return;
+	for (r = 0; r < 4; r++) {
+		for (i = 0; i < N; i++)
+			w[i] = r == 0 ? xorshift(&seed) : r == 1 ? 1000 + xorshift(&seed) % 5000 :
+			       r == 2 ? (xorshift(&seed) % 4) << 40 : 7;
+		qsort(w, N, sizeof(*w), cmp_u64_asc);
+		for (k = 0; k < ARRAY_SIZE(ks); k++) {
+			for (i = 0; i < N; i++)	/* any order: reversed */
+				v[i] = w[N - 1 - i];
+			if (!ASSERT_EQ(mpx_kth_largest_u64(v, N, ks[k]), w[N - ks[k]]))
+				printf("    values %zu, k %zu\n", r, ks[k]);
+		}
+	}
+	v[0] = 5;
+	ASSERT_EQ(mpx_kth_largest_u64(v, 1, 1), 5);
+	ASSERT_EQ(mpx_kth_largest_u64(v, 0, 1), 0);
+	free(v);
+	free(w);
+}
+
 /* ---- mpx_parse_u64 ----------------------------------------------------- */
 
 /* Parse s in [min, max]: the return value, and the result or 777 if untouched. */
@@ -248,6 +430,69 @@ TEST(json_compact)
 		"\"f\":false,\"z\":null,\"list\":[1,[],{},[2,{\"k\":\"v\"}]],"
 		"\"empty\":{}}");
 	free(out);
+}
+
+/* Integers and fixed-point numbers at their limits, as printf writes them. */
+TEST(json_numbers)
+{
+	static const int64_t s[] = { 0, 1, -1, 9, 10, -10, 1005, -1005, 123456789,
+				     INT64_MAX, INT64_MIN, INT64_MIN + 1 };
+	static const int dec[] = { 0, 1, 3, 6, 18 };
+	char *buf = NULL, want[64];
+	size_t len = 0, i, k;
+	struct json_writer *w;
+	FILE *f;
+
+	for (i = 0; i < ARRAY_SIZE(s); i++) {
+		f = open_memstream(&buf, &len);
+		w = f ? jw_new(f, false) : NULL;
+		if (!ASSERT_NOT_NULL(w))
+			return;
+		jw_s64(w, s[i]);
+		jw_free(w);
+		fclose(f);
+		snprintf(want, sizeof(want), "%lld", (long long)s[i]);
+		ASSERT_STREQ(buf, want);
+		free(buf);
+		for (k = 0; k < ARRAY_SIZE(dec); k++) {
+			uint64_t a = s[i] < 0 ? -(uint64_t)s[i] : (uint64_t)s[i], p = 1;
+			int d;
+
+			for (d = 0; d < dec[k]; d++)
+				p *= 10;
+			if (dec[k])
+				snprintf(want, sizeof(want), "%s%llu.%0*llu", s[i] < 0 ? "-" : "",
+					 (unsigned long long)(a / p), dec[k],
+					 (unsigned long long)(a % p));
+			else
+				snprintf(want, sizeof(want), "%lld", (long long)s[i]);
+			f = open_memstream(&buf, &len);
+			w = f ? jw_new(f, false) : NULL;
+			if (!ASSERT_NOT_NULL(w))
+				return;
+			jw_fixed(w, s[i], dec[k]);
+			jw_free(w);
+			fclose(f);
+			if (!ASSERT_STREQ(buf, want))
+				printf("    %lld with %d decimals\n", (long long)s[i], dec[k]);
+			free(buf);
+		}
+	}
+	f = open_memstream(&buf, &len);
+	w = f ? jw_new(f, false) : NULL;
+	if (!ASSERT_NOT_NULL(w))
+		return;
+	jw_start_array(w);
+	jw_u64(w, 0);
+	jw_u64(w, 10);
+	jw_u64(w, UINT64_MAX);
+	jw_fixed(w, 1005, 3);
+	jw_fixed(w, -7, 2);
+	jw_end_array(w);
+	jw_free(w);
+	fclose(f);
+	ASSERT_STREQ(buf, "[0,10,18446744073709551615,1.005,-0.07]");
+	free(buf);
 }
 
 TEST(json_pretty)

@@ -410,6 +410,58 @@ TEST(critpath_fork_child_wakes_parent)
 	cp_free(&c);
 }
 
+/*
+ * (5b) main sleeps on a timer 30 times while its worker runs, then waits
+ * for the worker.  The walk leaves main late in its life and comes back to
+ * it 60 intervals earlier, at the worker's birth: main's first stretch,
+ * not one of the later ones near where it left.
+ */
+TEST(critpath_back_to_a_task_far_earlier)
+{
+	struct mpx_cpath cp;
+	struct cps c;
+	uint64_t t;
+	int k;
+
+	cp_init(&c, 100, 0);
+	cp_wake(&c, 0, 100, 0, 0);
+	cp_in(&c, 0, 100);
+	cp_fork(&c, 1 * MS, 100, 200);
+	scn__wakeup_new(&c.s, 1 * MS, 200);
+	cp_in(&c, 2 * MS, 200);
+	for (k = 0; k < 30; k++) {
+		t = 3 * MS + (uint64_t)k * MS;
+		cp_out(&c, t, 100, MPX_TASK_INTERRUPTIBLE, 7);
+		cp_wake(&c, t + 500 * US, 100, 0, 0);
+		cp_in(&c, t + 600 * US, 100);
+	}
+	cp_out(&c, 33 * MS, 100, MPX_TASK_INTERRUPTIBLE, 5);
+	cp_wake(&c, 40100 * US, 100, 200, 40 * MS);
+	cp_out(&c, 40200 * US, 200, MPX_TASK_INTERRUPTIBLE, 6);
+	cp_in(&c, 41 * MS, 100);
+	cp_model(&c, 50 * MS);
+
+	ASSERT_TRUE(c.m.ntasks == 2 && c.m.tasks[0].niv > 60);
+	ASSERT_EQ(critpath__build(&c.m, 0, 0, 50 * MS, &cp), 0);
+	CHECK_PATH(&cp,
+		{ 0, 1 * MS, 0, TS_RUN, RUN, -1, 200 },
+		{ 1 * MS, 2 * MS, 1, TS_RQW, RUN, -1, 100 },
+		{ 2 * MS, 40 * MS, 1, TS_RUN, RUN, -1, 100 },
+		{ 40 * MS, 40100 * US, 0, TS_SLP, WLAT, 5, 0 },
+		{ 40100 * US, 41 * MS, 0, TS_RQW, RUN, -1, 0 },
+		{ 41 * MS, 50 * MS, 0, TS_RUN, RUN, -1, 0 });
+	critpath__free(&cp);
+
+	/* Ending inside main's timer sleeps: the walk stays in main. */
+	ASSERT_EQ(critpath__build(&c.m, 0, 20 * MS, 21 * MS, &cp), 0);
+	CHECK_PATH(&cp,
+		{ 20 * MS, 20500 * US, 0, TS_SLP, WAIT, 7, 0 },
+		{ 20500 * US, 20600 * US, 0, TS_RQW, RUN, -1, 0 },
+		{ 20600 * US, 21 * MS, 0, TS_RUN, RUN, -1, 0 });
+	critpath__free(&cp);
+	cp_free(&c);
+}
+
 /* (6) tid 300 is recycled: each wakeup must go to the 300 alive then. */
 TEST(critpath_tid_reuse)
 {

@@ -230,6 +230,61 @@ TEST(pyspans_gil_waits_split_futex_sleep)
 	scn__free(&s);
 }
 
+/* Thousands of rounds of a GIL wait holding one futex sleep, then a futex
+ * sleep outside any GIL wait: each sleep split by its own round's wait. */
+TEST(pyspans_futex_split_many_rounds)
+{
+	enum { N = 3000 };
+	uint64_t exec = 0, b;
+	struct mpx_switch sw;
+	struct mpx_pyspans ps;
+	struct mpx_model m;
+	struct scn s;
+	uint32_t pc = 1;
+	size_t t, k;
+
+	scn__init(&s);
+	scn__fork(&s, 1000, ROOT, THR, MPX_FORK_THREAD, "python3");
+	scn__wakeup_new(&s, 1000, THR);
+	scn__in(&s, 1000, THR);
+	for (k = 0, b = 2000; k < N; k++, b += 100) {
+		/* On CPU from the last switch-in (b - 10, or 1000) to b + 20. */
+		exec += k ? 30 : 1020;
+		sw = mk_switch(b + 20, 0, THR, ROOT, MPX_TASK_INTERRUPTIBLE,
+			       kc(exec, 0, pc), 0, 0);
+		sw.stack_id = 7;
+		SCN_ADD(&s, sw);
+		scn__wakeup(&s, b + 50, THR);
+		scn__in(&s, b + 50, THR);
+		pc++;
+		exec += 20;
+		sw = mk_switch(b + 70, 0, THR, ROOT, MPX_TASK_INTERRUPTIBLE,
+			       kc(exec, 0, pc), 0, 0);
+		sw.stack_id = 7;
+		SCN_ADD(&s, sw);
+		scn__wakeup(&s, b + 90, THR);
+		scn__in(&s, b + 90, THR);
+		pc++;
+		SCN_ADD(&s, mk_gil(b + 10, b + 60, THR));
+	}
+	scn__out(&s, b + 20, THR, MPX_TASK_DEAD, kc(exec + 30, 0, pc));
+	model__init(&m);
+	model__seed_root(&m, ROOT, ROOT, 1, "python3", 500, NULL);
+	reasons__add(&m.reasons, 7, "futex_wait in futex()");
+	scn__apply(&s, &m);
+	model__finish(&m, b + 1000);
+	ASSERT_EQ(pyspans__build(&ps, &s.eb, &m), 0);
+
+	t = (size_t)(model__find(&m, THR) - m.tasks);
+	ASSERT_EQ(ps.task[t].ngil, N);
+	ASSERT_EQ(ps.task[t].gil_ns, N * 50);
+	ASSERT_EQ(ps.task[t].futex_gil_ns, N * 30);
+	ASSERT_EQ(ps.task[t].futex_other_ns, N * 20);
+	pyspans__free(&ps);
+	model__free(&m);
+	scn__free(&s);
+}
+
 static void audit(struct scn *s, uint64_t ts, const char *name)
 {
 	SCN_ADD(s, mk_py(ts, ROOT, MPX_PY_AUDIT, name, 0, 0));

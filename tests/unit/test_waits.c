@@ -99,3 +99,30 @@ TEST(reasons_table)
 	ASSERT_STREQ(reasons__get(&r, MPX_REASON_BARRIER), "mpxtrace start barrier");
 	reasons__free(&r);
 }
+
+/* As many reasons as a trace file may hold, ids colliding in the hash:
+ * each found by its id, in the order added, the missing ones not found. */
+TEST(reasons_table_many)
+{
+	struct mpx_reasons r = {};
+	char want[32];
+	int32_t i;
+
+	for (i = 0; i < 65536; i++) {
+		snprintf(want, sizeof(want), "reason %d", i * 64);
+		if (!ASSERT_EQ(reasons__add(&r, i * 64, want), 0))
+			break;
+	}
+	ASSERT_EQ(r.n, 65536);
+	ASSERT_EQ(r.v[1000].id, 64000);
+	for (i = 0; i < 65536; i++) {
+		snprintf(want, sizeof(want), "reason %d", i * 64);
+		if (!ASSERT_STREQ(reasons__get(&r, i * 64), want) ||
+		    !ASSERT_TRUE(reasons__get(&r, i * 64 + 1) == NULL))
+			break;
+	}
+	ASSERT_EQ(reasons__add(&r, 64, "ignored"), 0);
+	ASSERT_EQ(r.n, 65536);
+	ASSERT_STREQ(reasons__get(&r, 64), "reason 64");
+	reasons__free(&r);
+}
