@@ -367,6 +367,79 @@ static int drain_summary(struct trace_session *s, bool all)
 	return n < 0 ? n : 0;
 }
 
+#define KSYMS_CACHE "/run/mpxtrace-ksyms"
+
+/*
+ * The kernel's symbols stay put for a boot unless modules come or go, so
+ * the parsed table is kept in /run (root only: addresses) under a key of
+ * the boot and the module list; /proc/kallsyms takes the kernel ~70 ms to
+ * print, at the end of every run that has waits to name.
+ */
+static void ksyms_cache_key(char *key, size_t sz)
+{
+	char boot[64] = "", buf[4096];
+	uint64_t h = 1469598103934665603ull;
+	struct utsname u;
+	size_t n, i;
+	FILE *f;
+
+	key[0] = '\0';
+	f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	if (!f || !fgets(boot, sizeof(boot), f) || uname(&u)) {
+		if (f)
+			fclose(f);
+		return;
+	}
+	fclose(f);
+	boot[strcspn(boot, "\n")] = '\0';
+	f = fopen("/proc/modules", "re");
+	if (f) {
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+			for (i = 0; i < n; i++)
+				h = (h ^ (unsigned char)buf[i]) * 1099511628211ull;
+		fclose(f);
+	}
+	snprintf(key, sz, "%s|%s|%s|%016llx", u.release, u.version, boot,
+		 (unsigned long long)h);
+}
+
+static struct ksyms *ksyms_open(void)
+{
+	char key[512], tmp[] = KSYMS_CACHE ".XXXXXX";
+	struct ksyms *ks = NULL;
+	FILE *f;
+	int fd;
+
+	ksyms_cache_key(key, sizeof(key));
+	if (key[0] && (f = fopen(KSYMS_CACHE, "re"))) {
+		setvbuf(f, NULL, _IOFBF, 1 << 20);
+		ks = ksyms__load_saved(f, key);
+		fclose(f);
+		if (ks)
+			return ks;
+	}
+	f = fopen("/proc/kallsyms", "re");
+	if (!f) {
+		mpx_warn("cannot read /proc/kallsyms: wait reasons unnamed");
+		return NULL;
+	}
+	/* /proc files say 1 KiB blocks: 120k lines would be 5000 reads. */
+	setvbuf(f, NULL, _IOFBF, 1 << 20);
+	ks = ksyms__load(f);
+	fclose(f);
+	if (!ks || !key[0] || getuid() != 0 || (fd = mkstemp(tmp)) < 0)
+		return ks;
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlink(tmp);
+		return ks;
+	}
+	if (ksyms__save(ks, f, key) | fclose(f) || rename(tmp, KSYMS_CACHE))
+		unlink(tmp);
+	return ks;
+}
+
 /* Name the wait reason of every stack id the run's events refer to. */
 static void resolve_reasons(struct collector *c, const struct evbuf *eb,
 			    struct mpx_reasons *out)
@@ -375,7 +448,7 @@ static void resolve_reasons(struct collector *c, const struct evbuf *eb,
 	uint64_t ips[MPX_STACK_DEPTH];
 	char reason[MPX_REASON_LEN];
 	struct ksyms *ks;
-	FILE *f;
+	bool core;
 	size_t i;
 	int j;
 
@@ -389,15 +462,7 @@ static void resolve_reasons(struct collector *c, const struct evbuf *eb,
 	}
 	if (i == eb->n)
 		return;
-	f = fopen("/proc/kallsyms", "re");
-	if (!f) {
-		mpx_warn("cannot read /proc/kallsyms: wait reasons unnamed");
-		return;
-	}
-	/* /proc files say 1 KiB blocks: 120k lines would be 5000 reads. */
-	setvbuf(f, NULL, _IOFBF, 1 << 20);
-	ks = ksyms__load(f);
-	fclose(f);
+	ks = ksyms_open();
 	if (!ks)
 		return;
 	for (i = 0; i < eb->n; i++) {
@@ -409,8 +474,14 @@ static void resolve_reasons(struct collector *c, const struct evbuf *eb,
 			continue;
 		if (collector__stack(c, e->stack_id, ips))
 			continue;
-		for (j = 0; j < MPX_STACK_DEPTH; j++)
-			names[j] = ips[j] ? ksyms__find(ks, ips[j]) : NULL;
+		/* The innermost frames are our BPF program's, which kallsyms
+		 * may not list (then the nearest symbol below would name them
+		 * wrongly): nothing before the first frame in the core
+		 * kernel's text is named. */
+		for (j = 0, core = false; j < MPX_STACK_DEPTH; j++) {
+			core = core || (ips[j] && ksyms__in_core_text(ks, ips[j]));
+			names[j] = ips[j] && core ? ksyms__find(ks, ips[j]) : NULL;
+		}
 		waits__reason(names, MPX_STACK_DEPTH, reason, sizeof(reason));
 		reasons__add(out, e->stack_id, reason);
 	}

@@ -10,6 +10,7 @@
 struct ksym {
 	uint64_t addr;
 	uint32_t name;		/* offset into names */
+	uint32_t pad;
 };
 
 struct ksyms {
@@ -17,6 +18,7 @@ struct ksyms {
 	size_t n, cap;
 	char *names;
 	size_t nlen, ncap;
+	uint64_t stext, etext;	/* the core kernel's text, 0 when unknown */
 };
 
 static int cmp_ksym(const void *a, const void *b)
@@ -65,6 +67,10 @@ struct ksyms *ksyms__load(FILE *f)
 		len = strcspn(name, " \t\n");
 		if (!len)
 			continue;
+		/* BPF programs and trampolines come and go within a boot:
+		 * left out, so a saved table holds only what stays. */
+		if (strstr(name + len, "[bpf]") || strstr(name + len, "[__builtin__"))
+			continue;
 		if (mpx_grow((void **)&k->s, &k->cap, k->n + 1, sizeof(*k->s)) ||
 		    mpx_grow((void **)&k->names, &k->ncap, k->nlen + len + 1, 1))
 			goto fail;
@@ -72,8 +78,13 @@ struct ksyms *ksyms__load(FILE *f)
 		k->names[k->nlen + len] = '\0';
 		if (k->n && addr < k->s[k->n - 1].addr)
 			sorted = false;
+		if (len == 6 && !memcmp(name, "_stext", 6))
+			k->stext = addr;
+		else if (len == 6 && !memcmp(name, "_etext", 6))
+			k->etext = addr;
 		k->s[k->n].addr = addr;
 		k->s[k->n].name = (uint32_t)k->nlen;
+		k->s[k->n].pad = 0;
 		k->nlen += len + 1;
 		k->n++;
 	}
@@ -84,6 +95,92 @@ fail:
 	ksyms__free(k);
 	errno = ENOMEM;
 	return NULL;
+}
+
+/* The binary form (ksyms__save): a header, the symbols, the names. */
+struct ksyms_file {
+	char magic[8];		/* "MPXKSYM1" */
+	uint64_t keylen, n, nlen, stext, etext;
+	uint64_t sum;		/* ksyms_sum() of the symbols and names */
+};
+
+/* A 64-bit multiply-xor hash, 8 bytes a step: a corrupt copy is caught. */
+static uint64_t ksyms_sum(const struct ksyms *k)
+{
+	const unsigned char *parts[2] = { (const void *)k->s, (const void *)k->names };
+	size_t lens[2] = { k->n * sizeof(*k->s), k->nlen }, i, j;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ k->n, w;
+
+	for (j = 0; j < 2; j++) {
+		for (i = 0; i + 8 <= lens[j]; i += 8) {
+			memcpy(&w, parts[j] + i, 8);
+			h = (h ^ w) * 0xff51afd7ed558ccdull;
+			h ^= h >> 32;
+		}
+		for (; i < lens[j]; i++)
+			h = (h ^ parts[j][i]) * 0x100000001b3ull;
+	}
+	return h;
+}
+
+int ksyms__save(const struct ksyms *k, FILE *f, const char *key)
+{
+	struct ksyms_file h = { .keylen = strlen(key), .n = k->n, .nlen = k->nlen,
+				.stext = k->stext, .etext = k->etext, .sum = ksyms_sum(k) };
+
+	memcpy(h.magic, "MPXKSYM1", 8);
+	if (fwrite(&h, sizeof(h), 1, f) != 1 || fwrite(key, 1, h.keylen, f) != h.keylen ||
+	    fwrite(k->s, sizeof(*k->s), k->n, f) != k->n ||
+	    fwrite(k->names, 1, k->nlen, f) != k->nlen)
+		return -EIO;
+	return 0;
+}
+
+struct ksyms *ksyms__load_saved(FILE *f, const char *key)
+{
+	struct ksyms *k = NULL;
+	struct ksyms_file h;
+	size_t i, klen = strlen(key);
+	char *kbuf = NULL;
+
+	if (fread(&h, sizeof(h), 1, f) != 1 || memcmp(h.magic, "MPXKSYM1", 8) ||
+	    h.keylen != klen || h.n > (1u << 26) || h.nlen > (1u << 30))
+		goto bad;
+	kbuf = malloc(klen + 1);
+	k = calloc(1, sizeof(*k));
+	if (!kbuf || !k || fread(kbuf, 1, klen, f) != klen || memcmp(kbuf, key, klen))
+		goto bad;
+	k->s = malloc((h.n ? h.n : 1) * sizeof(*k->s));
+	k->names = malloc(h.nlen ? h.nlen : 1);
+	if (!k->s || !k->names || fread(k->s, sizeof(*k->s), h.n, f) != h.n ||
+	    fread(k->names, 1, h.nlen, f) != h.nlen || fgetc(f) != EOF)
+		goto bad;
+	k->n = k->cap = h.n;
+	k->nlen = k->ncap = h.nlen;
+	k->stext = h.stext;
+	k->etext = h.etext;
+	if (ksyms_sum(k) != h.sum)
+		goto bad;
+	/* Sorted, and every name inside the arena and terminated. */
+	for (i = 0; i < k->n; i++)
+		if ((i && k->s[i].addr < k->s[i - 1].addr) || k->s[i].name >= k->nlen)
+			goto bad;
+	if (k->nlen && k->names[k->nlen - 1])
+		goto bad;
+	free(kbuf);
+	return k;
+bad:
+	free(kbuf);
+	ksyms__free(k);
+	errno = EINVAL;
+	return NULL;
+}
+
+bool ksyms__in_core_text(const struct ksyms *k, uint64_t addr)
+{
+	if (!k || !k->stext || !k->etext)
+		return true;	/* unknown: take every frame */
+	return addr >= k->stext && addr < k->etext;
 }
 
 void ksyms__free(struct ksyms *k)

@@ -11,6 +11,7 @@
 #error "waits.h is user-space only"
 #endif
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +25,12 @@ struct ksyms;
 /* Load symbols from a kallsyms-format stream; NULL on error (errno set). */
 struct ksyms *ksyms__load(FILE *f);
 void ksyms__free(struct ksyms *k);
+/* The table in a binary form, for a cache; load checks key and form
+ * (NULL, errno EINVAL, on any mismatch). */
+int ksyms__save(const struct ksyms *k, FILE *f, const char *key);
+struct ksyms *ksyms__load_saved(FILE *f, const char *key);
+/* Is addr in the core kernel's text (_stext.._etext; true when unknown)? */
+bool ksyms__in_core_text(const struct ksyms *k, uint64_t addr);
 /* Name of the function containing addr, or NULL. */
 const char *ksyms__find(const struct ksyms *k, uint64_t addr);
 

@@ -98,6 +98,42 @@ def test_summary_with_fresh_caches(c):
         c.between("sleep (ms)", t["sleep_ns"], 50 * MS, 60 * MS, MS)
 
 
+KSYMS_CACHE = "/run/mpxtrace-ksyms"
+
+
+def sleep_reason(c, what):
+    r = tt.trace(["sleep", "0.05"])
+    if not expect_traced(c, r):
+        return
+    reasons = [w["reason"] for w in r.report["tasks"][0]["waits"]]
+    c.true("%s: the sleep named" % what, "do_nanosleep in clock_nanosleep()" in reasons,
+           reasons)
+
+
+@checked
+def test_kernel_symbols_cached(c):
+    # Wait reasons from kernel symbols read from /proc/kallsyms, kept in /run
+    # (root only) for the boot; a corrupt copy is replaced, never believed.
+    try:
+        os.unlink(KSYMS_CACHE)
+    except FileNotFoundError:
+        pass
+    sleep_reason(c, "from /proc/kallsyms")
+    st = os.stat(KSYMS_CACHE)
+    c.eq("ksyms cache owner", st.st_uid, 0)
+    c.eq("ksyms cache mode", stat.S_IMODE(st.st_mode), 0o600)
+    with open(KSYMS_CACHE, "rb") as f:
+        good = f.read()
+    c.true("ksyms cache form", good[:8] == b"MPXKSYM1", good[:8])
+    sleep_reason(c, "from the cache")
+    with open(KSYMS_CACHE, "r+b") as f:
+        f.seek(len(good) // 2)
+        f.write(b"\xff" * 64)
+    sleep_reason(c, "after corruption")
+    with open(KSYMS_CACHE, "rb") as f:
+        c.true("ksyms cache rebuilt", f.read() == good, "differs from the first")
+
+
 def main():
     return mpxtest.main(globals())
 

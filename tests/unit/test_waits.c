@@ -35,6 +35,71 @@ TEST(ksyms_load_and_find)
 	ksyms__free(k);
 }
 
+TEST(ksyms_saved_form_round_trip_and_checks)
+{
+	static const char with_etext[] =
+		"ffffffff81000000 T _stext\n"
+		"ffffffff81200000 T anon_pipe_read\n"
+		"ffffffff81500000 T do_syscall_64\n"
+		"ffffffff81600000 T _etext\n";
+	FILE *f = fmemopen((void *)with_etext, sizeof(with_etext) - 1, "r");
+	struct ksyms *k, *k2;
+	char buf[4096];
+	size_t len;
+
+	if (!ASSERT_NOT_NULL(f))
+		return;
+	k = ksyms__load(f);
+	fclose(f);
+	if (!ASSERT_NOT_NULL(k))
+		return;
+	/* The core kernel's text bounds the frames worth naming. */
+	ASSERT_TRUE(ksyms__in_core_text(k, 0xffffffff81200010ull));
+	ASSERT_FALSE(ksyms__in_core_text(k, 0xffffffffa0001000ull));
+	ASSERT_FALSE(ksyms__in_core_text(k, 0xffffffff80000000ull));
+
+	f = fmemopen(buf, sizeof(buf), "w");
+	if (!ASSERT_NOT_NULL(f))
+		goto out;
+	ASSERT_EQ(ksyms__save(k, f, "boot-1"), 0);
+	len = (size_t)ftell(f);
+	fclose(f);
+
+	/* Same key: the same answers. */
+	f = fmemopen(buf, len, "r");
+	k2 = ksyms__load_saved(f, "boot-1");
+	fclose(f);
+	if (ASSERT_NOT_NULL(k2)) {
+		ASSERT_STREQ(ksyms__find(k2, 0xffffffff81200010ull), "anon_pipe_read");
+		ASSERT_STREQ(ksyms__find(k2, 0xffffffff81500123ull), "do_syscall_64");
+		ASSERT_FALSE(ksyms__in_core_text(k2, 0xffffffffa0001000ull));
+		ksyms__free(k2);
+	}
+	/* Another boot's key, a truncated file, a trailing byte: refused. */
+	f = fmemopen(buf, len, "r");
+	ASSERT_TRUE(ksyms__load_saved(f, "boot-2") == NULL);
+	fclose(f);
+	f = fmemopen(buf, len - 3, "r");
+	ASSERT_TRUE(ksyms__load_saved(f, "boot-1") == NULL);
+	fclose(f);
+	f = fmemopen(buf, len + 1, "r");
+	ASSERT_TRUE(ksyms__load_saved(f, "boot-1") == NULL);
+	fclose(f);
+	/* A changed byte in a name: refused (the sum). */
+	buf[len - 5] ^= 1;
+	f = fmemopen(buf, len, "r");
+	ASSERT_TRUE(ksyms__load_saved(f, "boot-1") == NULL);
+	fclose(f);
+	buf[len - 5] ^= 1;
+	/* An unterminated last name: refused, not followed. */
+	buf[len - 1] = 'x';
+	f = fmemopen(buf, len, "r");
+	ASSERT_TRUE(ksyms__load_saved(f, "boot-1") == NULL);
+	fclose(f);
+out:
+	ksyms__free(k);
+}
+
 static void reason(const char *const *names, size_t n, const char *want)
 {
 	char out[MPX_REASON_LEN];
