@@ -108,15 +108,21 @@ def run(cmd, traced, tool=None):
     t = time.perf_counter()
     p = subprocess.run(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wall = (time.perf_counter() - t) * 1000
+    finish(bg, p.returncode, full, p.stderr)
+    return wall, p.stdout
+
+
+def finish(bg, rc, cmd, err):
+    """Stop the tool running beside the workload; a failed workload ends
+    the bench."""
     if bg:
         bg.send_signal(2)
         try:
             bg.wait(timeout=10)
         except subprocess.TimeoutExpired:
             bg.kill()
-    if p.returncode != 0:
-        sys.exit("bench: %s failed (%d): %s" % (" ".join(full), p.returncode, p.stderr[-300:]))
-    return wall, p.stdout
+    if rc != 0:
+        sys.exit("bench: %s failed (%d): %s" % (" ".join(cmd), rc, err[-300:]))
 
 
 def run_pid_tool(cmd, tool):
@@ -136,13 +142,7 @@ def run_pid_tool(cmd, tool):
     t = time.perf_counter()
     out, err = p.communicate()
     wall = (time.perf_counter() - t) * 1000
-    bg.send_signal(2)
-    try:
-        bg.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        bg.kill()
-    if p.returncode != 0:
-        sys.exit("bench: %s failed (%d): %s" % (" ".join(cmd), p.returncode, err[-300:]))
+    finish(bg, p.returncode, cmd, err)
     return wall, out
 
 

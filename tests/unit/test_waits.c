@@ -16,16 +16,25 @@ static const char kallsyms[] =
 	"ffffffff81500000 T do_syscall_64\n"
 	"0000000000000000 T hidden_when_restricted extra-col\n";
 
-TEST(ksyms_load_and_find)
+/* A table from kallsyms-format text. */
+static struct ksyms *load_text(const char *text, size_t len)
 {
-	FILE *f = fmemopen((void *)kallsyms, sizeof(kallsyms) - 1, "r");
+	FILE *f = fmemopen((void *)text, len, "r");
 	struct ksyms *k;
 
 	if (!ASSERT_NOT_NULL(f))
-		return;
+		return NULL;
 	k = ksyms__load(f);
 	fclose(f);
-	if (!ASSERT_NOT_NULL(k))
+	ASSERT_NOT_NULL(k);
+	return k;
+}
+
+TEST(ksyms_load_and_find)
+{
+	struct ksyms *k = load_text(kallsyms, sizeof(kallsyms) - 1);
+
+	if (!k)
 		return;
 	ASSERT_STREQ(ksyms__find(k, 0xffffffff81200010ull), "anon_pipe_read");
 	ASSERT_STREQ(ksyms__find(k, 0xffffffff81100800ull), "schedule");
@@ -42,16 +51,12 @@ TEST(ksyms_saved_form_round_trip_and_checks)
 		"ffffffff81200000 T anon_pipe_read\n"
 		"ffffffff81500000 T do_syscall_64\n"
 		"ffffffff81600000 T _etext\n";
-	FILE *f = fmemopen((void *)with_etext, sizeof(with_etext) - 1, "r");
-	struct ksyms *k, *k2;
+	struct ksyms *k = load_text(with_etext, sizeof(with_etext) - 1), *k2;
 	char buf[4096];
 	size_t len;
+	FILE *f;
 
-	if (!ASSERT_NOT_NULL(f))
-		return;
-	k = ksyms__load(f);
-	fclose(f);
-	if (!ASSERT_NOT_NULL(k))
+	if (!k)
 		return;
 	/* The core kernel's text bounds the frames worth naming. */
 	ASSERT_TRUE(ksyms__in_core_text(k, 0xffffffff81200010ull));
