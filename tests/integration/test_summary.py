@@ -54,6 +54,9 @@ def both(c, cmd, opts=()):
         else:
             c.true("event: events counted", rep.get("events", 0) > 0, repr(rep.get("events")))
         root = check_report(c, rep, r.steal_ns)
+        # Host steal during the run: on-CPU to the scheduler's events,
+        # not to the task, so bounds on on-CPU time widen by it.
+        rep["_steal_ns"] = r.steal_ns or 0
         out.append((rep, root))
     return out
 
@@ -68,12 +71,15 @@ def test_burn_200ms_both_modes(c):
     if not res or not res[0][1] or not res[1][1]:
         return
     (ev, te), (su, ts) = res
-    for name, t in (("event", te), ("summary", ts)):
-        c.between("%s oncpu (ms)" % name, t["oncpu_ns"], 198 * MS, 213 * MS, MS)
+    for name, rep, t in (("event", ev, te), ("summary", su, ts)):
+        c.between("%s oncpu (ms)" % name, t["oncpu_ns"], 198 * MS,
+                  213 * MS + rep["_steal_ns"], MS)
         c.eq("%s exit_code" % name, t["exit_code"], 0)
+    steal = max(ev["_steal_ns"], su["_steal_ns"])
     c.true("oncpu agrees between modes", close(te["oncpu_ns"], ts["oncpu_ns"], ONCPU_PCT,
-                                               ONCPU_FLOOR),
-           "%.3f vs %.3f ms" % (ms(te["oncpu_ns"]), ms(ts["oncpu_ns"])))
+                                               ONCPU_FLOOR + steal),
+           "%.3f vs %.3f ms (host steal %.0f ms)" % (ms(te["oncpu_ns"]), ms(ts["oncpu_ns"]),
+                                                    ms(steal)))
     c.note("oncpu event %.3f ms, summary %.3f ms; kernel exec %.3f / %.3f ms"
            % (ms(te["oncpu_ns"]), ms(ts["oncpu_ns"]),
               ms(te["kernel"]["sum_exec_runtime_ns"]), ms(ts["kernel"]["sum_exec_runtime_ns"])))
@@ -109,7 +115,7 @@ def test_two_burners_pinned_both_modes(c):
         pre = sum(t["runq_preempt_ns"] for t in kids)
         for t in kids:
             c.between("%s tid %d oncpu (ms)" % (name, t["tid"]), t["oncpu_ns"],
-                      196 * MS, 213 * MS, MS)
+                      196 * MS, 213 * MS + rep["_steal_ns"], MS)
             # One CPU, two burners: each waits about while the other runs
             # (more when something else shares the CPU: test_trace's bound).
             c.between("%s tid %d runq_preempt / lifetime" % (name, t["tid"]),
