@@ -152,9 +152,11 @@ def test_200_threads():
     # machine, milliseconds of the 20.  Reconciliation of a missed
     # switch-in may move a little to on-CPU, and says so.  What holds:
     # the life is at least 20 ms and all but about 1 ms of it off-CPU.
+    # Host steal while a thread ran counts as on-CPU to the scheduler's
+    # events; mpxtrace measures it per task (kernel_unexec_ns).
     def off_cpu(t):
         return (t["sleep_ns"] + t["runq_wakeup_ns"] + t["runq_preempt_ns"] +
-                t["reconciled_ns"])
+                t["reconciled_ns"] + t["kernel_unexec_ns"])
     short = [t for t in threads if off_cpu(t) < 19000000 or t["lifetime_ns"] < 20000000]
     expect(not short, "threads slept < 19 ms: %r" % [
         (t["tid"], t["lifetime_ns"], t["sleep_ns"], t["runq_wakeup_ns"], t["runq_preempt_ns"],

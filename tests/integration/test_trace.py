@@ -304,12 +304,20 @@ def test_burn_200ms(c):
     # plus exec and ld.so start-up.
     c.between("kernel sum_exec_runtime (ms)", k.get("sum_exec_runtime_ns"),
               200 * MS, 206 * MS, MS)
-    c.between("oncpu (ms)", t["oncpu_ns"], 198 * MS, 210 * MS + 3 * MS, MS)
-    c.eq("burner kernel.in_bounds", k.get("in_bounds"), True)
+    # Host steal while it ran is on-CPU time to the scheduler's events (and
+    # the kernel's own figures are not compared under it: mpxtest).
+    c.between("oncpu (ms)", t["oncpu_ns"], 198 * MS, 210 * MS + 3 * MS + stolen(r), MS)
+    if stolen(r) < mpxtest.STEAL_INCONCLUSIVE_NS:
+        c.eq("burner kernel.in_bounds", k.get("in_bounds"), True)
     c.eq("exit_code", t["exit_code"], 0)
     c.note("burn: oncpu %.3f ms, kernel exec %.3f ms, runq_preempt %.3f ms, life %.3f ms"
            % (ms(t["oncpu_ns"]), ms(k.get("sum_exec_runtime_ns", 0)),
               ms(t["runq_preempt_ns"]), ms(t["lifetime_ns"])))
+
+
+def stolen(r):
+    """Host steal during the traced run (ns, 0 when unknown)."""
+    return r.steal_ns or 0
 
 
 def sleep_100ms(c, opts=(), attach=None):
@@ -322,7 +330,7 @@ def sleep_100ms(c, opts=(), attach=None):
     if not t:
         return
     c.between("sleep_ns (ms)", t["sleep_ns"], 100 * MS, 110 * MS, MS)
-    c.between("oncpu (ms)", t["oncpu_ns"], 0, 10 * MS, MS)
+    c.between("oncpu (ms)", t["oncpu_ns"], 0, 10 * MS + stolen(r), MS)
     c.note("sleep (%s): sleep %.3f ms, oncpu %.3f ms, life %.3f ms"
            % (r.report["attach"], ms(t["sleep_ns"]), ms(t["oncpu_ns"]),
               ms(t["lifetime_ns"])))
@@ -365,7 +373,8 @@ def test_two_burners_pinned_to_one_cpu(c):
     for t in kids:
         share = t["runq_preempt_ns"] / float(t["lifetime_ns"])
         c.between("tid %d runq_preempt / lifetime" % t["tid"], share, 0.30, 0.70)
-        c.between("tid %d oncpu (ms)" % t["tid"], t["oncpu_ns"], 196 * MS, 213 * MS, MS)
+        c.between("tid %d oncpu (ms)" % t["tid"], t["oncpu_ns"], 196 * MS,
+                  213 * MS + stolen(r), MS)
         figs.append("tid %d oncpu %.1f ms, runq_preempt %.1f ms (%.0f%% of %.1f ms)"
                     % (t["tid"], ms(t["oncpu_ns"]), ms(t["runq_preempt_ns"]),
                        100 * share, ms(t["lifetime_ns"])))
