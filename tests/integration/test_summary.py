@@ -162,7 +162,13 @@ def test_direct_io_8mib_both_modes(c):
                 c.true("%s io_bytes" % name, 8 * MIB <= t["io_bytes"] < 8 * MIB + 64 * 1024,
                        "%d vs 8 MiB" % t["io_bytes"])
                 c.true("%s io_requests" % name, t["io_requests"] >= 8, str(t["io_requests"]))
-                c.true("%s blkio" % name, t["blkio_ns"] > 0, "no IO wait")
+                # O_DIRECT waits for its requests, unless they complete
+                # before the task gets to sleep (seen once under heavy host
+                # steal): then the kernel's own figure says none as well.
+                if t["kernel"].get("blkio_delay_ns") == 0:
+                    c.eq("%s blkio where the kernel counted none" % name, t["blkio_ns"], 0)
+                else:
+                    c.true("%s blkio" % name, t["blkio_ns"] > 0, "no IO wait")
                 figs[name] = "blkio %.2f ms, kernel %s, %d requests" % (
                     ms(t["blkio_ns"]), "%.2f ms" % ms(t["kernel"]["blkio_delay_ns"])
                     if "blkio_delay_ns" in t["kernel"] else "withheld", t["io_requests"])
