@@ -42,7 +42,7 @@ CORE_SRCS := src/util.c src/json_writer.c src/evbuf.c src/account.c src/check.c 
 	src/report.c src/report_text.c src/report_json.c src/waits.c \
 	src/run.c src/analysis.c src/critpath.c src/output.c src/btfscan.c \
 	src/perfetto.c src/csv.c src/tracefile.c src/report_html.c src/pyspans.c \
-	src/pyreport.c src/summary.c
+	src/pyreport.c src/summary.c src/gilsite.c
 TOOL_SRCS := src/main.c src/opts.c src/trace.c src/runner.c src/collect.c \
 	src/live.c src/workload.c src/native.c src/pyprobe.c src/corebtf.c
 CORE_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(CORE_SRCS))

@@ -24,12 +24,18 @@ const volatile __u64 gil_min_ns = 2000;
 /* --py-functions: the glob, '\0'-padded; empty: every function. */
 const volatile char func_glob[MPX_PYNAME_LEN] = {};
 
-/* Entry time of a GIL take in progress, per thread. */
+/* A GIL wait in progress. */
+struct gil_wait {
+	__u64 ts;		/* since */
+	__u64 cond;		/* the GIL's condition variable, or 0 */
+};
+
+/* A GIL take in progress, per thread. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct gil_wait);
 } gil_start SEC(".maps");
 
 /* Calls and matches seen by the function probes (overhead accounting). */
@@ -222,14 +228,71 @@ int BPF_USDT(func_return, const char *file, const char *func, int line)
 
 static __always_inline int gil_enter_(void)
 {
+	struct gil_wait w = {};
 	__u32 tid, pid;
-	__u64 now;
 
 	if (!current_tracked(&tid, &pid))
 		return 0;
-	now = bpf_ktime_get_ns();
-	bpf_map_update_elem(&gil_start, &tid, &now, BPF_ANY);
+	w.ts = bpf_ktime_get_ns();
+	bpf_map_update_elem(&gil_start, &tid, &w, BPF_ANY);
 	return 0;
+}
+
+/* struct _gil_runtime_state (CPython 3.8-3.14): interval, last_holder,
+ * locked, switch_number, cond, mutex: locked is 16 bytes before cond, and
+ * the mutex follows the cond. */
+#define GIL_LOCKED_BEFORE_COND 16
+#define PTHREAD_COND_SIZE 48
+
+/*
+ * take_gil's call to pthread_cond_timedwait(&gil->cond, &gil->mutex, ..):
+ * the GIL is held by another thread.  A wait starts at the first such call
+ * (the uncontended take never gets here, so it costs nothing).
+ */
+static __always_inline int gil_wait_(struct pt_regs *ctx)
+{
+	__u64 cond = PT_REGS_PARM1(ctx), mutex = PT_REGS_PARM2(ctx);
+	struct gil_wait w;
+	__u32 tid, pid;
+
+	if (mutex != cond + PTHREAD_COND_SIZE || !current_tracked(&tid, &pid))
+		return 0;
+	if (bpf_map_lookup_elem(&gil_start, &tid))
+		return 0;	/* waits again: the wait goes on */
+	w.ts = bpf_ktime_get_ns();
+	w.cond = cond;
+	bpf_map_update_elem(&gil_start, &tid, &w, BPF_NOEXIST);
+	return 0;
+}
+
+static __always_inline int gil_end(__u32 tid, __u64 t0, __u64 min_ns);
+
+/* Back from that call, holding gil->mutex: the wait ends when the GIL is
+ * free (the loop then takes it); else the thread waits again. */
+static __always_inline int gil_woken_(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct gil_wait *w = bpf_map_lookup_elem(&gil_start, &tid);
+	int locked = 0;
+
+	if (!w)
+		return 0;
+	if (w->cond && !bpf_probe_read_user(&locked, sizeof(locked),
+					    (void *)(w->cond - GIL_LOCKED_BEFORE_COND)) && locked)
+		return 0;
+	return gil_end(tid, w->ts, 0);
+}
+
+SEC("uprobe")
+int gil_wait(struct pt_regs *ctx)
+{
+	return gil_wait_(ctx);
+}
+
+SEC("uprobe")
+int gil_woken(struct pt_regs *ctx)
+{
+	return gil_woken_();
 }
 
 /* take_gil() or PyEval_RestoreThread() entry: the thread starts to wait. */
@@ -255,6 +318,8 @@ int gil_exit(struct pt_regs *ctx)
  * which probe fired (MPX_PY_* kind, or PYM_GIL_ENTER).
  */
 #define PYM_GIL_ENTER 100
+#define PYM_GIL_WAIT 101
+#define PYM_GIL_WOKEN 102
 
 SEC("uprobe")
 int py_multi(struct pt_regs *ctx)
@@ -263,6 +328,10 @@ int py_multi(struct pt_regs *ctx)
 
 	if (kind == PYM_GIL_ENTER)
 		return gil_enter_();
+	if (kind == PYM_GIL_WAIT)
+		return gil_wait_(ctx);
+	if (kind == PYM_GIL_WOKEN)
+		return gil_woken_();
 	bpf_usdt_arg(ctx, 0, &a0);
 	switch (kind) {
 	case MPX_PY_IMPORT_START:
@@ -294,15 +363,21 @@ int gil_exit_multi(struct pt_regs *ctx)
 static __always_inline int gil_exit_(void)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 *start = bpf_map_lookup_elem(&gil_start, &tid), now, t0;
-	struct mpx_gil *e;
+	struct gil_wait *w = bpf_map_lookup_elem(&gil_start, &tid);
 
-	if (!start)
-		return 0;
-	t0 = *start;
+	return w ? gil_end(tid, w->ts, gil_min_ns) : 0;
+}
+
+/* The thread holds the GIL: a record of its wait since t0, if that is at
+ * least min_ns. */
+static __always_inline int gil_end(__u32 tid, __u64 t0, __u64 min_ns)
+{
+	struct mpx_gil *e;
+	__u64 now;
+
 	bpf_map_delete_elem(&gil_start, &tid);
 	now = bpf_ktime_get_ns();
-	if (now - t0 < gil_min_ns)
+	if (now - t0 < min_ns)
 		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {

@@ -228,6 +228,8 @@ enum mpx_py_kind {
 #define MPX_PYP_FUNC		0x08
 #define MPX_PYP_GIL_TAKE	0x10	/* uprobes on take_gil: every GIL wait */
 #define MPX_PYP_GIL_RESTORE	0x20	/* PyEval_RestoreThread: after blocking calls only */
+#define MPX_PYP_GIL_COND	0x40	/* with GIL_TAKE: probed at take_gil's wait on the
+					 * GIL's condition variable (contended takes only) */
 
 /* One Python USDT probe hit of a tracked task. */
 struct mpx_py {
@@ -243,7 +245,8 @@ struct mpx_py {
 /* A GIL wait of a tracked thread, at its end (the header's ts). */
 struct mpx_gil {
 	struct mpx_hdr hdr;
-	__u64 start_ns;		/* entry of take_gil / PyEval_RestoreThread */
+	__u64 start_ns;		/* entry of take_gil / PyEval_RestoreThread, or its
+				 * first wait on the GIL's condition variable */
 	__u32 tid;
 	__u32 pid;
 };

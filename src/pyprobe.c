@@ -23,6 +23,7 @@
 #include <bpf/libbpf.h>
 
 #include "corebtf.h"
+#include "gilsite.h"
 #include "pyprobe.h"
 #include "util.h"
 #include "pyusdt.skel.h"
@@ -31,6 +32,8 @@
 #define MPX_TRACE_UPROBE_MULTI	48	/* enum bpf_attach_type, v6.6 */
 #define MPX_UPROBE_MULTI_RETURN	1	/* BPF_F_UPROBE_MULTI_RETURN */
 #define PYM_GIL_ENTER		100	/* as bpf/pyusdt.bpf.c */
+#define PYM_GIL_WAIT		101
+#define PYM_GIL_WOKEN		102
 #define PYM_MAX			64
 
 struct pyprobe {
@@ -217,6 +220,12 @@ struct elf_facts {
 	char runpath[1024];		/* DT_RUNPATH or DT_RPATH */
 	long take_gil;			/* file offset of take_gil, or -1 */
 	long restore;			/* ... of PyEval_RestoreThread, or -1 */
+	uint64_t take_gil_va;		/* take_gil's address and size */
+	uint64_t take_gil_size;
+	long gil_wait;			/* file offset of take_gil's wait on the GIL's
+					 * condition variable (x86-64), or -1 */
+	long gil_woken;			/* ... of the instruction after that call */
+	uint64_t gil_wait_va;
 };
 
 static long sym_offset(Elf *e, const GElf_Sym *sym)
@@ -249,8 +258,11 @@ static void scan_syms(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh, struct elf_fact
 		name = elf_strptr(e, sh->sh_link, sym.st_name);
 		if (!name)
 			continue;
-		if (f->take_gil < 0 && !strcmp(name, "take_gil"))
+		if (f->take_gil < 0 && !strcmp(name, "take_gil")) {
 			f->take_gil = sym_offset(e, &sym);
+			f->take_gil_va = sym.st_value;
+			f->take_gil_size = sym.st_size;
+		}
 		else if (f->restore < 0 && !strcmp(name, "PyEval_RestoreThread"))
 			f->restore = sym_offset(e, &sym);
 	}
@@ -297,6 +309,105 @@ static bool scan_stapsdt(Elf *e, Elf_Scn *scn)
 	return false;
 }
 
+/* The GOT slot the loader fills with pthread_cond_timedwait: of the
+ * jump slot (for the PLT stub) and of a GLOB_DAT (for `call *slot`). */
+static void cond_wait_slots(Elf *e, uint64_t *jump_slot, uint64_t *glob_dat)
+{
+	Elf_Scn *scn = NULL, *dynsym = NULL;
+	size_t i, n, idx = 0;
+	GElf_Shdr sh, dsh;
+	Elf_Data *d;
+
+	while ((scn = elf_nextscn(e, scn)))
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_DYNSYM)
+			dynsym = scn;
+	if (!dynsym || !gelf_getshdr(dynsym, &dsh) || !(d = elf_getdata(dynsym, NULL)))
+		return;
+	n = dsh.sh_entsize ? dsh.sh_size / dsh.sh_entsize : 0;
+	for (i = 1; i < n && !idx; i++) {
+		GElf_Sym sym;
+		const char *name;
+
+		if (gelf_getsym(d, (int)i, &sym) && !sym.st_value &&
+		    (name = elf_strptr(e, dsh.sh_link, sym.st_name)) &&
+		    !strcmp(name, "pthread_cond_timedwait"))
+			idx = i;
+	}
+	if (!idx)
+		return;
+	scn = NULL;
+	while ((scn = elf_nextscn(e, scn))) {
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize ||
+		    !(d = elf_getdata(scn, NULL)))
+			continue;
+		n = sh.sh_size / sh.sh_entsize;
+		for (i = 0; i < n; i++) {
+			GElf_Rela r;
+
+			if (!gelf_getrela(d, (int)i, &r) || GELF_R_SYM(r.r_info) != idx)
+				continue;
+			if (GELF_R_TYPE(r.r_info) == R_X86_64_JUMP_SLOT)
+				*jump_slot = r.r_offset;
+			else if (GELF_R_TYPE(r.r_info) == R_X86_64_GLOB_DAT)
+				*glob_dat = r.r_offset;
+		}
+	}
+}
+
+static long vaddr_off(Elf *e, uint64_t va, bool exec);
+
+/*
+ * x86-64: the one call to pthread_cond_timedwait in take_gil (or, where
+ * take_gil is not a visible symbol, in the whole text: CPython waits on a
+ * condition variable with a timeout only there).  A probe on it fires only
+ * when the GIL is held by another thread, never on an uncontended take.
+ */
+static void find_gil_wait(Elf *e, size_t shstrndx, struct elf_facts *f)
+{
+	uint64_t jump_slot = 0, glob_dat = 0, stub = 0;
+	struct gilsite site[2];
+	Elf_Scn *scn = NULL;
+	size_t found = 0;
+	GElf_Ehdr eh;
+	GElf_Shdr sh;
+	Elf_Data *d;
+
+	if (!gelf_getehdr(e, &eh) || eh.e_machine != EM_X86_64)
+		return;
+	cond_wait_slots(e, &jump_slot, &glob_dat);
+	if (!jump_slot && !glob_dat)
+		return;
+	while (jump_slot && !stub && (scn = elf_nextscn(e, scn))) {
+		const char *name;
+
+		if (gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_EXECINSTR) &&
+		    (name = elf_strptr(e, shstrndx, sh.sh_name)) && !strncmp(name, ".plt", 4) &&
+		    (d = elf_getdata(scn, NULL)) && d->d_buf)
+			stub = gilsite__plt_stub(d->d_buf, d->d_size, sh.sh_addr, jump_slot);
+	}
+	scn = NULL;
+	while ((scn = elf_nextscn(e, scn))) {
+		uint64_t lo = 0, hi = UINT64_MAX;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS ||
+		    !(sh.sh_flags & SHF_EXECINSTR) || !(d = elf_getdata(scn, NULL)) || !d->d_buf)
+			continue;
+		if (f->take_gil_size) {
+			lo = f->take_gil_va;
+			hi = lo + f->take_gil_size;
+		}
+		found += gilsite__calls(d->d_buf, d->d_size, sh.sh_addr, lo, hi, stub, glob_dat,
+					site + (found < 2 ? found : 1), found < 2 ? 2 - found : 0);
+	}
+	if (found != 1)
+		return;
+	f->gil_wait_va = site[0].va;
+	f->gil_wait = vaddr_off(e, site[0].va, true);
+	f->gil_woken = vaddr_off(e, site[0].va + site[0].len, true);
+	if (f->gil_wait < 0 || f->gil_woken < 0)
+		f->gil_wait = f->gil_woken = -1;
+}
+
 static int elf_scan(const char *path, struct elf_facts *f)
 {
 	Elf_Scn *scn = NULL;
@@ -306,7 +417,7 @@ static int elf_scan(const char *path, struct elf_facts *f)
 	int fd;
 
 	memset(f, 0, sizeof(*f));
-	f->take_gil = f->restore = -1;
+	f->take_gil = f->restore = f->gil_wait = f->gil_woken = -1;
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return -EINVAL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -332,6 +443,7 @@ static int elf_scan(const char *path, struct elf_facts *f)
 		else if (sh.sh_type == SHT_DYNAMIC)
 			scan_dynamic(e, scn, &sh, f);
 	}
+	find_gil_wait(e, shstrndx, f);
 	elf_end(e);
 	close(fd);
 	return 0;
@@ -465,22 +577,40 @@ static bool attach_usdt(struct pyprobe *p, const char *path, struct bpf_program 
 	return true;
 }
 
-static bool attach_gil(struct pyprobe *p, const char *path, long off)
+/* The GIL probes chosen for an interpreter. */
+struct gil_probe {
+	const char *path;		/* the file probed, or NULL: none */
+	long off;			/* take_gil, PyEval_RestoreThread or the wait call */
+	long woken;			/* the wait call's return, or -1: a return probe */
+	uint32_t kind;			/* MPX_PYP_GIL_* it gives */
+};
+
+/* Every GIL wait, from the wait on the GIL's condition variable. */
+#define GIL_COND (MPX_PYP_GIL_TAKE | MPX_PYP_GIL_COND)
+
+/* The GIL probes as perf-event uprobes: take_gil's (or
+ * PyEval_RestoreThread's) entry and return, or the condition-variable
+ * wait's call and the instruction after it. */
+static bool attach_gil(struct pyprobe *p, const struct gil_probe *g)
 {
+	bool cond = g->woken >= 0;
 	LIBBPF_OPTS(bpf_uprobe_opts, uo);
 	struct bpf_link *in, *out;
 
-	in = bpf_program__attach_uprobe_opts(p->skel->progs.gil_enter, -1, path,
-					     (size_t)off, &uo);
+	in = bpf_program__attach_uprobe_opts(cond ? p->skel->progs.gil_wait :
+					     p->skel->progs.gil_enter, -1, g->path,
+					     (size_t)g->off, &uo);
 	if (!in) {
-		mpx_info("python: uprobe at %s+0x%lx: %s\n", path, off, strerror(errno));
+		mpx_info("python: uprobe at %s+0x%lx: %s\n", g->path, g->off, strerror(errno));
 		return false;
 	}
-	uo.retprobe = true;
-	out = bpf_program__attach_uprobe_opts(p->skel->progs.gil_exit, -1, path,
-					      (size_t)off, &uo);
+	uo.retprobe = !cond;
+	out = bpf_program__attach_uprobe_opts(cond ? p->skel->progs.gil_woken :
+					      p->skel->progs.gil_exit, -1, g->path,
+					      (size_t)(cond ? g->woken : g->off), &uo);
 	if (!out) {
-		mpx_info("python: uretprobe at %s+0x%lx: %s\n", path, off, strerror(errno));
+		mpx_info("python: %s at %s+0x%lx: %s\n", cond ? "uprobe" : "uretprobe", g->path,
+			 cond ? g->woken : g->off, strerror(errno));
 		bpf_link__destroy(in);
 		return false;
 	}
@@ -781,7 +911,7 @@ static int link_multi(int prog_fd, const char *path, const struct pym_target *t,
  * take's return.  Returns 0 or -errno (then nothing is attached).
  */
 static int attach_multi(struct pyprobe *p, const struct pyprobe_opts *o, const char *usdt_path,
-			const char *gil_path, long gil_off, bool gil_take)
+			const struct gil_probe *g)
 {
 	static const char *const names[] = {
 		"import__find__load__start", "import__find__load__done", "gc__start",
@@ -793,6 +923,7 @@ static int attach_multi(struct pyprobe *p, const struct pyprobe_opts *o, const c
 	};
 	struct pym_target t[PYM_MAX];
 	struct usdt_spec specs[PYM_MAX];
+	const char *gil_path = g->path;
 	int n = 0, nu = 0, i, err, fd, specs_fd = bpf_map__fd(p->skel->maps.__bpf_usdt_specs);
 	int entry = bpf_program__fd(p->skel->progs.py_multi);
 	uint32_t found = 0;
@@ -806,8 +937,14 @@ static int attach_multi(struct pyprobe *p, const struct pyprobe_opts *o, const c
 	}
 	if (gil_path) {
 		memset(&specs[n], 0, sizeof(specs[n]));
-		specs[n].usdt_cookie = PYM_GIL_ENTER;
-		t[n] = (struct pym_target){ (uint64_t)gil_off, 0, (uint64_t)n };
+		specs[n].usdt_cookie = g->woken >= 0 ? PYM_GIL_WAIT : PYM_GIL_ENTER;
+		t[n] = (struct pym_target){ (uint64_t)g->off, 0, (uint64_t)n };
+		n++;
+	}
+	if (gil_path && g->woken >= 0) {
+		memset(&specs[n], 0, sizeof(specs[n]));
+		specs[n].usdt_cookie = PYM_GIL_WOKEN;
+		t[n] = (struct pym_target){ (uint64_t)g->woken, 0, (uint64_t)n };
 		n++;
 	}
 	for (i = 0; i < n; i++)
@@ -827,20 +964,23 @@ static int attach_multi(struct pyprobe *p, const struct pyprobe_opts *o, const c
 			p->mfd[p->nmfd++] = fd;
 		}
 		if (gil_path) {
-			fd = link_multi(entry, gil_path, t + nu, 1, nu, 0);
+			fd = link_multi(entry, gil_path, t + nu, n - nu, nu, 0);
 			if (fd < 0)
 				goto fail;
 			p->mfd[p->nmfd++] = fd;
 		}
 	}
-	if (gil_path) {
+	/* Entry and return of take_gil (or PyEval_RestoreThread); the
+	 * condition-variable wait has its two probes in the link above. */
+	if (gil_path && g->woken < 0) {
 		fd = link_multi(bpf_program__fd(p->skel->progs.gil_exit_multi), gil_path,
 				t + nu, 1, nu, MPX_UPROBE_MULTI_RETURN);
 		if (fd < 0)
 			goto fail;
 		p->mfd[p->nmfd++] = fd;
-		p->attached |= gil_take ? MPX_PYP_GIL_TAKE : MPX_PYP_GIL_RESTORE;
 	}
+	if (gil_path)
+		p->attached |= g->kind;
 	if ((found & 3) == 3)
 		p->attached |= MPX_PYP_IMPORT;
 	if ((found & 0xc) == 0xc)
@@ -876,7 +1016,10 @@ static void set_note(struct pyprobe *p, const struct pyprobe_opts *o, bool have_
 	if (o->functions)
 		NOTE((p->attached & MPX_PYP_FUNC) ? "; functions matching %s" :
 		     "; --py-functions=%s unavailable", o->functions);
-	if (p->attached & MPX_PYP_GIL_TAKE)
+	if (p->attached & MPX_PYP_GIL_COND)
+		NOTE("; GIL waits from take_gil's wait for the GIL in %s (an uncontended take "
+		     "is not trapped)", gil_bin);
+	else if (p->attached & MPX_PYP_GIL_TAKE)
 		NOTE("; GIL waits from take_gil in %s", gil_bin);
 	else if (p->attached & MPX_PYP_GIL_RESTORE)
 		NOTE("; GIL waits from %s in %s only after blocking calls (take_gil is not a "
@@ -927,9 +1070,10 @@ struct pyprobe *pyprobe__open_bin(const struct pyprobe_opts *o, const char *bin,
 static struct pyprobe *open_bin(struct pyprobe *p, const struct pyprobe_opts *o,
 				 const struct pyprobe_maps *maps)
 {
-	struct elf_facts fb, fl, *fg = NULL;
+	struct elf_facts fb, fl;
 	uint8_t before[OWN_FD_MAX / 8], after[OWN_FD_MAX / 8];
-	const char *usdt_path = NULL, *gil_path = NULL;
+	struct gil_probe g = { NULL, -1, -1, 0 };
+	const char *usdt_path = NULL;
 	struct stat st;
 	int i, err;
 
@@ -960,25 +1104,33 @@ static struct pyprobe *open_bin(struct pyprobe *p, const struct pyprobe_opts *o,
 		usdt_path = p->bin;
 	else if (p->lib[0] && fl.usdt)
 		usdt_path = p->lib;
-	/* take_gil where visible, in libpython first (it holds the interpreter). */
-	if (p->lib[0] && fl.take_gil >= 0)
-		gil_path = p->lib, fg = &fl;
+	/* The wait on the GIL's condition variable where found (trapped only
+	 * when the GIL is held by another thread), else take_gil's entry and
+	 * return, else PyEval_RestoreThread's; libpython first (it holds the
+	 * interpreter). */
+	if (p->lib[0] && fl.gil_wait >= 0)
+		g = (struct gil_probe){ p->lib, fl.gil_wait, fl.gil_woken, GIL_COND };
+	else if (fb.gil_wait >= 0)
+		g = (struct gil_probe){ p->bin, fb.gil_wait, fb.gil_woken, GIL_COND };
+	else if (p->lib[0] && fl.take_gil >= 0)
+		g = (struct gil_probe){ p->lib, fl.take_gil, -1, MPX_PYP_GIL_TAKE };
 	else if (fb.take_gil >= 0)
-		gil_path = p->bin, fg = &fb;
+		g = (struct gil_probe){ p->bin, fb.take_gil, -1, MPX_PYP_GIL_TAKE };
 	else if (p->lib[0] && fl.restore >= 0)
-		gil_path = p->lib, fg = &fl;
+		g = (struct gil_probe){ p->lib, fl.restore, -1, MPX_PYP_GIL_RESTORE };
 	else if (fb.restore >= 0)
-		gil_path = p->bin, fg = &fb;
+		g = (struct gil_probe){ p->bin, fb.restore, -1, MPX_PYP_GIL_RESTORE };
+	if (g.kind == GIL_COND)
+		mpx_info("python: GIL waits at the call to pthread_cond_timedwait at 0x%llx in %s\n",
+			 (unsigned long long)(g.path == p->lib ? fl.gil_wait_va : fb.gil_wait_va),
+			 g.path);
 
 	fds_open(before);
 	/* One program and uprobe_multi links where the kernel has them (one
 	 * RCU grace period to release them all), else a link per probe. */
 	err = load(p, o, maps, true);
 	if (!err) {
-		long off = fg ? (fg->take_gil >= 0 ? fg->take_gil : fg->restore) : -1;
-
-		err = attach_multi(p, o, usdt_path, off >= 0 ? gil_path : NULL, off,
-				   fg && fg->take_gil >= 0);
+		err = attach_multi(p, o, usdt_path, &g);
 		if (err)
 			mpx_info("python: uprobe_multi links: %s; a link per probe instead\n",
 				 strerror(-err));
@@ -1022,10 +1174,8 @@ static struct pyprobe *open_bin(struct pyprobe *p, const struct pyprobe_opts *o,
 		p->missing |= MPX_PYP_FUNC;
 	if (p->nmfd)
 		;	/* attached above */
-	else if (fg && fg->take_gil >= 0 && attach_gil(p, gil_path, fg->take_gil))
-		p->attached |= MPX_PYP_GIL_TAKE;
-	else if (fg && fg->restore >= 0 && attach_gil(p, gil_path, fg->restore))
-		p->attached |= MPX_PYP_GIL_RESTORE;
+	else if (g.path && attach_gil(p, &g))
+		p->attached |= g.kind;
 	if (!(p->attached & MPX_PYP_GIL_TAKE))
 		p->missing |= MPX_PYP_GIL_TAKE;
 	fds_open(after);
@@ -1034,7 +1184,7 @@ static struct pyprobe *open_bin(struct pyprobe *p, const struct pyprobe_opts *o,
 	for (i = 0; i < OWN_FD_MAX && p->nown < 4 * MAX_LINKS; i++)
 		if (after[i / 8] & (1u << (i % 8)))
 			p->own_fd[p->nown++] = i;
-	set_note(p, o, usdt_path != NULL, "PyEval_RestoreThread", gil_path ? base(gil_path) : "");
+	set_note(p, o, usdt_path != NULL, "PyEval_RestoreThread", g.path ? base(g.path) : "");
 	return p;
 }
 

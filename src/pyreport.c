@@ -283,6 +283,7 @@ void pyreport__run_json(const struct mpx_run_analysis *ra, struct json_writer *w
 		{ MPX_PYP_IMPORT, "import" }, { MPX_PYP_GC, "gc" }, { MPX_PYP_AUDIT, "audit" },
 		{ MPX_PYP_FUNC, "functions" }, { MPX_PYP_GIL_TAKE, "gil_take" },
 		{ MPX_PYP_GIL_RESTORE, "gil_restore_thread" },
+		{ MPX_PYP_GIL_COND, "gil_cond_wait" },
 	};
 	const struct mpx_pyspans *py = &ra->py;
 	size_t i;

@@ -13,6 +13,7 @@ import glob
 import gzip
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -66,6 +67,19 @@ def trace(args, script=None, extra=(), timeout=300):
         return rep, p.stderr, p.returncode, p.stdout
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+TWO_SPINNERS = (
+    "import threading\n"
+    "def spin(n):\n"
+    "    x = 0\n"
+    "    for i in range(n):\n"
+    "        x += i\n"
+    "ts = [threading.Thread(target=spin, args=(3000000,)) for _ in range(2)]\n"
+    "for t in ts:\n"
+    "    t.start()\n"
+    "for t in ts:\n"
+    "    t.join()\n")
 
 
 def main_task(rep):
@@ -130,18 +144,7 @@ def test_gil_waits_fill_two_cpu_bound_threads():
     GIL, and all of its futex sleep is GIL wait."""
     py = gil_python()
     expect(py, "no python with a visible take_gil (set MPX_PY_GIL)")
-    script = (
-        "import threading\n"
-        "def spin(n):\n"
-        "    x = 0\n"
-        "    for i in range(n):\n"
-        "        x += i\n"
-        "ts = [threading.Thread(target=spin, args=(3000000,)) for _ in range(2)]\n"
-        "for t in ts:\n"
-        "    t.start()\n"
-        "for t in ts:\n"
-        "    t.join()\n")
-    rep, err, rc, _ = trace([py], script)
+    rep, err, rc, _ = trace([py], TWO_SPINNERS)
     expect(rc == 0, "exit %d: %s" % (rc, err))
     expect("gil_take" in rep["python_probes"]["attached"], "%r" % rep["python_probes"])
     threads = [t for t in rep["tasks"] if t["thread"]]
@@ -173,6 +176,43 @@ def test_gil_waits_fill_two_cpu_bound_threads():
     expect(held > 0 and 0.5 * held <= rep["facts"]["critical_path_gil_holder_ns"] <= held,
            "critical path marked holding the GIL %d ns, facts %d"
            % (held, rep["facts"]["critical_path_gil_holder_ns"]))
+
+
+def cond_wait_calls(path):
+    """objdump's addresses of the calls to pthread_cond_timedwait in path."""
+    out = subprocess.run(["objdump", "-d", "--no-show-raw-insn", path],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
+    return [int(line.split(":")[0], 16) for line in out.splitlines()
+            if "call" in line and "<pthread_cond_timedwait@plt>" in line]
+
+
+def test_gil_probe_on_the_condition_wait():
+    """The GIL probe sits on the one call to pthread_cond_timedwait in the
+    interpreter (objdump's disassembly is the oracle), in Debian's python3
+    (no take_gil symbol) as in a pyenv build.  Two CPU-bound threads never
+    make a blocking call: their waits are all eval-loop hand-offs, which
+    only a probe inside take_gil sees."""
+    pys = [PY] + ([gil_python()] if gil_python() else [])
+    for py in pys:
+        rep, err, rc, _ = trace([py], TWO_SPINNERS, extra=["-v"])
+        expect(rc == 0, "%s: exit %d: %s" % (py, rc, err))
+        line = next((ln for ln in err.splitlines()
+                     if "GIL waits at the call to pthread_cond_timedwait" in ln), None)
+        expect(line, "%s: no GIL wait site in -v output: %s" % (py, err[-500:]))
+        addr, path = re.search(r"timedwait at (0x[0-9a-f]+) in (.*)$", line).groups()
+        calls = cond_wait_calls(path)
+        expect(calls == [int(addr, 16)] or int(addr, 16) in calls and "libpython" in path,
+               "%s: probe at %s, objdump's calls %s" % (path, addr, [hex(c) for c in calls]))
+        expect("gil_cond_wait" in rep["python_probes"]["attached"], "%r"
+               % rep["python_probes"])
+        threads = [t for t in rep["tasks"] if t["thread"]]
+        expect(len(threads) == 2, "%s: %d threads" % (py, len(threads)))
+        for t in threads:
+            filled = (t["oncpu_ns"] + t["runq_preempt_ns"] + t["gil_wait_ns"]) / t["lifetime_ns"]
+            expect(t["gil_waits"] > 0 and filled >= 0.8,
+                   "%s: %s: %d GIL waits, %.1f ms; on-CPU + preempted + GIL wait %.0f%% of "
+                   "its life" % (py, t["role"], t["gil_waits"], t["gil_wait_ns"] / 1e6,
+                                 100 * filled))
 
 
 def test_python_without_probes_degrades():

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* Finding take_gil's call to pthread_cond_timedwait in x86-64 code. */
+#include <string.h>
+
+#include "gilsite.h"
+#include "testlib.h"
+
+/* rel32 of an instruction of len bytes at va reaching to */
+static void put_rel(uint8_t *p, uint64_t va, int len, uint64_t to)
+{
+	int32_t d = (int32_t)(to - (va + (uint64_t)len));
+
+	memcpy(p, &d, 4);
+}
+
+TEST(gilsite_plt_stub_forms)
+{
+	/* .plt: push-style lazy stub; .plt.sec: endbr64 + bnd jmp */
+	uint8_t plt[48] = { 0 }, sec[32] = { 0 };
+	static const uint8_t ibt[5] = { 0xf3, 0x0f, 0x1e, 0xfa, 0xf2 };
+
+	/* stub 0 jumps elsewhere, stub 1 (at 0x1010) through GOT 0x5018 */
+	plt[0] = 0xff, plt[1] = 0x25;
+	put_rel(plt + 2, 0x1000, 6, 0x5010);
+	plt[16] = 0xff, plt[17] = 0x25;
+	put_rel(plt + 18, 0x1010, 6, 0x5018);
+	ASSERT_EQ(gilsite__plt_stub(plt, sizeof(plt), 0x1000, 0x5018), 0x1010);
+	ASSERT_EQ(gilsite__plt_stub(plt, sizeof(plt), 0x1000, 0x5020), 0);
+	memcpy(sec + 16, ibt, 5);
+	sec[21] = 0xff, sec[22] = 0x25;
+	put_rel(sec + 23, 0x2000 + 21, 6, 0x5018);
+	ASSERT_EQ(gilsite__plt_stub(sec, sizeof(sec), 0x2000, 0x5018), 0x2010);
+}
+
+TEST(gilsite_calls_in_range)
+{
+	uint8_t text[64];
+	struct gilsite s[4];
+
+	memset(text, 0x90, sizeof(text));
+	/* 0x400010: call stub; 0x400020: call *got; 0x400030: call elsewhere */
+	text[0x10] = 0xe8;
+	put_rel(text + 0x11, 0x400010, 5, 0x1010);
+	text[0x20] = 0xff, text[0x21] = 0x15;
+	put_rel(text + 0x22, 0x400020, 6, 0x5018);
+	text[0x30] = 0xe8;
+	put_rel(text + 0x31, 0x400030, 5, 0x1020);
+
+	ASSERT_EQ(gilsite__calls(text, sizeof(text), 0x400000, 0, UINT64_MAX, 0x1010, 0x5018,
+				 s, 4), 2);
+	ASSERT_EQ(s[0].va, 0x400010);
+	ASSERT_EQ(s[0].len, 5);
+	ASSERT_EQ(s[1].va, 0x400020);
+	ASSERT_EQ(s[1].len, 6);
+	/* only the function's own range counts */
+	ASSERT_EQ(gilsite__calls(text, sizeof(text), 0x400000, 0x400018, 0x400040, 0x1010,
+				 0x5018, s, 4), 1);
+	ASSERT_EQ(s[0].va, 0x400020);
+	/* no stub known: the direct call is not one */
+	ASSERT_EQ(gilsite__calls(text, sizeof(text), 0x400000, 0, UINT64_MAX, 0, 0x5018, s, 4), 1);
+	/* counted beyond max, stored up to it */
+	ASSERT_EQ(gilsite__calls(text, sizeof(text), 0x400000, 0, UINT64_MAX, 0x1010, 0x5018,
+				 s, 1), 2);
+	/* a range outside the section */
+	ASSERT_EQ(gilsite__calls(text, sizeof(text), 0x400000, 0x500000, 0x500100, 0x1010,
+				 0x5018, s, 4), 0);
+	/* a call cut by the section's end is not read past it */
+	text[60] = 0xe8;
+	ASSERT_EQ(gilsite__calls(text, 62, 0x400000, 0x400038, UINT64_MAX, 0x1010, 0x5018, s,
+				 4), 0);
+}
