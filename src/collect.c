@@ -507,6 +507,10 @@ static int open_load(struct collector *c, const struct collect_opts *o, bool raw
 				       (__u32)(o->ringbuf_bytes / 8) : MPX_BATCH_BYTES;
 
 	bpf_map__set_max_entries(c->skel->maps.tracked, o->max_tasks);
+	/* Maps a mode never fills are made as small as can be: a large
+	 * one costs its allocation at every start. */
+	if (!o->rss_exact)
+		bpf_map__set_max_entries(c->skel->maps.rss_exact, 1);
 	/* Without task storage (< 5.11) the hash alone serves: the verifier
 	 * drops the code using the map with use_task_storage false, and the
 	 * raw_tp twins never name it. */
@@ -520,6 +524,7 @@ static int open_load(struct collector *c, const struct collect_opts *o, bool raw
 		bpf_map__set_max_entries(c->skel->maps.events, getpagesize());
 		bpf_map__set_max_entries(c->skel->maps.stacks, 1);
 		bpf_map__set_max_entries(c->skel->maps.lost, 1);
+		bpf_map__set_max_entries(c->skel->maps.rss_last, 1);
 		bpf_map__set_max_entries(c->skel->maps.summ, o->max_tasks);
 		/* Finished tasks wait up to a poll (100 ms) to be collected:
 		 * room for many more than --max-tasks, allocated as used. */
