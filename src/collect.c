@@ -442,6 +442,15 @@ out:
 	return err;
 }
 
+/* Has the hook base a program of --summary's own (NAME_summ)? */
+static bool has_summ(struct mpxtrace_bpf *skel, const char *base)
+{
+	char name[80];
+
+	snprintf(name, sizeof(name), "%s_summ", base);
+	return bpf_object__find_program_by_name(skel->obj, name) != NULL;
+}
+
 /* Load the tp_btf or the raw_tp twin of each hook whose tracepoint exists. */
 static int set_autoload(struct mpxtrace_bpf *skel, bool raw, const int nargs[NTP],
 			bool rss_exact, bool summary, char missing[64])
@@ -452,10 +461,16 @@ static int set_autoload(struct mpxtrace_bpf *skel, bool raw, const int nargs[NTP
 		char base[64];
 		const char *n = bpf_program__name(p);
 		size_t l = strlen(n);
-		bool is_raw = l > 4 && !strcmp(n + l - 4, "_raw");
+		bool is_raw = l > 4 && !strcmp(n + l - 4, "_raw"), is_summ;
 		int i;
 
 		snprintf(base, sizeof(base), "%.*s", (int)(is_raw ? l - 4 : l), n);
+		/* NAME_summ(_raw): --summary's program of a hook, loaded
+		 * instead of NAME(_raw) in that mode (summary.bpf.h). */
+		l = strlen(base);
+		is_summ = l > 5 && !strcmp(base + l - 5, "_summ");
+		if (is_summ)
+			base[l - 5] = '\0';
 		if (!strcmp(base, "rss_stat_exact")) {
 			bpf_program__set_autoload(p, rss_exact);
 			continue;
@@ -463,7 +478,8 @@ static int set_autoload(struct mpxtrace_bpf *skel, bool raw, const int nargs[NTP
 		i = tp_index(base);
 		/* Summary mode does not name wakers: no sched_waking. */
 		bpf_program__set_autoload(p, is_raw == raw && i >= 0 && nargs[i] >= 0 &&
-					  !(summary && !strcmp(base, "sched_waking")));
+					  !(summary && !strcmp(base, "sched_waking")) &&
+					  (is_summ ? summary : !(summary && has_summ(skel, base))));
 		/* The scheduler hooks are the tool: without them, nothing. */
 		if (is_raw == raw && i >= 0 && i <= tp_index("task_rename") && nargs[i] < 0 &&
 		    strcmp(base, "task_rename") && strcmp(base, "sched_process_free")) {
@@ -540,6 +556,18 @@ static int open_load(struct collector *c, const struct collect_opts *o, bool raw
 		mpxtrace_bpf__destroy(c->skel);
 		c->skel = NULL;
 		return err;
+	}
+	if (mpx_verbose) {
+		struct bpf_program *p;
+		char list[1024];
+		size_t len = 0;
+
+		list[0] = '\0';
+		bpf_object__for_each_program(p, c->skel->obj)
+			if (bpf_program__autoload(p) && len < sizeof(list))
+				len += (size_t)snprintf(list + len, sizeof(list) - len, " %s",
+							bpf_program__name(p));
+		mpx_info("programs:%s\n", list);
 	}
 	t0 = mpx_now_ns();
 	err = mpxtrace_bpf__load(c->skel);

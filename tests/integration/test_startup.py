@@ -195,6 +195,45 @@ def test_wrong_attach_ids_are_caught(c):
     c.eq("cache rewritten", read_tp_cache(), good)
 
 
+def loaded_programs(c, r):
+    for line in r.stderr.splitlines():
+        if line.startswith("programs:"):
+            return set(line.split()[1:])
+    c.fail("no programs: line in -v output: %s" % r.stderr[-300:])
+    return set()
+
+
+@checked
+def test_each_mode_loads_its_own_programs(c):
+    # --summary loads its own switch and wakeup programs in place of the
+    # event mode's (which carry the event code): each mode's set, and each
+    # mode's figures still right on a sleep of known length, both ways of
+    # attaching.
+    for attach in ("tp_btf", "raw_tp"):
+        suffix = "" if attach == "tp_btf" else "_raw"
+        for summary in (False, True):
+            what = "%s%s" % (attach, " --summary" if summary else "")
+            opts = ["-v", "--attach=" + attach] + (["--summary"] if summary else [])
+            r = tt.trace(work("sleep", 50), opts)
+            if not expect_traced(c, r):
+                continue
+            progs = loaded_programs(c, r)
+            for hook in ("sched_switch", "sched_wakeup", "sched_wakeup_new"):
+                own, other = hook + "_summ" + suffix, hook + suffix
+                if not summary:
+                    own, other = other, own
+                c.true("%s: %s loaded" % (what, own), own in progs, sorted(progs))
+                c.true("%s: %s not loaded" % (what, other), other not in progs,
+                       sorted(progs))
+            c.eq("%s: sched_waking%s loaded" % (what, suffix),
+                 "sched_waking" + suffix in progs, not summary)
+            t = check_report(c, r.report, r.steal_ns)
+            if t:
+                c.between("%s: sleep (ms)" % what, t["sleep_ns"], 50 * MS, 60 * MS, MS)
+                # The release from the start barrier, then the end of the sleep.
+                c.eq("%s: wakeups" % what, t["wakeups"], 2)
+
+
 KSYMS_CACHE = "/run/mpxtrace-ksyms"
 
 
