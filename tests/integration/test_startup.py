@@ -10,11 +10,15 @@ Plain python3, stdlib only, as root.  Environment: MPXTRACE, MPX_WORK.
 Prints `ok - NAME` / `FAIL - NAME: detail` and ends with `N passed, M failed`.
 """
 import glob
+import json
 import os
 import re
 import stat
 import struct
+import subprocess
 import sys
+import tempfile
+import time
 
 import mpxtest
 import test_trace as tt
@@ -232,6 +236,28 @@ def test_each_mode_loads_its_own_programs(c):
                 c.between("%s: sleep (ms)" % what, t["sleep_ns"], 50 * MS, 60 * MS, MS)
                 # The release from the start barrier, then the end of the sleep.
                 c.eq("%s: wakeups" % what, t["wakeups"], 2)
+
+
+@checked
+def test_startup_figure_within_what_is_seen_outside(c):
+    # startup_ns runs from mpxtrace's start to the workload's release: it
+    # is less than the time from spawning mpxtrace to the workload's first
+    # output (a start read in 10 ms clock ticks overstated it by up to 10 ms).
+    for i in range(5):
+        fd, out = tempfile.mkstemp(prefix="mpx-test-", suffix=".json")
+        os.close(fd)
+        try:
+            t0 = time.time_ns()
+            p = subprocess.run([tt.MPXTRACE, "-j", "-o", out, "--", "date", "+%s%N"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               timeout=60)
+            seen = int(p.stdout.split()[-1]) - t0
+            with open(out) as f:
+                fig = json.load(f)["startup_ns"]
+        finally:
+            os.unlink(out)
+        c.true("run %d: 0 < startup_ns %.2f ms <= %.2f ms spawn to output" %
+               (i, fig / 1e6, seen / 1e6), 0 < fig <= seen)
 
 
 KSYMS_CACHE = "/run/mpxtrace-ksyms"
