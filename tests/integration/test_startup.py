@@ -193,9 +193,8 @@ def test_wrong_attach_ids_are_caught(c):
            "attached to sched_wakeup\n" in r.stderr, r.stderr[-400:])
     t = check_report(c, r.report, r.steal_ns)
     if t:
-        c.between("sleep (ms)", t["sleep_ns"], 50 * MS, 60 * MS, MS)
-        # The release from the start barrier, then the end of the sleep.
-        c.eq("wakeups", t["wakeups"], 2)
+        c.between("sleep (ms)", t["sleep_ns"], 50 * MS, 60 * MS + tt.stolen(r), MS)
+        c.true("woken", t["wakeups"] >= 1, "%d wakeups" % t["wakeups"])
     c.eq("cache rewritten", read_tp_cache(), good)
 
 
@@ -233,9 +232,9 @@ def test_each_mode_loads_its_own_programs(c):
                  "sched_waking" + suffix in progs, not summary)
             t = check_report(c, r.report, r.steal_ns)
             if t:
-                c.between("%s: sleep (ms)" % what, t["sleep_ns"], 50 * MS, 60 * MS, MS)
-                # The release from the start barrier, then the end of the sleep.
-                c.eq("%s: wakeups" % what, t["wakeups"], 2)
+                c.between("%s: sleep (ms)" % what, t["sleep_ns"], 50 * MS,
+                          60 * MS + tt.stolen(r), MS)
+                c.true("%s: woken" % what, t["wakeups"] >= 1, "%d wakeups" % t["wakeups"])
 
 
 @checked
