@@ -205,11 +205,13 @@ static __always_inline void summ_switch_out(struct mpx_summ *s, struct task_stru
 	clean = s->state == MPX_SS_RUNNING;
 	if (!clean)
 		s->missed_in++;
+	/* Before the branches on the next state: the verifier walks the
+	 * reconciliation once per way into it, not once per next state. */
+	summ_reconcile(s, MPX_READ(btf, prev, se.sum_exec_runtime),
+		       MPX_READ(btf, prev, sched_info.pcount), clean, steal, last);
 	if (state & 0xff)
 		iowait = read_iowait(prev, btf);
 	ns = summ_classify(state, iowait);
-	summ_reconcile(s, MPX_READ(btf, prev, se.sum_exec_runtime),
-		       MPX_READ(btf, prev, sched_info.pcount), clean, steal, last);
 	if (ns == MPX_SS_DEAD) {
 		read_kcounters(prev, &s->k_final, btf, true);
 		s->flags |= MPX_SU_DEAD;
@@ -450,6 +452,58 @@ static __always_inline void summ_block(struct req_info *ri, struct request *rq,
 		s->deferred_requests++;
 		s->deferred_bytes += bytes;
 	}
+}
+
+/*
+ * --summary's own programs (NAME_summ), loaded instead of the event mode's
+ * NAME where that is mostly event code: what the mode does at the hook
+ * (handle_switch() and handle_wakeup() begin with it), without the event
+ * code, which the verifier would find dead and cut out at every load --
+ * most of the switch program's verification in this mode.
+ */
+static __always_inline int summ_switch_prog(__u64 *ctx, struct task_struct *prev,
+					    struct task_struct *next, bool btf)
+{
+	return summ_switch(prev, next, MPX_READ(btf, prev, pid), MPX_READ(btf, next, pid), ctx,
+			   btf);
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(sched_switch_summ, bool preempt, struct task_struct *prev,
+	     struct task_struct *next)
+{
+	return summ_switch_prog(ctx, prev, next, true);
+}
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(sched_switch_summ_raw, bool preempt, struct task_struct *prev,
+	     struct task_struct *next)
+{
+	return summ_switch_prog(ctx, prev, next, false);
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(sched_wakeup_summ, struct task_struct *p)
+{
+	return summ_wakeup(p, MPX_READ(true, p, pid));
+}
+
+SEC("raw_tp/sched_wakeup")
+int BPF_PROG(sched_wakeup_summ_raw, struct task_struct *p)
+{
+	return summ_wakeup(p, MPX_READ(false, p, pid));
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(sched_wakeup_new_summ, struct task_struct *p)
+{
+	return summ_wakeup(p, MPX_READ(true, p, pid));
+}
+
+SEC("raw_tp/sched_wakeup_new")
+int BPF_PROG(sched_wakeup_new_summ_raw, struct task_struct *p)
+{
+	return summ_wakeup(p, MPX_READ(false, p, pid));
 }
 
 #endif /* MPX_SUMMARY_BPF_H */

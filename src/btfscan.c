@@ -39,7 +39,7 @@ static long trailing(unsigned int kind, unsigned int vlen)
 }
 
 int btfscan__tp_nargs(const void *btf, size_t size, const char *const tps[],
-		      int nargs[], size_t n)
+		      int nargs[], uint32_t ids[], size_t n)
 {
 	const struct btf_header_ *h = btf;
 	const unsigned char *base = btf, *types, *p, *end;
@@ -49,8 +49,11 @@ int btfscan__tp_nargs(const void *btf, size_t size, const char *const tps[],
 	size_t ntypes = 0, cap = 0, i;
 	int err = -EINVAL;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		nargs[i] = -1;
+		if (ids)
+			ids[i] = 0;
+	}
 	if (size < sizeof(*h) || h->magic != 0xeB9F || h->hdr_len > size ||
 	    (uint64_t)h->hdr_len + h->type_off + h->type_len > size ||
 	    (uint64_t)h->hdr_len + h->str_off + h->str_len > size || !h->str_len)
@@ -103,8 +106,11 @@ int btfscan__tp_nargs(const void *btf, size_t size, const char *const tps[],
 		if (!id || id > ntypes)
 			continue;
 		t = by_id[id];
-		if (((t->info >> 24) & 0x1f) == K_FUNC_PROTO && (t->info & 0xffff) >= 1)
+		if (((t->info >> 24) & 0x1f) == K_FUNC_PROTO && (t->info & 0xffff) >= 1) {
 			nargs[i] = (int)(t->info & 0xffff) - 1;
+			if (ids)
+				ids[i] = want_typedef[i];
+		}
 	}
 	err = 0;
 out:

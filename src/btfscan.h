@@ -13,12 +13,16 @@
 
 #include <stddef.h>
 
+#include <stdint.h>
+
 /*
  * For each name in tps[0..n), nargs[i] = arguments of that tracepoint
- * (not counting the hidden void *__data), or -1 when absent.
+ * (not counting the hidden void *__data), or -1 when absent; ids (when not
+ * NULL): ids[i] = the BTF type id of its btf_trace_<name> typedef, the
+ * attach_btf_id of a tp_btf program, 0 when absent.
  * Returns 0, or -EINVAL for data that is not sane BTF.
  */
 int btfscan__tp_nargs(const void *btf, size_t size, const char *const tps[],
-		      int nargs[], size_t n);
+		      int nargs[], uint32_t ids[], size_t n);
 
 #endif /* MPX_BTFSCAN_H */

@@ -138,6 +138,9 @@ static int tp_index(const char *name)
  */
 #define TP_CACHE "/run/mpxtrace-tracepoints"
 
+/* The attach_btf_id of each tracepoint's tp_btf program: see tp_btf_prepare(). */
+static uint32_t tp_btf_ids[NTP];
+
 static void tp_cache_key(char *key, size_t sz)
 {
 	struct utsname u;
@@ -155,7 +158,11 @@ static void tp_cache_key(char *key, size_t sz)
 		key[0] = '\0';
 }
 
-static bool tp_cache_read(const char *key, int nargs[NTP])
+/*
+ * The file: the key, a line; the tracepoints' argument counts, then the
+ * BTF type ids of their btf_trace_<name> typedefs (tp_btf attach targets).
+ */
+static bool tp_cache_read(const char *key, int nargs[NTP], uint32_t ids[NTP])
 {
 	char buf[4096], *p, *end;
 	ssize_t n;
@@ -177,10 +184,18 @@ static bool tp_cache_read(const char *key, int nargs[NTP])
 			return false;
 		nargs[i] = (int)v;
 	}
+	for (i = 0; i < NTP; i++, p = end) {
+		unsigned long v = strtoul(p, &end, 10);
+
+		/* An id for each tracepoint there is, none for the others. */
+		if (end == p || v > UINT32_MAX || !v != (nargs[i] < 0))
+			return false;
+		ids[i] = (uint32_t)v;
+	}
 	return true;
 }
 
-static void tp_cache_write(const char *key, const int nargs[NTP])
+static void tp_cache_write(const char *key, const int nargs[NTP], const uint32_t ids[NTP])
 {
 	char buf[4096], tmp[] = TP_CACHE ".XXXXXX";
 	size_t i, len;
@@ -191,6 +206,11 @@ static void tp_cache_write(const char *key, const int nargs[NTP])
 	len = (size_t)snprintf(buf, sizeof(buf), "%s\n", key);
 	for (i = 0; i < NTP && len < sizeof(buf); i++)
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%d ", nargs[i]);
+	for (i = 0; i < NTP && len < sizeof(buf); i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%u", i ? " " : "\n",
+					ids[i]);
+	if (len < sizeof(buf))
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "\n");
 	if (len >= sizeof(buf))
 		return;
 	fd = mkstemp(tmp);
@@ -207,13 +227,15 @@ static void probe_tps(struct mpxtrace_bpf *skel, int nargs[NTP])
 	size_t size, i;
 	void *btf;
 
-	for (i = 0; i < NTP; i++)
+	for (i = 0; i < NTP; i++) {
 		nargs[i] = -1;
+		tp_btf_ids[i] = 0;
+	}
 	tp_cache_key(key, sizeof(key));
-	if (!key[0] || !tp_cache_read(key, nargs)) {
+	if (!key[0] || !tp_cache_read(key, nargs, tp_btf_ids)) {
 		btf = slurp("/sys/kernel/btf/vmlinux", &size);
-		if (btf && !btfscan__tp_nargs(btf, size, tp_names, nargs, NTP))
-			tp_cache_write(key, nargs);
+		if (btf && !btfscan__tp_nargs(btf, size, tp_names, nargs, tp_btf_ids, NTP))
+			tp_cache_write(key, nargs, tp_btf_ids);
 		free(btf);
 	}
 	skel->rodata->has_prev_state_arg = nargs[tp_index("sched_switch")] >= 4;
@@ -228,6 +250,120 @@ static void probe_tps(struct mpxtrace_bpf *skel, int nargs[NTP])
 		nargs[tp_index("block_rq_issue")] = -1;
 	for (i = 0; i < NTP; i++)
 		mpx_info("tracepoint %s: %d args\n", tp_names[i], nargs[i]);
+}
+
+/*
+ * tp_btf programs without libbpf parsing the kernel's BTF.
+ *
+ * At every load libbpf reads and indexes the whole of the kernel's BTF
+ * (5 MB, ~150,000 types; a quarter of mpxtrace's start-up) for one thing
+ * of tp_btf programs: the type id of each tracepoint's btf_trace_<name>
+ * typedef, the program's attach_btf_id.  probe_tps() has these ids,
+ * cached with the argument counts.  This handler of SEC("tp_btf/...")
+ * declares the programs raw_tp until load (a tracing program makes libbpf
+ * load the kernel's BTF first thing), then loads each as the tracing
+ * program it is, with its id; an id it lacks it looks up in the kernel's
+ * BTF after all.  check_links() verifies where each program attached.
+ */
+static struct btf *tp_vmlinux;	/* only when an id was missing */
+
+static int tp_btf_prepare(struct bpf_program *p, struct bpf_prog_load_opts *lo, long cookie)
+{
+	const char *name = strchr(bpf_program__section_name(p), '/');
+	char tname[128];
+	int i, id = 0;
+
+	(void)cookie;
+	if (!name)
+		return -EINVAL;
+	i = tp_index(++name);
+	if (i >= 0)
+		id = (int)tp_btf_ids[i];
+	if (id <= 0) {
+		if (!tp_vmlinux)
+			tp_vmlinux = btf__load_vmlinux_btf();
+		if (!tp_vmlinux)
+			return -errno ? -errno : -ENOENT;
+		snprintf(tname, sizeof(tname), "btf_trace_%s", name);
+		id = btf__find_by_name_kind(tp_vmlinux, tname, BTF_KIND_TYPEDEF);
+		if (id <= 0)
+			return id < 0 ? id : -ENOENT;
+	}
+	if (bpf_program__set_type(p, BPF_PROG_TYPE_TRACING))
+		return -EBUSY;
+	lo->expected_attach_type = BPF_TRACE_RAW_TP;
+	lo->attach_btf_obj_fd = 0;
+	lo->attach_btf_id = (__u32)id;
+	return 0;
+}
+
+static int tp_btf_attach(const struct bpf_program *p, long cookie, struct bpf_link **link)
+{
+	(void)cookie;
+	*link = bpf_program__attach_trace(p);
+	return *link ? 0 : -errno;
+}
+
+/* Once a process, before the first open: the objects opened after use it. */
+static void tp_btf_handler(void)
+{
+	LIBBPF_OPTS(libbpf_prog_handler_opts, ho, .prog_prepare_load_fn = tp_btf_prepare,
+		    .prog_attach_fn = tp_btf_attach);
+	static bool done;
+
+	if (done)
+		return;
+	done = true;
+	if (libbpf_register_prog_handler("tp_btf+", BPF_PROG_TYPE_RAW_TRACEPOINT,
+					 BPF_TRACE_RAW_TP, &ho) < 0)
+		mpx_info("tp_btf programs: libbpf's own handler (%s)\n", strerror(errno));
+}
+
+/*
+ * Every program loaded is attached, each tracepoint program to the
+ * tracepoint its section names (an attach_btf_id from a stale cache
+ * would show here).  A tracing program that libbpf left without a link
+ * (newer versions forget a handler whose program changed type) is
+ * attached here.
+ */
+static int check_links(struct mpxtrace_bpf *skel)
+{
+	const struct bpf_object_skeleton *s = skel->skeleton;
+	int i;
+
+	for (i = 0; i < s->prog_cnt; i++) {
+		const struct bpf_prog_skeleton *ps = (const void *)((const char *)s->progs +
+								   (size_t)i * s->prog_skel_sz);
+		struct bpf_program *p = *ps->prog;
+		const char *sec = bpf_program__section_name(p), *want = strchr(sec, '/');
+		struct bpf_link_info info;
+		__u32 len = sizeof(info);
+		char tp[64] = "";
+
+		if (!bpf_program__autoload(p))
+			continue;
+		if (!*ps->link && bpf_program__type(p) == BPF_PROG_TYPE_TRACING) {
+			*ps->link = bpf_program__attach_trace(p);
+			if (!*ps->link)
+				return -errno;
+		}
+		if (!*ps->link) {
+			mpx_info("program %s is not attached\n", bpf_program__name(p));
+			return -ENOLINK;
+		}
+		if (strncmp(sec, "tp_btf/", 7) && strncmp(sec, "raw_tp/", 7))
+			continue;
+		memset(&info, 0, sizeof(info));
+		info.raw_tracepoint.tp_name = (__u64)(unsigned long)tp;
+		info.raw_tracepoint.tp_name_len = sizeof(tp);
+		if (bpf_obj_get_info_by_fd(bpf_link__fd(*ps->link), &info, &len))
+			return -errno;
+		if (info.type != BPF_LINK_TYPE_RAW_TRACEPOINT || strcmp(tp, want + 1)) {
+			mpx_info("program %s attached to %s\n", bpf_program__name(p), tp);
+			return -ESTALE;
+		}
+	}
+	return 0;
 }
 
 /* The records of one CPU's batch (MPX_EV_BATCH), back to back. */
@@ -306,6 +442,15 @@ out:
 	return err;
 }
 
+/* Has the hook base a program of --summary's own (NAME_summ)? */
+static bool has_summ(struct mpxtrace_bpf *skel, const char *base)
+{
+	char name[80];
+
+	snprintf(name, sizeof(name), "%s_summ", base);
+	return bpf_object__find_program_by_name(skel->obj, name) != NULL;
+}
+
 /* Load the tp_btf or the raw_tp twin of each hook whose tracepoint exists. */
 static int set_autoload(struct mpxtrace_bpf *skel, bool raw, const int nargs[NTP],
 			bool rss_exact, bool summary, char missing[64])
@@ -316,10 +461,16 @@ static int set_autoload(struct mpxtrace_bpf *skel, bool raw, const int nargs[NTP
 		char base[64];
 		const char *n = bpf_program__name(p);
 		size_t l = strlen(n);
-		bool is_raw = l > 4 && !strcmp(n + l - 4, "_raw");
+		bool is_raw = l > 4 && !strcmp(n + l - 4, "_raw"), is_summ;
 		int i;
 
 		snprintf(base, sizeof(base), "%.*s", (int)(is_raw ? l - 4 : l), n);
+		/* NAME_summ(_raw): --summary's program of a hook, loaded
+		 * instead of NAME(_raw) in that mode (summary.bpf.h). */
+		l = strlen(base);
+		is_summ = l > 5 && !strcmp(base + l - 5, "_summ");
+		if (is_summ)
+			base[l - 5] = '\0';
 		if (!strcmp(base, "rss_stat_exact")) {
 			bpf_program__set_autoload(p, rss_exact);
 			continue;
@@ -327,7 +478,8 @@ static int set_autoload(struct mpxtrace_bpf *skel, bool raw, const int nargs[NTP
 		i = tp_index(base);
 		/* Summary mode does not name wakers: no sched_waking. */
 		bpf_program__set_autoload(p, is_raw == raw && i >= 0 && nargs[i] >= 0 &&
-					  !(summary && !strcmp(base, "sched_waking")));
+					  !(summary && !strcmp(base, "sched_waking")) &&
+					  (is_summ ? summary : !(summary && has_summ(skel, base))));
 		/* The scheduler hooks are the tool: without them, nothing. */
 		if (is_raw == raw && i >= 0 && i <= tp_index("task_rename") && nargs[i] < 0 &&
 		    strcmp(base, "task_rename") && strcmp(base, "sched_process_free")) {
@@ -355,6 +507,7 @@ static int open_load(struct collector *c, const struct collect_opts *o, bool raw
 		oo.btf_custom_path = core;
 		mpx_info("CO-RE relocations against %s\n", core);
 	}
+	tp_btf_handler();
 	c->skel = mpxtrace_bpf__open_opts(&oo);
 	if (!c->skel) {
 		err = -errno;
@@ -370,6 +523,10 @@ static int open_load(struct collector *c, const struct collect_opts *o, bool raw
 				       (__u32)(o->ringbuf_bytes / 8) : MPX_BATCH_BYTES;
 
 	bpf_map__set_max_entries(c->skel->maps.tracked, o->max_tasks);
+	/* Maps a mode never fills are made as small as can be: a large
+	 * one costs its allocation at every start. */
+	if (!o->rss_exact)
+		bpf_map__set_max_entries(c->skel->maps.rss_exact, 1);
 	/* Without task storage (< 5.11) the hash alone serves: the verifier
 	 * drops the code using the map with use_task_storage false, and the
 	 * raw_tp twins never name it. */
@@ -383,6 +540,7 @@ static int open_load(struct collector *c, const struct collect_opts *o, bool raw
 		bpf_map__set_max_entries(c->skel->maps.events, getpagesize());
 		bpf_map__set_max_entries(c->skel->maps.stacks, 1);
 		bpf_map__set_max_entries(c->skel->maps.lost, 1);
+		bpf_map__set_max_entries(c->skel->maps.rss_last, 1);
 		bpf_map__set_max_entries(c->skel->maps.summ, o->max_tasks);
 		/* Finished tasks wait up to a poll (100 ms) to be collected:
 		 * room for many more than --max-tasks, allocated as used. */
@@ -399,14 +557,32 @@ static int open_load(struct collector *c, const struct collect_opts *o, bool raw
 		c->skel = NULL;
 		return err;
 	}
+	if (mpx_verbose) {
+		struct bpf_program *p;
+		char list[1024];
+		size_t len = 0;
+
+		list[0] = '\0';
+		bpf_object__for_each_program(p, c->skel->obj)
+			if (bpf_program__autoload(p) && len < sizeof(list))
+				len += (size_t)snprintf(list + len, sizeof(list) - len, " %s",
+							bpf_program__name(p));
+		mpx_info("programs:%s\n", list);
+	}
 	t0 = mpx_now_ns();
 	err = mpxtrace_bpf__load(c->skel);
+	btf__free(tp_vmlinux);
+	tp_vmlinux = NULL;
 	mpx_info("programs loaded in %.1f ms\n", (double)(mpx_now_ns() - t0) / 1e6);
 	if (err && err != -EPERM && oo.btf_custom_path)
 		unlink(core);
 	t0 = mpx_now_ns();
 	if (!err)
 		err = mpxtrace_bpf__attach(c->skel);
+	if (!err)
+		err = check_links(c->skel);
+	if (err == -ESTALE)
+		unlink(TP_CACHE);	/* wrong attach ids: the next try scans again */
 	mpx_info("programs attached in %.1f ms\n", (double)(mpx_now_ns() - t0) / 1e6);
 	if (err) {
 		mpxtrace_bpf__destroy(c->skel);

@@ -234,29 +234,71 @@ out:
 	return c.dst;
 }
 
-/* FNV-1a, to name the cache after what it was built from. */
+/*
+ * FNV-1a, to name the cache after what it was built from, taken 8 bytes
+ * a step: the object is 1 MB, hashed at every start.
+ */
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
 {
 	const unsigned char *b = p;
+	uint64_t w;
 
+	for (; n >= 8; n -= 8, b += 8) {
+		memcpy(&w, b, 8);
+		h = (h ^ w) * 0x100000001b3ull;
+		h ^= h >> 29;
+	}
 	while (n--)
 		h = (h ^ *b++) * 0x100000001b3ull;
 	return h;
 }
 
-/* Files of other kernels or builds: one per build would pile up till boot. */
+/*
+ * Files of other kernels or builds would pile up till boot: keep the
+ * KEEP_BUILDS newest (this one among them).  Not only this one: builds
+ * used side by side (an installed one and a work tree) would otherwise
+ * delete each other's at every run and pay the build each time.
+ */
+#define KEEP_BUILDS 8
+
+struct aged {
+	const char *path;
+	struct timespec mtime;
+};
+
+static int newest_first(const void *a, const void *b)
+{
+	const struct timespec *x = &((const struct aged *)a)->mtime;
+	const struct timespec *y = &((const struct aged *)b)->mtime;
+
+	if (x->tv_sec != y->tv_sec)
+		return x->tv_sec < y->tv_sec ? 1 : -1;
+	return x->tv_nsec < y->tv_nsec ? 1 : x->tv_nsec > y->tv_nsec ? -1 : 0;
+}
+
 static void prune(const char *prefix, const char *keep)
 {
+	struct aged *v;
+	struct stat st;
 	char pat[128];
+	size_t i, n = 0;
 	glob_t g;
-	size_t i;
 
 	snprintf(pat, sizeof(pat), "/run/%s-*.btf", prefix);
 	if (glob(pat, 0, NULL, &g))
 		return;
-	for (i = 0; i < g.gl_pathc; i++)
-		if (strcmp(g.gl_pathv[i], keep))
-			unlink(g.gl_pathv[i]);
+	v = calloc(g.gl_pathc, sizeof(*v));
+	for (i = 0; v && i < g.gl_pathc; i++) {
+		if (!strcmp(g.gl_pathv[i], keep) || stat(g.gl_pathv[i], &st))
+			continue;
+		v[n].path = g.gl_pathv[i];
+		v[n++].mtime = st.st_mtim;
+	}
+	if (v)
+		qsort(v, n, sizeof(*v), newest_first);
+	for (i = KEEP_BUILDS - 1; v && i < n; i++)
+		unlink(v[i].path);
+	free(v);
 	globfree(&g);
 }
 

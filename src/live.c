@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -112,6 +114,46 @@ static int trace_one(struct trace_session *s, const struct mpx_opts *o,
 	return 0;
 }
 
+/*
+ * The interpreter a command runs can take long to find (pyenv's shim asks
+ * `pyenv which`: 50 ms of shell scripts), and nothing in it needs the
+ * tracing programs: a thread looks while the kernel loads them.
+ */
+struct py_find {
+	pthread_t th;
+	bool started, found;
+	const char *arg0;
+	char bin[PATH_MAX];
+	char why[PATH_MAX + 64];
+};
+
+static void *py_find_run(void *arg)
+{
+	struct py_find *f = arg;
+
+	f->found = pyprobe__resolve(f->arg0, f->bin, sizeof(f->bin), f->why, sizeof(f->why));
+	return NULL;
+}
+
+static void py_find_start(struct py_find *f, const char *arg0)
+{
+	sigset_t all, old;
+
+	f->arg0 = arg0;
+	/* Signals stay with the main thread (SIGCHLD goes to its signalfd). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	f->started = !pthread_create(&f->th, NULL, py_find_run, f);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void py_find_join(struct py_find *f)
+{
+	if (f->started)
+		pthread_join(f->th, NULL);
+	f->started = false;
+}
+
 /* --mode: process and/or pool, alternating when repeated. */
 static int run_builtin(struct trace_session *s, const struct mpx_opts *o,
 		       struct mpx_workload *w, struct mpx_runset *rs)
@@ -179,8 +221,10 @@ static void more_python(struct trace_session *s, const struct mpx_opts *o)
 int live__execute(const struct mpx_opts *o, struct mpx_runset *rs)
 {
 	struct trace_session *s = NULL;
+	struct py_find pf = {};
 	struct mpx_workload w;
-	bool have_w = false;
+	char *const *py_argv;
+	bool have_w = false, want_py;
 	long uid, gid;
 	int err;
 
@@ -196,15 +240,21 @@ int live__execute(const struct mpx_opts *o, struct mpx_runset *rs)
 		if (w.note)
 			mpx_warn("%s", w.note);
 	}
+	/* Native workloads run no Python; summary mode streams no spans. */
+	want_py = !o->collect.summary && (!have_w || w.o.runtime == MPX_RT_PYTHON);
+	py_argv = have_w ? workload__argv(&w, MPX_MODE_PROCESS) : o->argv;
+	if (want_py && !o->py.off && py_argv && py_argv[0])
+		py_find_start(&pf, py_argv[0]);
 	err = trace__open(&s, &o->collect);
+	py_find_join(&pf);
 	if (err)
 		goto cleanup;
-	/* Native workloads run no Python; summary mode streams no spans. */
-	if (!o->collect.summary && (!have_w || w.o.runtime == MPX_RT_PYTHON)) {
+	if (want_py) {
 		uint64_t t0 = mpx_now_ns();
 
-		py = trace__python(s, &o->py, have_w ? workload__argv(&w, MPX_MODE_PROCESS) :
-				   o->argv, NULL, 0);
+		/* Found: its probes; else the note of why not, found again. */
+		py = pf.found ? trace__python(s, &o->py, NULL, pf.bin, 0) :
+		     trace__python(s, &o->py, py_argv, NULL, 0);
 		mpx_info("python probes set up in %.1f ms\n", (double)(mpx_now_ns() - t0) / 1e6);
 		if (py && (o->py.off || !pyprobe__wanted_missing(py)))
 			mpx_info("%s\n", pyprobe__note(py));

@@ -111,11 +111,67 @@ static bool lookup(const char *name, char *out, size_t sz)
 	return false;
 }
 
+/* The first .python-version in start or a directory above it. */
+static FILE *version_file_up(const char *start)
+{
+	char dir[PATH_MAX], file[PATH_MAX + 20], *p;
+	FILE *f;
+
+	fmt_to(dir, sizeof(dir), "%s", start);
+	for (;;) {
+		fmt_to(file, sizeof(file), "%s/.python-version", strcmp(dir, "/") ? dir : "");
+		if ((f = fopen(file, "re")) || !(p = strrchr(dir, '/')))
+			return f;
+		if (p == dir && !p[1])
+			return NULL;
+		p[p == dir] = '\0';
+	}
+}
+
+/*
+ * The one version pyenv would pick, read as pyenv-version-file(-read)
+ * does: $PYENV_VERSION, else the first .python-version from $PYENV_DIR
+ * (else the current directory) up, else ROOT/version.  False when that is
+ * not one plain version name (several, "system", none): pyenv decides.
+ */
+static bool pyenv_version(const char *root, char *out, size_t sz)
+{
+	const char *env = getenv("PYENV_VERSION"), *dir = getenv("PYENV_DIR");
+	char path[PATH_MAX], line[1100], word[1100];
+	FILE *f = NULL;
+	int n = 0;
+
+	if (env && *env) {
+		fmt_to(out, sz, "%s", env);
+	} else {
+		if (dir && *dir)
+			f = version_file_up(dir);
+		if (!f && getcwd(path, sizeof(path)))
+			f = version_file_up(path);
+		if (!f) {
+			fmt_to(path, sizeof(path), "%s/version", root);
+			f = fopen(path, "re");
+		}
+		if (!f)
+			return false;
+		out[0] = '\0';
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "%1099s", word) == 1 && word[0] != '#' &&
+			    strcmp(word, "..") && !strchr(word, '/') && !n++)
+				fmt_to(out, sz, "%s", word);
+		fclose(f);
+		if (n != 1)
+			return false;
+	}
+	return out[0] && !strchr(out, ':') && !strchr(out, '/') && strcmp(out, "system") &&
+	       strcmp(out, "..");
+}
+
 /* pyenv's shim: `exec "PYENV/libexec/pyenv" exec "$program" "$@"`; ask it. */
 static bool pyenv_shim(const char *script, const char *text, char *out, size_t sz)
 {
 	const char *x = strstr(text, "exec \""), *y;
-	char cmd[PATH_MAX + 128], prog[256];
+	char cmd[PATH_MAX + 128], prog[256], root[PATH_MAX], ver[256];
 	FILE *f;
 	bool ok = false;
 
@@ -130,6 +186,16 @@ static bool pyenv_shim(const char *script, const char *text, char *out, size_t s
 	if (strspn(prog, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
 	    strlen(prog))
 		return false;
+	/* The plain case without 50 ms of shell: ROOT/versions/V/bin/prog of
+	 * the one version set, as pyenv-which finds it first. */
+	if (y - x > 14 && !strncmp(y - 14, "/libexec/pyenv", 14)) {
+		fmt_to(root, sizeof(root), "%.*s", (int)(y - x) - 14, x);
+		if (pyenv_version(root, ver, sizeof(ver))) {
+			fmt_to(out, sz, "%s/versions/%s/bin/%s", root, ver, prog);
+			if (is_exec_file(out))
+				return true;
+		}
+	}
 	fmt_to(cmd, sizeof(cmd), "'%.*s' which '%s' 2>/dev/null", (int)(y - x), x, prog);
 	f = popen(cmd, "re");
 	if (!f)

@@ -35,7 +35,8 @@ int mpx_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
 /* CLOCK_MONOTONIC in ns: the clock bpf_ktime_get_ns() reads. */
 uint64_t mpx_now_ns(void);
-/* When this process started (CLOCK_MONOTONIC ns), from /proc/self/stat. */
+/* When this process started (CLOCK_MONOTONIC ns): from the kernel's task
+ * statistics (to the us), else /proc/self/stat (to the clock tick). */
 uint64_t mpx_start_ns(void);
 
 /*

@@ -604,6 +604,54 @@ def test_gil_holder_on_the_critical_path():
     expect(want in s, "no %r in: %s" % (want, s))
 
 
+
+def test_pyenv_shim_resolves_the_version_pyenv_picks():
+    """A pyenv shim as the command: the probes go to the interpreter pyenv
+    itself runs (`pyenv which` is the oracle), whether the version comes
+    from PYENV_VERSION, a .python-version above the working directory, or
+    a file naming two versions."""
+    shim = os.path.expanduser("~root/.pyenv/shims/python3")
+    versions = sorted(os.listdir(os.path.expanduser("~root/.pyenv/versions")))
+    expect(os.access(shim, os.X_OK) and len(versions) >= 2,
+           "needs pyenv with two versions: %s, %s" % (shim, versions))
+    v1, v2 = versions[0], versions[-1]
+    d = tempfile.mkdtemp(prefix="mpx-pyenv-")
+    try:
+        sub = os.path.join(d, "a", "b")
+        os.makedirs(sub)
+        cases = [("PYENV_VERSION", {"PYENV_VERSION": v1}, None),
+                 (".python-version above", {}, v2 + "\n"),
+                 ("two versions", {}, "# comment\n%s\n%s\n" % (v2, v1))]
+        for name, env_add, vfile in cases:
+            if vfile is not None:
+                with open(os.path.join(d, ".python-version"), "w") as f:
+                    f.write(vfile)
+            env = dict(os.environ, **env_add)
+            env.pop("PYENV_DIR", None)
+            if not env_add:
+                env.pop("PYENV_VERSION", None)
+            want = subprocess.run([os.path.dirname(os.path.dirname(shim)) + "/bin/pyenv",
+                                   "which", "python3"], cwd=sub, env=env, text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE).stdout.strip()
+            out = os.path.join(d, "r.json")
+            # The shim by its path: the PATH of a test run by pyenv may name
+            # a version's bin directory first.
+            p = subprocess.run([os.path.abspath(MPXTRACE), "-j", "-o", out, "--", shim,
+                                "-c", "import sys; print(sys.executable)"], cwd=sub, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               timeout=120)
+            expect(p.returncode == 0, "%s: exit %d: %s" % (name, p.returncode, p.stderr))
+            with open(out) as f:
+                rep = json.load(f)
+            expect(want.startswith("/"), "%s: pyenv which says %r" % (name, want))
+            expect(rep["python_probes"]["binary"] == want, "%s: probes on %r, pyenv runs %r"
+                   % (name, rep["python_probes"]["binary"], want))
+            expect(p.stdout.strip() == want, "%s: the workload ran %r, pyenv says %r"
+                   % (name, p.stdout.strip(), want))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 if __name__ == "__main__":
     if os.geteuid() != 0:
         print("FAIL - setup: must run as root")
