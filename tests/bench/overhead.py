@@ -95,9 +95,16 @@ def bootstrap_ci(xs, level=0.90, resamples=2000, seed=1):
     return lo, hi
 
 
-def verdict(lo, hi, target):
-    """met: the whole interval is within target; NOT: all of it above."""
-    if target is None or lo is None:
+# With few pairs the bootstrap's percentile interval of a median is too
+# narrow: with 6 pairs it spans the 2nd to 5th smallest ratio, which holds
+# the true median 78% of the time, not 90%.  No verdict below 8 pairs.
+MIN_VERDICT_PAIRS = 8
+
+
+def verdict(lo, hi, target, n=MIN_VERDICT_PAIRS):
+    """met: the whole interval is within target; NOT: all of it above;
+    nothing below MIN_VERDICT_PAIRS pairs."""
+    if target is None or lo is None or n < MIN_VERDICT_PAIRS:
         return ""
     if hi <= target:
         return "met"
@@ -428,12 +435,15 @@ def selected(env, keys):
     return lambda k: not want or k in want
 
 
+SUMMARY_CONFIGS = ("mpxtrace", "summary", "floor", "floor-lookup")
+
+
 def applies(case, config):
-    """/bin/true measures start-up: mpxtrace's and the floor's only.  Without
-    its Python probes, mpxtrace is measured where they have Python to trace
-    (the other tools trace none)."""
-    if case == "true":
-        return config in ("mpxtrace", "summary", "floor", "floor-lookup")
+    """/bin/true (start-up) and the pinned ping-pong (the cost per switch)
+    are for mpxtrace and the floor.  Without its Python probes, mpxtrace is
+    measured where they have Python to trace (the other tools trace none)."""
+    if case in ("true", "pinned"):
+        return config in SUMMARY_CONFIGS
     if config == "noprobes":
         return case in ("seed", "pool")
     return True
@@ -468,7 +478,7 @@ def fmt_ratio(xs, target):
         return "%-25s" % "-"
     lo, hi = bootstrap_ci(xs)
     return "%-25s" % ("%s [%s,%s] %s" % (num(median(xs)), num(lo), num(hi),
-                                         verdict(lo, hi, target)))
+                                         verdict(lo, hi, target, len(xs))))
 
 
 HEAD = "%-32s %5s %4s %6s %5s  %-25s %s" % ("", "pairs", "drop", "steal", "other",
@@ -503,10 +513,11 @@ def tools_table(cases, cfgs):
     print("\nTraced / untraced, %d pairs per cell, %d cells, round robin:" % (RUNS, len(keys)),
           flush=True)
     cells = fill(keys, RUNS, run_pair, progress=progress("tools", RUNS * len(keys)))
-    print("\nratio: median of the pair ratios traced/untraced, its 90% bootstrap interval\n"
-          "and the target: met (all of the interval within it), NOT (all above), ? (cannot "
-          "tell);\ndrop: pairs discarded; steal: host steal in all the cell's runs; other: "
-          "other\nprocesses' CPU time during the kept runs, in CPUs")
+    print("\nratio: median of the pair ratios traced/untraced, its 90%% bootstrap interval\n"
+          "and the target: met (all of the interval within it), NOT (all above), ? (cannot\n"
+          "tell; no verdict below %d pairs); drop: pairs discarded; steal: host steal in all\n"
+          "the cell's runs; other: other processes' CPU time during the kept runs, in CPUs"
+          % MIN_VERDICT_PAIRS)
     for ck, name, cmd, metric, target in cases:
         print("\n%s%s" % (name, "  (target %.2f)" % target if target else ""))
         print(HEAD)
@@ -631,10 +642,30 @@ def machine():
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-    return ("kernel %s, %d vCPUs (%s), clocksource %s, load %s"
+    return ("kernel %s, %d vCPUs (%s), clocksource %s, loadavg %s"
             % (os.uname().release, os.cpu_count(), model,
                read("/sys/devices/system/clocksource/clocksource0/current_clocksource"),
                " ".join(read("/proc/loadavg").split()[:3])))
+
+
+def summary(cases, cfgs, cells):
+    """mpxtrace against the targets, with the floor beside it."""
+    rows = [(c, k) for c in cases for k in SUMMARY_CONFIGS if (c[0], k) in cells]
+    if not rows:
+        return
+    label = {c[0]: c[1] for c in cfgs}
+    print("\nSummary: mpxtrace and the floor, traced/untraced, %d pairs asked per cell" % RUNS)
+    print("machine: %s" % machine())
+    print("%-10s %6s %-24s %5s %4s %6s  %-25s %s" % (
+        "case", "target", "tracer", "pairs", "drop", "steal", "self ratio [90% CI]",
+        "wall ratio [90% CI]"))
+    for (ck, name, cmd, metric, target), key in rows:
+        c = cells[(ck, key)]
+        line = "%-10s %6s %-24s %5d %4d %4.0fms  %s %s" % (
+            ck, "%.2f" % target if target else "-", label[key][:24], len(c.pairs),
+            sum(c.dropped.values()), c.steal, fmt_ratio(c.ratios("self"), target),
+            fmt_ratio(c.ratios("wall"), target))
+        print(line.rstrip())
 
 
 def main():
@@ -668,6 +699,7 @@ def main():
     if not python_only and want_case("analysis"):
         analysis_speed()
 
+    summary(cases, cfgs, all_cells)
     kept = sum(len(c.pairs) for c in all_cells.values())
     dropped = collections.Counter()
     for c in all_cells.values():

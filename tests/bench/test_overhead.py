@@ -62,6 +62,9 @@ def test_verdict():
     assert o.verdict(1.021, 1.3, 1.02) == "NOT"
     assert o.verdict(1.0, 1.03, 1.02) == "?"
     assert o.verdict(1.0, 1.03, None) == ""
+    assert o.verdict(0.99, 1.01, 1.02, n=7) == ""       # too few pairs to tell
+    assert o.fmt_ratio([1.0] * 7, 1.02).split() == ["1.000", "[1.000,1.000]"]
+    assert o.fmt_ratio([1.0] * 8, 1.02).split()[-1] == "met"
 
 
 def test_pair_order_alternates():
