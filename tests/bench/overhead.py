@@ -28,10 +28,15 @@ CPUs) and the busy time of the machine.  A pair is discarded and re-run
    between the two runs by more than BENCH_LOAD_PCT (10) % plus 3 ticks
    per run (the sampling noise of the counters; so short runs are hardly
    ever dropped for load): a job that starts or stops in the middle of a
-   pair changes its two runs differently.  A
-   steady load slows both runs alike; the table shows its level ("other",
-   in CPUs) and the ratios are to be read with it.
-The table counts the discarded pairs and the steal seen in all runs.
+   pair changes its two runs differently.  A steady load slows both runs
+   alike; the table shows its level ("other", in CPUs) and the ratios are
+   to be read with it.
+The table counts the discarded pairs and the steal seen in all runs.  The
+verdict against a target (met: the whole interval within it; NOT: all of
+it above) needs 8 kept pairs.  The interval is the spread of pairs within
+one bench; a machine whose background load changes between two benches
+can move the median further (compare the "other" column).  Each run starts
+30 ms after the previous one ended, past the deferred work of its exit.
 
 The floor rows run tests/bench/floor: empty tp_btf programs on the four
 scheduler hooks mpxtrace uses for these workloads (--lookup: one hash
@@ -463,9 +468,12 @@ def sample_of(run, cmd, metric, name):
 def progress(title, total):
     def show(rnd, cells):
         kept = sum(len(c.pairs) for c in cells.values())
-        dropped = sum(sum(c.dropped.values()) for c in cells.values())
-        print("  %s: round %d, %d/%d pairs, %d discarded" % (title, rnd, kept, total, dropped),
-              flush=True)
+        dropped = collections.Counter()
+        for c in cells.values():
+            dropped.update(c.dropped)
+        print("  %s: round %d, %d/%d pairs, discarded: %s" % (
+            title, rnd, kept, total, ", ".join("%s %d" % kv for kv in sorted(dropped.items()))
+            or "none"), flush=True)
     return show
 
 
