@@ -7,6 +7,7 @@ import sys
 import traceback
 from math import comb
 
+sys.dont_write_bytecode = True      # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import overhead as o  # noqa: E402
 
