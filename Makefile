@@ -235,7 +235,28 @@ run: deps
 
 BENCH_PKGS := libbpf-tools linux-perf bpftrace
 
-bench: mpxtrace
+# The bench's floor: empty programs on the scheduler hooks, built like mpxtrace.
+FLOOR_DIR := $(OUTPUT)/bench
+FLOOR_BIN := $(FLOOR_DIR)/floor
+
+$(FLOOR_DIR):
+	$(Q)mkdir -p $@
+
+$(FLOOR_DIR)/floor.bpf.o: tests/bench/floor.bpf.c $(VMLINUX) | $(FLOOR_DIR)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -MF $@.d -c $< -o $@
+
+$(FLOOR_DIR)/floor.skel.h: $(FLOOR_DIR)/floor.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name floor_bpf > $@
+
+$(FLOOR_BIN): tests/bench/floor.c $(FLOOR_DIR)/floor.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(FLOOR_DIR) $(LIBBPF_CFLAGS) -MMD -MP $< $(LIBBPF_LIBS) -o $@
+
+-include $(wildcard $(FLOOR_DIR)/*.d)
+
+bench: mpxtrace $(FLOOR_BIN)
 	$(Q)missing=$$(for p in $(BENCH_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q '^install ok installed' || echo $$p; done); \
@@ -243,7 +264,7 @@ bench: mpxtrace
 		echo "  APT      $$missing"; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
-	$(Q)MPXTRACE=./mpxtrace $(PYTHON) tests/bench/overhead.py
+	$(Q)MPXTRACE=./mpxtrace FLOOR=$(FLOOR_BIN) $(PYTHON) tests/bench/overhead.py
 
 install: mpxtrace
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))

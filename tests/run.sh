@@ -36,6 +36,8 @@ run_suite valgrind sh tests/valgrind.sh
 # The trace-file reader under libFuzzer, briefly (make fuzz runs longer).
 run_suite fuzz env FUZZ_BIN="${FUZZ_BIN:-.output/fuzz/fuzz_tracefile}" \
 	FUZZ_SECONDS="${FUZZ_CHECK_SECONDS:-20}" sh tests/fuzz/run.sh
+# The overhead bench's statistics and pairing (pure, no root).
+run_suite bench-stats "$PYTHON" tests/bench/test_overhead.py
 for t in tests/integration/test_*.py; do
 	run_suite "$(basename "$t" .py)" "$PYTHON" "$t"
 done
