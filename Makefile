@@ -256,7 +256,7 @@ $(FLOOR_BIN): tests/bench/floor.c $(FLOOR_DIR)/floor.skel.h
 
 -include $(wildcard $(FLOOR_DIR)/*.d)
 
-bench: mpxtrace $(FLOOR_BIN)
+bench: mpxtrace $(FLOOR_BIN) $(WORK_BIN)
 	$(Q)missing=$$(for p in $(BENCH_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q '^install ok installed' || echo $$p; done); \
@@ -264,7 +264,7 @@ bench: mpxtrace $(FLOOR_BIN)
 		echo "  APT      $$missing"; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
-	$(Q)MPXTRACE=./mpxtrace FLOOR=$(FLOOR_BIN) $(PYTHON) tests/bench/overhead.py
+	$(Q)MPXTRACE=./mpxtrace FLOOR=$(FLOOR_BIN) MPX_WORK=$(WORK_BIN) $(PYTHON) tests/bench/overhead.py
 
 install: mpxtrace
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))

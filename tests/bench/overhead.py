@@ -42,9 +42,10 @@ The floor rows run tests/bench/floor: empty tp_btf programs on the four
 scheduler hooks mpxtrace uses for these workloads (--lookup: one hash
 lookup per task), the price of having any program there.
 
-Environment: MPXTRACE (./mpxtrace), FLOOR (.output/bench/floor),
+Environment: MPXTRACE (./mpxtrace), FLOOR (.output/bench/floor), MPX_WORK
+(.output/tests/mpx-work),
 BENCH_RUNS (pairs per cell, 10), BENCH_CASES (comma list of cases: seed,
-pool, pingpong, pinned, true, and of sections: probes, itself, analysis;
+pool, pingpong, sched-pipe, pinned, true, and of sections: probes, itself, analysis;
 default all), BENCH_TOOLS (comma list of configs: mpxtrace,
 noprobes, summary, floor, floor-lookup, runqlat, offcputime, perf, bpftrace),
 BENCH_STEAL_PCT, BENCH_LOAD_PCT.  `overhead.py python` runs only the Python
@@ -65,6 +66,7 @@ MPXTRACE = os.environ.get("MPXTRACE", "./mpxtrace")
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 FLOOR = os.environ.get("FLOOR", os.path.join(ROOT, ".output/bench/floor"))
+WORK = os.environ.get("MPX_WORK", os.path.join(ROOT, ".output/tests/mpx-work"))
 RUNS = int(os.environ.get("BENCH_RUNS", "10"))
 STEAL_PCT = float(os.environ.get("BENCH_STEAL_PCT", "2"))
 LOAD_PCT = float(os.environ.get("BENCH_LOAD_PCT", "10"))
@@ -377,8 +379,16 @@ SEED = [PY, os.path.join(ROOT, "tests/workloads/process_vs_pool.py")]
 CASES = [
     ("seed", "seed experiment (Process x2 + Pool x2)", SEED, seed_metric, 1.02),
     ("pool", "pool, 10,000 tiny tasks", [PY, "-c", POOL_10K], ms_metric, 1.02),
-    ("pingpong", "ping-pong, 2 processes (sched pipe)",
-     ["perf", "bench", "sched", "pipe", "-l", "100000"], pipe_metric, 1.05),
+    # The rate the target is set at: ~200k switches/s of the two processes
+    # (each message: the sender's switch out, the receiver's switch in),
+    # 8 us of work per message; the workload prints its messages/s.
+    ("pingpong", "ping-pong, 2 processes, ~200k traced switches/s (mpx-work pingpong)",
+     [WORK, "pingpong", "40000", "8"], ms_metric, 1.05),
+    # The bare ping-pong runs at ~5x that rate here (~1M switches/s): every
+    # hook's cost shows five times larger; the floor rows say how much of
+    # it any program on those hooks costs.
+    ("sched-pipe", "ping-pong, 2 processes, bare (sched pipe)",
+     ["perf", "bench", "sched", "pipe", "-l", "100000"], pipe_metric, None),
     # Pinned to one CPU: every switch is paid for on that CPU, nothing is
     # hidden in (or added to) the other CPU's idle exits and wakeup IPIs.
     ("pinned", "ping-pong, pinned to one CPU",

@@ -172,6 +172,71 @@ static int cmd_segv(const unsigned int *a)
 	return 1;
 }
 
+/* Spin us microseconds of wall time (a paced ping-pong's work per message). */
+static void spin_us(unsigned int us)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	while ((uint64_t)(t.tv_sec - t0.tv_sec) * 1000000000ull + (uint64_t)t.tv_nsec -
+		       (uint64_t)t0.tv_nsec < (uint64_t)us * 1000ull);
+}
+
+/* Answer each byte on rd with one on wr after us of work, n times. */
+static int echo(int rd, int wr, unsigned int n, unsigned int us)
+{
+	char c = 0;
+
+	while (n--) {
+		if (read(rd, &c, 1) != 1)
+			return 1;
+		spin_us(us);
+		if (write(wr, &c, 1) != 1)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Two processes pass a byte back and forth ROUNDS times over two pipes,
+ * each doing WORK_US of work per message (0: a bare ping-pong), so the
+ * switch rate is known by construction: 4 switches a round.  Prints the
+ * elapsed time ("ms N") and the messages per second.
+ */
+static int cmd_pingpong(const unsigned int *a)
+{
+	int down[2], up[2], err;
+	struct timespec t0, t1;
+	double ms;
+	pid_t pid;
+	char c = 0;
+	unsigned int i;
+
+	if (pipe(down) || pipe(up)) {
+		perror("mpx-work: pipe");
+		return 1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("mpx-work: fork");
+		return 1;
+	}
+	if (!pid)
+		_exit(echo(down[0], up[1], a[0], a[1]));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0, err = 0; i < a[0] && !err; i++) {
+		spin_us(a[1]);
+		err = write(down[1], &c, 1) != 1 || read(up[0], &c, 1) != 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	close(down[1]);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	printf("ms %.3f\nmessages/s %.0f\n", ms, ms > 0 ? 2.0 * a[0] * 1e3 / ms : 0);
+	return reap_all() || err;
+}
+
 static const struct cmd {
 	const char *name;
 	const char *args;
@@ -185,6 +250,7 @@ static const struct cmd {
 	{ "pinned", "NPROC CPU MS", 3, 600000, cmd_pinned },
 	{ "exit", "CODE", 1, 255, cmd_exit },
 	{ "segv", "", 0, 0, cmd_segv },
+	{ "pingpong", "ROUNDS WORK_US", 2, 1000000, cmd_pingpong },
 };
 
 static int usage(void)
