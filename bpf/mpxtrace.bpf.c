@@ -450,12 +450,18 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 	struct mpx_track *t, *pt = NULL;
 	bool ptr = false, ntr = false, rss = false;
 	__s32 stack_id = -1;
+	__u64 ts, *rqc, steal = 0, rq_clock = 0;
 	struct mpx_switch e;
-	__u64 ts, *rqc;
 	__u32 zero = 0;
 
 	if (summary_mode)
 		return summ_switch(prev, next, prev_tid, next_tid, ctx, btf);
+	/* prev is current: its run queue is this CPU's.  Read before any
+	 * branch, so that one verifier state walks the pointers. */
+	if (btf) {
+		get_rq_clocks_btf(prev, &steal, &rq_clock);
+		asm volatile("" : "+r"(steal), "+r"(rq_clock));
+	}
 	ts = bpf_ktime_get_ns();
 	if (has_prev_state_arg)
 		state = (__u32)ctx[3];
@@ -480,18 +486,22 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 	if (!ptr && !ntr)
 		return 0;
 
-	__builtin_memset(&e, 0, sizeof(e));
+	/* Every field is set, no memset: the record has no holes. */
 	hdr_init(&e.hdr, sizeof(e), MPX_EV_SWITCH, ts);
+	e.prev_tid = ptr ? prev_tid : 0;
+	e.prev_pid = prev_pid;
+	e.next_tid = ntr ? next_tid : 0;
+	e.next_pid = next_pid;
 	e.prev_state = state;
 	e.flags = preempt ? MPX_SW_PREEMPT : 0;
 	e.stack_id = stack_id;
+	e.pad = 0;
 	/* One CPU: prev's run ends and next's begins on the same rq. */
-	rqc = bpf_map_lookup_elem(&rq_cache, &zero);
-	if (rqc)
+	e.steal = steal;
+	e.rq_clock = rq_clock;
+	if (!btf && (rqc = bpf_map_lookup_elem(&rq_cache, &zero)))
 		get_rq_clocks(ptr ? (void *)prev : (void *)next, &e.steal, &e.rq_clock, rqc);
 	if (ptr) {
-		e.prev_tid = prev_tid;
-		e.prev_pid = prev_pid;
 		/* Only the final switch's blkio figure is used (the
 		 * self-check's end point): not read at the others. */
 		read_kcounters(prev, &e.prev_k, btf, state & MPX_TASK_DEAD);
@@ -499,10 +509,9 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 			e.flags |= MPX_SW_IOWAIT;
 		if ((state & 0xff) && get_sched_delayed(prev, btf))
 			e.flags |= MPX_SW_DELAYED;
-	}
-	if (ntr) {
-		e.next_tid = next_tid;
-		e.next_pid = next_pid;
+	} else {
+		e.prev_k.sum_exec_runtime = e.prev_k.run_delay = 0;
+		e.prev_k.pcount = e.prev_k.blkio_delay = 0;
 	}
 	put(&e, sizeof(e), ts, ptr ? prev_tid : 0, ntr ? next_tid : 0);
 	if (rss)
@@ -533,12 +542,13 @@ int BPF_PROG(sched_switch_raw, bool preempt, struct task_struct *prev,
 static __always_inline int handle_waking(struct task_struct *p, bool btf)
 {
 	__u32 tid = MPX_READ(btf, p, pid);
-	__u64 id = bpf_get_current_pid_tgid();
 	struct mpx_track *t;
+	__u64 id;
 
 	t = track_get(p, tid, btf);
 	if (!t)
 		return 0;
+	id = bpf_get_current_pid_tgid();
 	t->waking_ts = bpf_ktime_get_ns();
 	t->waker_tid = (__u32)id;
 	t->waker_pid = id >> 32;
