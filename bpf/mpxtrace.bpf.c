@@ -120,6 +120,14 @@ struct {
 	__type(value, struct mpx_track);
 } track_ts SEC(".maps");
 
+/*
+ * Tracked tasks whose storage could not be made, counted where it failed
+ * (handle_fork, and user space for the first task).  While there are none,
+ * a storage miss is an untracked task: the hash is not searched, and a
+ * task outside the tree costs one storage lookup per hook.
+ */
+__u32 hash_only_tasks;
+
 /* A task's tracked entry; btf (a constant of the inlined caller): p is a
  * BTF pointer, which task storage wants. */
 static __always_inline struct mpx_track *track_get(struct task_struct *p, __u32 tid, bool btf)
@@ -128,7 +136,7 @@ static __always_inline struct mpx_track *track_get(struct task_struct *p, __u32 
 
 	if (btf && use_task_storage) {
 		t = bpf_task_storage_get(&track_ts, p, 0, 0);
-		if (t)
+		if (t || !hash_only_tasks)
 			return t;
 	}
 	return bpf_map_lookup_elem(&tracked, &tid);
@@ -685,9 +693,11 @@ static __always_inline int handle_fork(struct task_struct *parent,
 		count_drop(MPX_DROP_TRACK_FULL);
 		return 0;
 	}
-	/* No storage (out of memory): the hash entry serves. */
-	if (btf && use_task_storage)
-		bpf_task_storage_get(&track_ts, child, &nt, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	/* No storage (out of memory): the hash entry serves, and the hooks
+	 * look there after a storage miss from now on. */
+	if (btf && use_task_storage &&
+	    !bpf_task_storage_get(&track_ts, child, &nt, BPF_LOCAL_STORAGE_GET_F_CREATE))
+		__sync_fetch_and_add(&hash_only_tasks, 1);
 	if (summary_mode) {
 		summ_fork(parent, child, ptid, pt->pid, ctid, nt.pid);
 		return 0;
