@@ -2,7 +2,8 @@
 /*
  * mpxtrace kernel side: follow one process tree through the scheduler.
  *
- * Tasks outside the tree cost one hash lookup per hook and emit nothing.
+ * Tasks outside the tree cost one lookup per hook (task storage, else the
+ * tracked hash) and emit nothing.
  * Every hook exists twice: a tp_btf program and a raw_tp twin (suffix _raw)
  * for kernels where tp_btf cannot attach; user space picks one set with
  * bpf_program__set_autoload().  Both share one handle_<hook>() body; its
@@ -110,8 +111,9 @@ struct {
  * (and by user space, through a pidfd, for the workload's first task), so
  * the hot hooks find a task without hashing its tid.  The hash stays the
  * list of traced tasks (user space, Python probes, raw_tp programs) and
- * the fallback: a task whose storage could not be made, or a lookup that
- * comes back empty, goes to the hash, so no task is missed for want of it.
+ * the fallback: while a task whose storage could not be made is counted
+ * (hash_only_tasks), a lookup that comes back empty goes to the hash, so
+ * no task is missed for want of it.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
