@@ -2,7 +2,8 @@
 /*
  * mpxtrace kernel side: follow one process tree through the scheduler.
  *
- * Tasks outside the tree cost one hash lookup per hook and emit nothing.
+ * Tasks outside the tree cost one lookup per hook (task storage, else the
+ * tracked hash) and emit nothing.
  * Every hook exists twice: a tp_btf program and a raw_tp twin (suffix _raw)
  * for kernels where tp_btf cannot attach; user space picks one set with
  * bpf_program__set_autoload().  Both share one handle_<hook>() body; its
@@ -110,8 +111,9 @@ struct {
  * (and by user space, through a pidfd, for the workload's first task), so
  * the hot hooks find a task without hashing its tid.  The hash stays the
  * list of traced tasks (user space, Python probes, raw_tp programs) and
- * the fallback: a task whose storage could not be made, or a lookup that
- * comes back empty, goes to the hash, so no task is missed for want of it.
+ * the fallback: while a task whose storage could not be made is counted
+ * (hash_only_tasks), a lookup that comes back empty goes to the hash, so
+ * no task is missed for want of it.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -119,6 +121,14 @@ struct {
 	__type(key, int);
 	__type(value, struct mpx_track);
 } track_ts SEC(".maps");
+
+/*
+ * Tracked tasks whose storage could not be made, counted where it failed
+ * (handle_fork, and user space for the first task).  While there are none,
+ * a storage miss is an untracked task: the hash is not searched, and a
+ * task outside the tree costs one storage lookup per hook.
+ */
+__u32 hash_only_tasks;
 
 /* A task's tracked entry; btf (a constant of the inlined caller): p is a
  * BTF pointer, which task storage wants. */
@@ -128,7 +138,7 @@ static __always_inline struct mpx_track *track_get(struct task_struct *p, __u32 
 
 	if (btf && use_task_storage) {
 		t = bpf_task_storage_get(&track_ts, p, 0, 0);
-		if (t)
+		if (t || !hash_only_tasks)
 			return t;
 	}
 	return bpf_map_lookup_elem(&tracked, &tid);
@@ -450,12 +460,18 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 	struct mpx_track *t, *pt = NULL;
 	bool ptr = false, ntr = false, rss = false;
 	__s32 stack_id = -1;
+	__u64 ts, *rqc, steal = 0, rq_clock = 0;
 	struct mpx_switch e;
-	__u64 ts, *rqc;
 	__u32 zero = 0;
 
 	if (summary_mode)
 		return summ_switch(prev, next, prev_tid, next_tid, ctx, btf);
+	/* prev is current: its run queue is this CPU's.  Read before any
+	 * branch, so that one verifier state walks the pointers. */
+	if (btf) {
+		get_rq_clocks_btf(prev, &steal, &rq_clock);
+		asm volatile("" : "+r"(steal), "+r"(rq_clock));
+	}
 	ts = bpf_ktime_get_ns();
 	if (has_prev_state_arg)
 		state = (__u32)ctx[3];
@@ -480,18 +496,22 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 	if (!ptr && !ntr)
 		return 0;
 
-	__builtin_memset(&e, 0, sizeof(e));
+	/* Every field is set, no memset: the record has no holes. */
 	hdr_init(&e.hdr, sizeof(e), MPX_EV_SWITCH, ts);
+	e.prev_tid = ptr ? prev_tid : 0;
+	e.prev_pid = prev_pid;
+	e.next_tid = ntr ? next_tid : 0;
+	e.next_pid = next_pid;
 	e.prev_state = state;
 	e.flags = preempt ? MPX_SW_PREEMPT : 0;
 	e.stack_id = stack_id;
+	e.pad = 0;
 	/* One CPU: prev's run ends and next's begins on the same rq. */
-	rqc = bpf_map_lookup_elem(&rq_cache, &zero);
-	if (rqc)
+	e.steal = steal;
+	e.rq_clock = rq_clock;
+	if (!btf && (rqc = bpf_map_lookup_elem(&rq_cache, &zero)))
 		get_rq_clocks(ptr ? (void *)prev : (void *)next, &e.steal, &e.rq_clock, rqc);
 	if (ptr) {
-		e.prev_tid = prev_tid;
-		e.prev_pid = prev_pid;
 		/* Only the final switch's blkio figure is used (the
 		 * self-check's end point): not read at the others. */
 		read_kcounters(prev, &e.prev_k, btf, state & MPX_TASK_DEAD);
@@ -499,10 +519,9 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 			e.flags |= MPX_SW_IOWAIT;
 		if ((state & 0xff) && get_sched_delayed(prev, btf))
 			e.flags |= MPX_SW_DELAYED;
-	}
-	if (ntr) {
-		e.next_tid = next_tid;
-		e.next_pid = next_pid;
+	} else {
+		e.prev_k.sum_exec_runtime = e.prev_k.run_delay = 0;
+		e.prev_k.pcount = e.prev_k.blkio_delay = 0;
 	}
 	put(&e, sizeof(e), ts, ptr ? prev_tid : 0, ntr ? next_tid : 0);
 	if (rss)
@@ -533,12 +552,13 @@ int BPF_PROG(sched_switch_raw, bool preempt, struct task_struct *prev,
 static __always_inline int handle_waking(struct task_struct *p, bool btf)
 {
 	__u32 tid = MPX_READ(btf, p, pid);
-	__u64 id = bpf_get_current_pid_tgid();
 	struct mpx_track *t;
+	__u64 id;
 
 	t = track_get(p, tid, btf);
 	if (!t)
 		return 0;
+	id = bpf_get_current_pid_tgid();
 	t->waking_ts = bpf_ktime_get_ns();
 	t->waker_tid = (__u32)id;
 	t->waker_pid = id >> 32;
@@ -675,9 +695,11 @@ static __always_inline int handle_fork(struct task_struct *parent,
 		count_drop(MPX_DROP_TRACK_FULL);
 		return 0;
 	}
-	/* No storage (out of memory): the hash entry serves. */
-	if (btf && use_task_storage)
-		bpf_task_storage_get(&track_ts, child, &nt, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	/* No storage (out of memory): the hash entry serves, and the hooks
+	 * look there after a storage miss from now on. */
+	if (btf && use_task_storage &&
+	    !bpf_task_storage_get(&track_ts, child, &nt, BPF_LOCAL_STORAGE_GET_F_CREATE))
+		__sync_fetch_and_add(&hash_only_tasks, 1);
 	if (summary_mode) {
 		summ_fork(parent, child, ptid, pt->pid, ctid, nt.pid);
 		return 0;

@@ -708,12 +708,13 @@ int collector__track(struct collector *c, uint32_t tid, uint32_t pid)
 		return -errno;
 	if (!c->task_storage)
 		return 0;
-	/* Best effort: the hash entry serves when there is no storage. */
+	/* Best effort: the hash entry serves when there is no storage, and
+	 * the hooks must then look there after a storage miss. */
 	fd = task_pidfd(tid);
-	if (fd >= 0) {
-		bpf_map_update_elem(bpf_map__fd(c->skel->maps.track_ts), &fd, &v, BPF_ANY);
+	if (fd < 0 || bpf_map_update_elem(bpf_map__fd(c->skel->maps.track_ts), &fd, &v, BPF_ANY))
+		__atomic_add_fetch(&c->skel->bss->hash_only_tasks, 1, __ATOMIC_SEQ_CST);
+	if (fd >= 0)
 		close(fd);
-	}
 	return 0;
 }
 
