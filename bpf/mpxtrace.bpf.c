@@ -170,6 +170,30 @@ static __always_inline bool read_iowait(struct task_struct *t, bool btf)
 #define MPX_STACK_REWALK 64
 
 /*
+ * A thread that alternates between blocking calls (a Pool worker: a futex
+ * on the queue's lock, then a read of its pipe) misses that one memo every
+ * time: the process's other sites are remembered here, by process, system
+ * call and first argument.
+ */
+struct stack_memo_key {
+	__u64 key;		/* syscall nr << 48 ^ first argument */
+	__u32 pid;
+	__u32 pad;
+};
+
+struct stack_memo_val {
+	__s32 id;
+	__u32 uses;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct stack_memo_key);
+	__type(value, struct stack_memo_val);
+} stack_memo SEC(".maps");
+
+/*
  * A thread's RSS is checked at a switch-out when it faulted since its last
  * check (pages come in through faults), else at most every
  * MPX_RSS_RECHECK_NS (pages going away: munmap, other threads' exits).
@@ -435,14 +459,35 @@ static __always_inline __s32 wait_stack(void *ctx, struct task_struct *prev,
 		    ++pt->stack_uses < MPX_STACK_REWALK)
 			return pt->stack_id;
 	}
-	id = bpf_get_stackid(ctx, &stacks, 0);
-	if (id < 0)
-		count_drop(MPX_DROP_STACK);
 	if (key) {
+		struct stack_memo_key mk = { .key = key, .pid = pt->pid };
+		struct stack_memo_val *m = bpf_map_lookup_elem(&stack_memo, &mk);
+
+		if (m && m->id >= 0 && ++m->uses < MPX_STACK_REWALK) {
+			pt->stack_key = key;
+			pt->stack_id = m->id;
+			pt->stack_uses = m->uses;
+			return m->id;
+		}
+		id = bpf_get_stackid(ctx, &stacks, 0);
+		if (id < 0)
+			count_drop(MPX_DROP_STACK);
 		pt->stack_key = key;
 		pt->stack_id = id;
 		pt->stack_uses = 0;
+		if (m) {
+			m->id = id;
+			m->uses = 0;
+		} else {
+			struct stack_memo_val v = { .id = id };
+
+			bpf_map_update_elem(&stack_memo, &mk, &v, BPF_ANY);
+		}
+		return id;
 	}
+	id = bpf_get_stackid(ctx, &stacks, 0);
+	if (id < 0)
+		count_drop(MPX_DROP_STACK);
 	return id;
 }
 

@@ -39,6 +39,17 @@ uint64_t gilsite__plt_stub(const uint8_t *plt, size_t n, uint64_t plt_va, uint64
 	return 0;
 }
 
+/* The probe point for the return of the call ending at text[i]. */
+static uint64_t woken_at(const uint8_t *text, size_t n, uint64_t text_va, size_t i)
+{
+	/* cmp $0x6e,%eax; then jcc rel8 or jcc rel32 */
+	if (i + 4 <= n && text[i] == 0x83 && text[i + 1] == 0xf8 && text[i + 2] == 0x6e &&
+	    ((text[i + 3] >= 0x70 && text[i + 3] <= 0x7f) ||
+	     (i + 5 <= n && text[i + 3] == 0x0f && text[i + 4] >= 0x80 && text[i + 4] <= 0x8f)))
+		return text_va + i + 3;
+	return text_va + i;
+}
+
 size_t gilsite__calls(const uint8_t *text, size_t n, uint64_t text_va, uint64_t lo, uint64_t hi,
 		      uint64_t stub_va, uint64_t got_va, struct gilsite *out, size_t max)
 {
@@ -61,7 +72,7 @@ size_t gilsite__calls(const uint8_t *text, size_t n, uint64_t text_va, uint64_t 
 		if (!len)
 			continue;
 		if (got < max)
-			out[got] = (struct gilsite){ va, len };
+			out[got] = (struct gilsite){ va, woken_at(text, n, text_va, i + len), len };
 		got++;
 	}
 	return got;

@@ -11,9 +11,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A call instruction: its address and length (5: call rel32, 6: call *GOT). */
+/*
+ * A call instruction: its address and length (5: call rel32, 6: call *GOT),
+ * and where to probe its return: the instruction after it, or past a
+ * `cmp $ETIMEDOUT,%eax` to the conditional jump that follows (a jump is
+ * emulated by the kernel's uprobes, a compare is single-stepped out of line:
+ * one trap instead of two, taken while the thread holds the GIL's mutex).
+ */
 struct gilsite {
 	uint64_t va;
+	uint64_t woken_va;
 	uint8_t len;
 };
 

@@ -286,10 +286,9 @@ struct elf_facts {
 	char runpath[1024];		/* DT_RUNPATH or DT_RPATH */
 	long take_gil;			/* file offset of take_gil, or -1 */
 	long restore;			/* ... of PyEval_RestoreThread, or -1 */
-	uint64_t take_gil_va;		/* take_gil's address and size */
-	uint64_t take_gil_size;
 	long gil_wait;			/* file offset of take_gil's wait on the GIL's
-					 * condition variable (x86-64), or -1 */
+					 * condition variable (x86-64, no take_gil
+					 * symbol), or -1 */
 	long gil_woken;			/* ... of the instruction after that call */
 	uint64_t gil_wait_va;
 };
@@ -324,11 +323,8 @@ static void scan_syms(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh, struct elf_fact
 		name = elf_strptr(e, sh->sh_link, sym.st_name);
 		if (!name)
 			continue;
-		if (f->take_gil < 0 && !strcmp(name, "take_gil")) {
+		if (f->take_gil < 0 && !strcmp(name, "take_gil"))
 			f->take_gil = sym_offset(e, &sym);
-			f->take_gil_va = sym.st_value;
-			f->take_gil_size = sym.st_size;
-		}
 		else if (f->restore < 0 && !strcmp(name, "PyEval_RestoreThread"))
 			f->restore = sym_offset(e, &sym);
 	}
@@ -423,10 +419,10 @@ static void cond_wait_slots(Elf *e, uint64_t *jump_slot, uint64_t *glob_dat)
 static long vaddr_off(Elf *e, uint64_t va, bool exec);
 
 /*
- * x86-64: the one call to pthread_cond_timedwait in take_gil (or, where
- * take_gil is not a visible symbol, in the whole text: CPython waits on a
- * condition variable with a timeout only there).  A probe on it fires only
- * when the GIL is held by another thread, never on an uncontended take.
+ * x86-64, an interpreter whose take_gil is not a visible symbol: the one
+ * call to pthread_cond_timedwait in its text (CPython waits on a condition
+ * variable with a timeout only in take_gil).  A probe on it fires only when
+ * the GIL is held by another thread, never on an uncontended take.
  */
 static void find_gil_wait(Elf *e, size_t shstrndx, struct elf_facts *f)
 {
@@ -453,23 +449,18 @@ static void find_gil_wait(Elf *e, size_t shstrndx, struct elf_facts *f)
 	}
 	scn = NULL;
 	while ((scn = elf_nextscn(e, scn))) {
-		uint64_t lo = 0, hi = UINT64_MAX;
-
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS ||
 		    !(sh.sh_flags & SHF_EXECINSTR) || !(d = elf_getdata(scn, NULL)) || !d->d_buf)
 			continue;
-		if (f->take_gil_size) {
-			lo = f->take_gil_va;
-			hi = lo + f->take_gil_size;
-		}
-		found += gilsite__calls(d->d_buf, d->d_size, sh.sh_addr, lo, hi, stub, glob_dat,
+		found += gilsite__calls(d->d_buf, d->d_size, sh.sh_addr, 0, UINT64_MAX, stub,
+					glob_dat,
 					site + (found < 2 ? found : 1), found < 2 ? 2 - found : 0);
 	}
 	if (found != 1)
 		return;
 	f->gil_wait_va = site[0].va;
 	f->gil_wait = vaddr_off(e, site[0].va, true);
-	f->gil_woken = vaddr_off(e, site[0].va + site[0].len, true);
+	f->gil_woken = vaddr_off(e, site[0].woken_va, true);
 	if (f->gil_wait < 0 || f->gil_woken < 0)
 		f->gil_wait = f->gil_woken = -1;
 }
@@ -509,7 +500,8 @@ static int elf_scan(const char *path, struct elf_facts *f)
 		else if (sh.sh_type == SHT_DYNAMIC)
 			scan_dynamic(e, scn, &sh, f);
 	}
-	find_gil_wait(e, shstrndx, f);
+	if (f->take_gil < 0)
+		find_gil_wait(e, shstrndx, f);
 	elf_end(e);
 	close(fd);
 	return 0;
@@ -1170,18 +1162,19 @@ static struct pyprobe *open_bin(struct pyprobe *p, const struct pyprobe_opts *o,
 		usdt_path = p->bin;
 	else if (p->lib[0] && fl.usdt)
 		usdt_path = p->lib;
-	/* The wait on the GIL's condition variable where found (trapped only
-	 * when the GIL is held by another thread), else take_gil's entry and
-	 * return, else PyEval_RestoreThread's; libpython first (it holds the
-	 * interpreter). */
-	if (p->lib[0] && fl.gil_wait >= 0)
-		g = (struct gil_probe){ p->lib, fl.gil_wait, fl.gil_woken, GIL_COND };
-	else if (fb.gil_wait >= 0)
-		g = (struct gil_probe){ p->bin, fb.gil_wait, fb.gil_woken, GIL_COND };
-	else if (p->lib[0] && fl.take_gil >= 0)
+	/* take_gil's entry and return where take_gil is visible; else (a
+	 * stripped interpreter) the wait on the GIL's condition variable, which
+	 * is trapped only when the GIL is held by another thread; else
+	 * PyEval_RestoreThread's entry and return.  libpython first (it holds
+	 * the interpreter). */
+	if (p->lib[0] && fl.take_gil >= 0)
 		g = (struct gil_probe){ p->lib, fl.take_gil, -1, MPX_PYP_GIL_TAKE };
 	else if (fb.take_gil >= 0)
 		g = (struct gil_probe){ p->bin, fb.take_gil, -1, MPX_PYP_GIL_TAKE };
+	else if (p->lib[0] && fl.gil_wait >= 0)
+		g = (struct gil_probe){ p->lib, fl.gil_wait, fl.gil_woken, GIL_COND };
+	else if (fb.gil_wait >= 0)
+		g = (struct gil_probe){ p->bin, fb.gil_wait, fb.gil_woken, GIL_COND };
 	else if (p->lib[0] && fl.restore >= 0)
 		g = (struct gil_probe){ p->lib, fl.restore, -1, MPX_PYP_GIL_RESTORE };
 	else if (fb.restore >= 0)

@@ -32,6 +32,27 @@ TEST(gilsite_plt_stub_forms)
 	ASSERT_EQ(gilsite__plt_stub(sec, sizeof(sec), 0x2000, 0x5018), 0x2010);
 }
 
+TEST(gilsite_woken_past_the_timeout_compare)
+{
+	/* call; cmp $0x6e,%eax; je; and a call followed by something else */
+	uint8_t text[32] = { 0 };
+	struct gilsite s[2];
+
+	text[0] = 0xe8;
+	put_rel(text + 1, 0x1000, 5, 0x3000);
+	text[5] = 0x83, text[6] = 0xf8, text[7] = 0x6e, text[8] = 0x74, text[9] = 0x1c;
+	text[16] = 0xe8;
+	put_rel(text + 17, 0x1010, 5, 0x3000);
+	text[21] = 0x83, text[22] = 0xf8, text[23] = 0x6e, text[24] = 0x89;	/* no jcc */
+	ASSERT_EQ(gilsite__calls(text, sizeof(text), 0x1000, 0, UINT64_MAX, 0x3000, 0, s, 2), 2);
+	ASSERT_EQ(s[0].woken_va, 0x1008);
+	ASSERT_EQ(s[1].woken_va, 0x1015);
+	/* jcc rel32 */
+	text[8] = 0x0f, text[9] = 0x84;
+	ASSERT_EQ(gilsite__calls(text, sizeof(text), 0x1000, 0, 0x1010, 0x3000, 0, s, 2), 1);
+	ASSERT_EQ(s[0].woken_va, 0x1008);
+}
+
 TEST(gilsite_calls_in_range)
 {
 	uint8_t text[64];
@@ -50,6 +71,7 @@ TEST(gilsite_calls_in_range)
 				 s, 4), 2);
 	ASSERT_EQ(s[0].va, 0x400010);
 	ASSERT_EQ(s[0].len, 5);
+	ASSERT_EQ(s[0].woken_va, 0x400015);
 	ASSERT_EQ(s[1].va, 0x400020);
 	ASSERT_EQ(s[1].len, 6);
 	/* only the function's own range counts */
