@@ -164,10 +164,12 @@ static __always_inline bool read_iowait(struct task_struct *t, bool btf)
  * Walking a kernel stack costs ~1.5 us, at every blocking switch-out.  A
  * task that blocks again in the same system call on the same first
  * argument (fd, futex address) blocks at the same place: reuse its stack
- * id (kept in its tracked entry), and walk again every MPX_STACK_REWALK
- * times all the same.
+ * id (kept in its tracked entry), and walk again after MPX_STACK_REWALK
+ * uses all the same; each walk that finds the same site doubles that, up
+ * to MPX_STACK_REWALK_MAX.
  */
 #define MPX_STACK_REWALK 64
+#define MPX_STACK_REWALK_MAX 1024
 
 /*
  * A thread that alternates between blocking calls (a Pool worker: a futex
@@ -456,33 +458,38 @@ static __always_inline __s32 wait_stack(void *ctx, struct task_struct *prev,
 		key = ((__u64)regs->syscallno << 48) ^ regs->regs[0];
 #endif
 		if (key && pt->stack_key == key && pt->stack_id >= 0 &&
-		    ++pt->stack_uses < MPX_STACK_REWALK)
+		    ++pt->stack_uses < (pt->stack_every ?: MPX_STACK_REWALK))
 			return pt->stack_id;
 	}
 	if (key) {
 		struct stack_memo_key mk = { .key = key, .pid = pt->pid };
-		struct stack_memo_val *m = bpf_map_lookup_elem(&stack_memo, &mk);
+		struct stack_memo_val v = {};
+		__u32 every = MPX_STACK_REWALK;
 
-		if (m && m->id >= 0 && ++m->uses < MPX_STACK_REWALK) {
-			pt->stack_key = key;
-			pt->stack_id = m->id;
-			pt->stack_uses = m->uses;
-			return m->id;
+		if (pt->stack_key != key || pt->stack_id < 0) {
+			struct stack_memo_val *m = bpf_map_lookup_elem(&stack_memo, &mk);
+
+			if (m && m->id >= 0 && ++m->uses < MPX_STACK_REWALK) {
+				pt->stack_key = key;
+				pt->stack_id = m->id;
+				pt->stack_uses = 0;
+				pt->stack_every = MPX_STACK_REWALK;
+				return m->id;
+			}
 		}
 		id = bpf_get_stackid(ctx, &stacks, 0);
 		if (id < 0)
 			count_drop(MPX_DROP_STACK);
+		/* The same site again: look again half as often. */
+		if (pt->stack_key == key && pt->stack_id == id && id >= 0 && pt->stack_every)
+			every = pt->stack_every < MPX_STACK_REWALK_MAX ? pt->stack_every * 2 :
+									 MPX_STACK_REWALK_MAX;
 		pt->stack_key = key;
 		pt->stack_id = id;
 		pt->stack_uses = 0;
-		if (m) {
-			m->id = id;
-			m->uses = 0;
-		} else {
-			struct stack_memo_val v = { .id = id };
-
-			bpf_map_update_elem(&stack_memo, &mk, &v, BPF_ANY);
-		}
+		pt->stack_every = every;
+		v.id = id;
+		bpf_map_update_elem(&stack_memo, &mk, &v, BPF_ANY);
 		return id;
 	}
 	id = bpf_get_stackid(ctx, &stacks, 0);

@@ -19,7 +19,7 @@ struct mpx_track {
 	__u64 rss_ts;		/* the thread's last RSS check (switch-out) */
 	__u64 rss_flt;		/* its min_flt + maj_flt then */
 	__u32 stack_uses;	/* times the walked site was reused */
-	__u32 pad;
+	__u32 stack_every;	/* ... before it is walked again (0: not yet set) */
 };
 
 /* Not preallocated: 64K entries would cost milliseconds at start-up, and
