@@ -163,22 +163,22 @@ static __always_inline bool read_iowait(struct task_struct *t, bool btf)
 /*
  * Walking a kernel stack costs ~1.5 us, at every blocking switch-out.  A
  * task that blocks again in the same system call on the same first
- * argument (fd, futex address) blocks at the same place: reuse its stack
- * id (kept in its tracked entry), and walk again after MPX_STACK_REWALK
- * uses all the same; each walk that finds the same site doubles that, up
- * to MPX_STACK_REWALK_MAX.
+ * argument (fd, futex address) and sleep state blocks at the same place:
+ * reuse its stack id (kept in its tracked entry, for its last two sites: a
+ * Pool worker alternates between a futex and a pipe read), and walk again
+ * after MPX_STACK_REWALK uses all the same; each walk that finds the same
+ * site doubles that, up to MPX_STACK_REWALK_MAX.
  */
 #define MPX_STACK_REWALK 64
-#define MPX_STACK_REWALK_MAX 1024
+#define MPX_STACK_REWALK_MAX 256
 
 /*
- * A thread that alternates between blocking calls (a Pool worker: a futex
- * on the queue's lock, then a read of its pipe) misses that one memo every
- * time: the process's other sites are remembered here, by process, system
- * call and first argument.
+ * Threads with more sites than two (a Pool's handler threads) find them
+ * here, by process, system call, first argument and sleep state, looked at
+ * again after MPX_STACK_REWALK uses by any of its threads.
  */
 struct stack_memo_key {
-	__u64 key;		/* syscall nr << 48 ^ first argument */
+	__u64 key;
 	__u32 pid;
 	__u32 pad;
 };
@@ -194,6 +194,7 @@ struct {
 	__type(key, struct stack_memo_key);
 	__type(value, struct stack_memo_val);
 } stack_memo SEC(".maps");
+
 
 /*
  * A thread's RSS is checked at a switch-out when it faulted since its last
@@ -444,9 +445,12 @@ static __always_inline void sample_rss(struct task_struct *prev, __u32 tid, __u3
  * read its syscall; raw_tp programs always walk.
  */
 static __always_inline __s32 wait_stack(void *ctx, struct task_struct *prev,
-					struct mpx_track *pt, bool btf)
+					struct mpx_track *pt, __u32 state, bool btf)
 {
+	struct stack_memo_key mk = {};
+	struct stack_memo_val *m;
 	__u64 key = 0;
+	__u32 every;
 	__s32 id;
 
 	if (btf) {
@@ -457,44 +461,84 @@ static __always_inline __s32 wait_stack(void *ctx, struct task_struct *prev,
 #elif defined(__TARGET_ARCH_arm64)
 		key = ((__u64)regs->syscallno << 48) ^ regs->regs[0];
 #endif
-		if (key && pt->stack_key == key && pt->stack_id >= 0 &&
-		    ++pt->stack_uses < (pt->stack_every ?: MPX_STACK_REWALK))
-			return pt->stack_id;
 	}
-	if (key) {
-		struct stack_memo_key mk = { .key = key, .pid = pt->pid };
-		struct stack_memo_val v = {};
-		__u32 every = MPX_STACK_REWALK;
-
-		if (pt->stack_key != key || pt->stack_id < 0) {
-			struct stack_memo_val *m = bpf_map_lookup_elem(&stack_memo, &mk);
-
-			if (m && m->id >= 0 && ++m->uses < MPX_STACK_REWALK) {
-				pt->stack_key = key;
-				pt->stack_id = m->id;
-				pt->stack_uses = 0;
-				pt->stack_every = MPX_STACK_REWALK;
-				return m->id;
-			}
-		}
+	if (!key) {
 		id = bpf_get_stackid(ctx, &stacks, 0);
 		if (id < 0)
 			count_drop(MPX_DROP_STACK);
-		/* The same site again: look again half as often. */
-		if (pt->stack_key == key && pt->stack_id == id && id >= 0 && pt->stack_every)
-			every = pt->stack_every < MPX_STACK_REWALK_MAX ? pt->stack_every * 2 :
-									 MPX_STACK_REWALK_MAX;
+		return id;
+	}
+	/* An fd number is reused by other files: a read that waited for a
+	 * page (D) and one that waits on a pipe (S) must not share a site. */
+	key ^= (__u64)(state & 3) << 62;
+	if (pt->stack_key == key && pt->stack_id >= 0 &&
+	    ++pt->stack_uses < (pt->stack_every ?: MPX_STACK_REWALK))
+		return pt->stack_id;
+	if (pt->stack_key2 == key && pt->stack_id2 >= 0 &&
+	    ++pt->stack_uses2 < (pt->stack_every2 ?: MPX_STACK_REWALK)) {
+		/* The other site: it becomes the first. */
+		__u64 k = pt->stack_key;
+		__s32 i = pt->stack_id;
+		__u32 u = pt->stack_uses, e = pt->stack_every;
+
+		pt->stack_key = pt->stack_key2;
+		pt->stack_id = pt->stack_id2;
+		pt->stack_uses = pt->stack_uses2;
+		pt->stack_every = pt->stack_every2;
+		pt->stack_key2 = k;
+		pt->stack_id2 = i;
+		pt->stack_uses2 = (__u16)u;
+		pt->stack_every2 = (__u16)e;
+		return pt->stack_id;
+	}
+	mk.key = key;
+	mk.pid = pt->pid;
+	m = bpf_map_lookup_elem(&stack_memo, &mk);
+	if (m && m->id >= 0 && ++m->uses < MPX_STACK_REWALK) {
+		id = m->id;
+		if (pt->stack_key2 != key) {
+			pt->stack_key2 = pt->stack_key;
+			pt->stack_id2 = pt->stack_id;
+			pt->stack_uses2 = (__u16)pt->stack_uses;
+			pt->stack_every2 = (__u16)pt->stack_every;
+		}
 		pt->stack_key = key;
 		pt->stack_id = id;
 		pt->stack_uses = 0;
-		pt->stack_every = every;
-		v.id = id;
-		bpf_map_update_elem(&stack_memo, &mk, &v, BPF_ANY);
+		pt->stack_every = MPX_STACK_REWALK;
 		return id;
 	}
 	id = bpf_get_stackid(ctx, &stacks, 0);
 	if (id < 0)
 		count_drop(MPX_DROP_STACK);
+	if (m) {
+		m->id = id;
+		m->uses = 0;
+	} else {
+		struct stack_memo_val v = { .id = id };
+
+		bpf_map_update_elem(&stack_memo, &mk, &v, BPF_ANY);
+	}
+	every = MPX_STACK_REWALK;
+	if (pt->stack_key == key) {
+		/* The same site again: look again half as often. */
+		if (pt->stack_id == id && id >= 0 && pt->stack_every)
+			every = pt->stack_every < MPX_STACK_REWALK_MAX ? pt->stack_every * 2 :
+									 MPX_STACK_REWALK_MAX;
+	} else {
+		if (pt->stack_key2 == key && pt->stack_id2 == id && id >= 0 && pt->stack_every2)
+			every = pt->stack_every2 < MPX_STACK_REWALK_MAX ? pt->stack_every2 * 2 :
+									  MPX_STACK_REWALK_MAX;
+		/* The first site moves to second place. */
+		pt->stack_key2 = pt->stack_key;
+		pt->stack_id2 = pt->stack_id;
+		pt->stack_uses2 = (__u16)pt->stack_uses;
+		pt->stack_every2 = (__u16)pt->stack_every;
+	}
+	pt->stack_key = key;
+	pt->stack_id = id;
+	pt->stack_uses = 0;
+	pt->stack_every = every;
 	return id;
 }
 
@@ -537,7 +581,7 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 		/* prev is still current here: its stack says what it
 		 * blocks in (futex, pipe_read, do_wait, ...). */
 		if (want_stacks && (state & 0xff) && !(state & MPX_TASK_DEAD))
-			stack_id = wait_stack(ctx, prev, pt, btf);
+			stack_id = wait_stack(ctx, prev, pt, state, btf);
 		if (!(state & MPX_TASK_DEAD))
 			rss = rss_due(prev, pt, ts, btf);
 	}
@@ -733,7 +777,7 @@ static __always_inline int handle_fork(struct task_struct *parent,
 				       struct task_struct *child, bool btf)
 {
 	__u32 ptid = BPF_CORE_READ(parent, pid);
-	struct mpx_track *pt, nt = { .stack_id = -1 };
+	struct mpx_track *pt, nt = { .stack_id = -1, .stack_id2 = -1 };
 	struct mpx_fork *e;
 	__u32 ctid;
 

@@ -20,6 +20,10 @@ struct mpx_track {
 	__u64 rss_flt;		/* its min_flt + maj_flt then */
 	__u32 stack_uses;	/* times the walked site was reused */
 	__u32 stack_every;	/* ... before it is walked again (0: not yet set) */
+	__u64 stack_key2;	/* the site before it, as above */
+	__s32 stack_id2;
+	__u16 stack_uses2;
+	__u16 stack_every2;
 };
 
 /* Not preallocated: 64K entries would cost milliseconds at start-up, and

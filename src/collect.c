@@ -698,12 +698,15 @@ int collector__track(struct collector *c, uint32_t tid, uint32_t pid)
 		__u32 pid, waker_tid, waker_pid;
 		__s32 stack_id;
 		__u64 stack_key, rss_ts, rss_flt;
-		__u32 stack_uses, pad;
-	} v = { .pid = pid, .stack_id = -1 };
+		__u32 stack_uses, stack_every;
+		__u64 stack_key2;
+		__s32 stack_id2;
+		__u16 stack_uses2, stack_every2;
+	} v = { .pid = pid, .stack_id = -1, .stack_id2 = -1 };
 
 	int fd;
 
-	_Static_assert(sizeof(v) == 64, "struct mpx_track layout");
+	_Static_assert(sizeof(v) == 80, "struct mpx_track layout");
 	if (bpf_map_update_elem(bpf_map__fd(c->skel->maps.tracked), &tid, &v, BPF_ANY))
 		return -errno;
 	if (!c->task_storage)

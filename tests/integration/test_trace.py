@@ -12,6 +12,7 @@ Environment: MPXTRACE (default ./mpxtrace), MPX_WORK (default
 the observed figures, then `N passed, M failed`; exit status 1 when a test
 failed.  Arguments select tests by part of their name.
 """
+import collections
 import json
 import os
 import re
@@ -357,6 +358,38 @@ def idlest_cpu(window_s=0.2):
     time.sleep(window_s)
     b = idle()
     return max(sorted(b), key=lambda cpu: b[cpu] - a.get(cpu, 0))
+
+
+ALTERNATE = r"""
+import os, threading, time
+r, w = os.pipe()
+def feed():
+    for _ in range(150):
+        time.sleep(0.002)
+        os.write(w, b"x")
+threading.Thread(target=feed).start()
+for _ in range(150):
+    os.read(r, 1)        # blocks in pipe_read
+    time.sleep(0.0005)   # blocks in do_nanosleep
+"""
+
+
+@checked
+def test_alternating_blocking_sites_named(c):
+    """A thread that alternates between two blocking calls (a pipe read, a
+    nanosleep): every wait keeps its own site, whichever the stack memo
+    (per thread, then per process and system call) remembered last."""
+    r = trace([PYTHON, "-c", ALTERNATE], ["--python-probes=off"])
+    if not expect_traced(c, r):
+        return
+    main = r.report["tasks"][0]
+    counts = collections.Counter()
+    for w in main["waits"]:
+        counts["pipe" if "pipe_read" in w["reason"] else
+               "sleep" if "nanosleep" in w["reason"] else w["reason"]] += w["count"]
+    c.between("waits named pipe_read", counts["pipe"], 140, 151)
+    c.between("waits named nanosleep", counts["sleep"], 140, 151)
+    c.note("waits: %s" % dict(counts))
 
 
 @checked
