@@ -439,6 +439,23 @@ static __always_inline void sample_rss(struct task_struct *prev, __u32 tid, __u3
 	put(&e, sizeof(e), ts, tid, 0);
 }
 
+/* Site id for key becomes the thread's first; the first moves to second
+ * place unless it is key's own. */
+static __always_inline void stack_memo_put(struct mpx_track *pt, __u64 key, __s32 id,
+					   __u32 every)
+{
+	if (pt->stack_key != key) {
+		pt->stack_key2 = pt->stack_key;
+		pt->stack_id2 = pt->stack_id;
+		pt->stack_uses2 = (__u16)pt->stack_uses;
+		pt->stack_every2 = (__u16)pt->stack_every;
+	}
+	pt->stack_key = key;
+	pt->stack_id = id;
+	pt->stack_uses = 0;
+	pt->stack_every = every;
+}
+
 /*
  * The blocking site of prev (current): its stack id, walked or remembered.
  * btf: prev is a trusted BTF pointer (tp_btf), so bpf_task_pt_regs() may
@@ -495,18 +512,8 @@ static __always_inline __s32 wait_stack(void *ctx, struct task_struct *prev,
 	mk.pid = pt->pid;
 	m = bpf_map_lookup_elem(&stack_memo, &mk);
 	if (m && m->id >= 0 && ++m->uses < MPX_STACK_REWALK) {
-		id = m->id;
-		if (pt->stack_key2 != key) {
-			pt->stack_key2 = pt->stack_key;
-			pt->stack_id2 = pt->stack_id;
-			pt->stack_uses2 = (__u16)pt->stack_uses;
-			pt->stack_every2 = (__u16)pt->stack_every;
-		}
-		pt->stack_key = key;
-		pt->stack_id = id;
-		pt->stack_uses = 0;
-		pt->stack_every = MPX_STACK_REWALK;
-		return id;
+		stack_memo_put(pt, key, m->id, MPX_STACK_REWALK);
+		return m->id;
 	}
 	id = bpf_get_stackid(ctx, &stacks, 0);
 	if (id < 0)
@@ -519,26 +526,13 @@ static __always_inline __s32 wait_stack(void *ctx, struct task_struct *prev,
 
 		bpf_map_update_elem(&stack_memo, &mk, &v, BPF_ANY);
 	}
+	/* The same site again: look again half as often. */
 	every = MPX_STACK_REWALK;
-	if (pt->stack_key == key) {
-		/* The same site again: look again half as often. */
-		if (pt->stack_id == id && id >= 0 && pt->stack_every)
-			every = pt->stack_every < MPX_STACK_REWALK_MAX ? pt->stack_every * 2 :
-									 MPX_STACK_REWALK_MAX;
-	} else {
-		if (pt->stack_key2 == key && pt->stack_id2 == id && id >= 0 && pt->stack_every2)
-			every = pt->stack_every2 < MPX_STACK_REWALK_MAX ? pt->stack_every2 * 2 :
-									  MPX_STACK_REWALK_MAX;
-		/* The first site moves to second place. */
-		pt->stack_key2 = pt->stack_key;
-		pt->stack_id2 = pt->stack_id;
-		pt->stack_uses2 = (__u16)pt->stack_uses;
-		pt->stack_every2 = (__u16)pt->stack_every;
-	}
-	pt->stack_key = key;
-	pt->stack_id = id;
-	pt->stack_uses = 0;
-	pt->stack_every = every;
+	if (pt->stack_key == key && pt->stack_id == id && id >= 0 && pt->stack_every)
+		every = pt->stack_every * 2;
+	else if (pt->stack_key2 == key && pt->stack_id2 == id && id >= 0 && pt->stack_every2)
+		every = pt->stack_every2 * 2;
+	stack_memo_put(pt, key, id, every < MPX_STACK_REWALK_MAX ? every : MPX_STACK_REWALK_MAX);
 	return id;
 }
 
