@@ -315,11 +315,8 @@ int gil_exit(struct pt_regs *ctx)
  * Every probe through one program, for a uprobe_multi link (v6.6): its
  * release waits for one RCU grace period, not one per probe.  User space
  * fills the USDT specs (argument locations) itself; the spec's cookie says
- * which probe fired (MPX_PY_* kind, or PYM_GIL_ENTER).
+ * which probe fired (MPX_PY_* kind, or PYM_GIL_*: events.h).
  */
-#define PYM_GIL_ENTER 100
-#define PYM_GIL_WAIT 101
-#define PYM_GIL_WOKEN 102
 
 SEC("uprobe")
 int py_multi(struct pt_regs *ctx)

@@ -221,6 +221,15 @@ enum mpx_py_kind {
 					 * wanted but unavailable, name = binary */
 };
 
+/*
+ * The cookies of the GIL probes in the Python probes' uprobe_multi link,
+ * beside the USDT probes' MPX_PY_* kinds (set by user space, read by the
+ * one BPF program).
+ */
+#define PYM_GIL_ENTER		100	/* take_gil / PyEval_RestoreThread entry */
+#define PYM_GIL_WAIT		101	/* take_gil's call to pthread_cond_timedwait */
+#define PYM_GIL_WOKEN		102	/* ... and its return */
+
 /* Python probe sets (mpx_py.arg of MPX_PY_PROBES). */
 #define MPX_PYP_IMPORT		0x01
 #define MPX_PYP_GC		0x02

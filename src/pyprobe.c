@@ -31,9 +31,6 @@
 #define MAX_LINKS 16
 #define MPX_TRACE_UPROBE_MULTI	48	/* enum bpf_attach_type, v6.6 */
 #define MPX_UPROBE_MULTI_RETURN	1	/* BPF_F_UPROBE_MULTI_RETURN */
-#define PYM_GIL_ENTER		100	/* as bpf/pyusdt.bpf.c */
-#define PYM_GIL_WAIT		101
-#define PYM_GIL_WOKEN		102
 #define PYM_MAX			64
 
 struct pyprobe {
