@@ -548,9 +548,11 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 	__u32 next_tid = MPX_READ(btf, next, pid);
 	__u32 prev_pid = 0, next_pid = 0, state;
 	struct mpx_track *t, *pt = NULL;
-	bool ptr = false, ntr = false, rss = false;
+	bool ptr = false, ntr = false, rss = false, have_queued = false;
+	__u64 queued = 0, queued_rd = 0, wk_ts = 0;
 	__s32 stack_id = -1;
 	__u64 ts, *rqc, steal = 0, rq_clock = 0;
+	__u32 wk_tid = 0;
 	struct mpx_switch e;
 	__u32 zero = 0;
 
@@ -582,6 +584,16 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 	if (next_tid && (t = track_get(next, next_tid, btf))) {
 		next_pid = t->pid;
 		ntr = true;
+		/* Who woke next (sched_waking), and since when it waits on
+		 * this run queue: the kernel's own enqueue time. */
+		wk_ts = t->waking_ts;
+		wk_tid = t->waker_tid;
+		t->waking_ts = 0;
+		if (bpf_core_field_exists(next->sched_info.last_queued)) {
+			queued = MPX_READ(btf, next, sched_info.last_queued);
+			queued_rd = MPX_READ(btf, next, sched_info.run_delay);
+			have_queued = true;
+		}
 	}
 	if (!ptr && !ntr)
 		return 0;
@@ -594,8 +606,13 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 	e.next_pid = next_pid;
 	e.prev_state = state;
 	e.flags = preempt ? MPX_SW_PREEMPT : 0;
+	if (have_queued)
+		e.flags |= MPX_SW_QUEUED;
 	e.stack_id = stack_id;
-	e.pad = 0;
+	e.next_waker_tid = wk_ts ? wk_tid : 0;
+	e.next_queued = queued;
+	e.next_run_delay = queued_rd;
+	e.next_waking_ts = wk_ts;
 	/* One CPU: prev's run ends and next's begins on the same rq. */
 	e.steal = steal;
 	e.rq_clock = rq_clock;
@@ -667,16 +684,24 @@ int BPF_PROG(sched_waking_raw, struct task_struct *p)
 	return handle_waking(p, false);
 }
 
-/* sched_wakeup(_new) fires after the task is on a run queue. */
+/*
+ * sched_wakeup(_new) fires after the task is on a run queue.  Where tasks
+ * have sched_info, the switch-in says when that was (next_queued) and the
+ * waker comes from sched_waking: only a new task's first wakeup is written
+ * (it names the fork's first run-queue wait before any switch).
+ */
 static __always_inline int handle_wakeup(struct task_struct *p, __u32 flags, bool btf)
 {
-	__u32 tid = MPX_READ(btf, p, pid);
+	__u32 tid;
 	struct mpx_wakeup e;
 	struct mpx_track *t;
 	__u64 ts;
 
 	if (summary_mode)
-		return summ_wakeup(p, tid);
+		return summ_wakeup(p, MPX_READ(btf, p, pid));
+	if (!(flags & MPX_WK_NEW) && bpf_core_field_exists(p->sched_info.last_queued))
+		return 0;
+	tid = MPX_READ(btf, p, pid);
 	t = track_get(p, tid, btf);
 	if (!t)
 		return 0;

@@ -13,7 +13,7 @@
 #ifndef MPX_EVENTS_H
 #define MPX_EVENTS_H
 
-#define MPX_EVENTS_VERSION	5
+#define MPX_EVENTS_VERSION	6
 #define MPX_COMM_LEN		16
 #define MPX_FILENAME_LEN	64
 #define MPX_ARGS_LEN		128	/* start of the exec'd argv, NUL-separated */
@@ -22,7 +22,9 @@
 
 enum mpx_ev_type {
 	MPX_EV_SWITCH = 1,	/* sched_switch with prev and/or next tracked */
-	MPX_EV_WAKEUP = 2,	/* sched_wakeup / sched_wakeup_new of a tracked task */
+	MPX_EV_WAKEUP = 2,	/* sched_wakeup_new of a tracked task; sched_wakeup
+				 * too where tasks lack sched_info (else a switch-in
+				 * says when the task was queued: MPX_SW_QUEUED) */
 	MPX_EV_FORK = 3,	/* sched_process_fork: new thread or process */
 	MPX_EV_EXEC = 4,	/* sched_process_exec */
 	MPX_EV_EXIT = 5,	/* sched_process_exit: one per thread */
@@ -57,6 +59,7 @@ enum mpx_ev_type {
 #define MPX_SW_PREEMPT		0x01	/* kernel preemption (SM_PREEMPT) */
 #define MPX_SW_IOWAIT		0x02	/* prev->in_iowait at switch-out */
 #define MPX_SW_DELAYED		0x04	/* prev stays queued: EEVDF delayed dequeue */
+#define MPX_SW_QUEUED		0x08	/* next_queued and next_run_delay are valid */
 
 /* mpx_wakeup.flags */
 #define MPX_WK_NEW		0x01	/* sched_wakeup_new (first wakeup after fork) */
@@ -101,7 +104,17 @@ struct mpx_switch {
 	__u32 prev_state;	/* raw prev_state, see MPX_TASK_* */
 	__u32 flags;		/* MPX_SW_* */
 	__s32 stack_id;		/* prev's kernel stack when it blocks, else < 0 */
-	__u32 pad;
+	__u32 next_waker_tid;	/* current at next's last sched_waking, 0: none */
+	/*
+	 * When next was put on this run queue and what it had waited before
+	 * (MPX_SW_QUEUED): its sched_info.last_queued (rq clock, as rq_clock
+	 * above) and sched_info.run_delay, read before the kernel's arrival
+	 * accounting.  A woken task's wait began there: no sched_wakeup
+	 * record is needed for it.
+	 */
+	__u64 next_queued;
+	__u64 next_run_delay;
+	__u64 next_waking_ts;	/* next's last sched_waking time, 0: none */
 };
 
 struct mpx_wakeup {

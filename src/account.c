@@ -308,14 +308,40 @@ struct mpx_task *model__seed_root(struct mpx_model *m, uint32_t tid, uint32_t pi
 	return t;
 }
 
+/* The least (ts - rq_clock) of cpu's switches around ts; INT64_MAX: unknown. */
+static int64_t clock_offset(const struct mpx_model *m, unsigned int cpu, uint64_t ts)
+{
+	const int64_t *o;
+	int64_t best;
+	size_t w;
+
+	if (cpu >= m->nclk)
+		return INT64_MAX;
+	o = m->clk_off + cpu * m->clk_nwin;
+	w = ts <= m->clk_t0 ? 0 : (size_t)((ts - m->clk_t0) >> m->clk_shift);
+	if (w >= m->clk_nwin)
+		w = m->clk_nwin - 1;
+	/* The window and its neighbours: a window's least may come from a
+	 * switch whose clock was stale throughout. */
+	best = o[w];
+	if (w && o[w - 1] < best)
+		best = o[w - 1];
+	if (w + 1 < m->clk_nwin && o[w + 1] < best)
+		best = o[w + 1];
+	return best;
+}
+
 /* How far the switch's rq->clock lagged event time; -1: unknown. */
 static int64_t clock_lag(const struct mpx_model *m, const struct mpx_switch *e)
 {
-	int64_t d;
+	int64_t d, off;
 
-	if (!e->rq_clock || e->hdr.cpu >= m->nclk || m->clk_off[e->hdr.cpu] == INT64_MAX)
+	if (!e->rq_clock)
 		return -1;
-	d = (int64_t)(e->hdr.ts - e->rq_clock) - m->clk_off[e->hdr.cpu];
+	off = clock_offset(m, e->hdr.cpu, e->hdr.ts);
+	if (off == INT64_MAX)
+		return -1;
+	d = (int64_t)(e->hdr.ts - e->rq_clock) - off;
 	return d < 0 ? 0 : d;
 }
 
@@ -515,12 +541,76 @@ static void switch_out(struct mpx_model *m, const struct mpx_switch *e)
 	}
 }
 
+static void on_wakeup(struct mpx_model *m, const struct mpx_wakeup *e);
+
+/*
+ * A sleeping task switched in with its enqueue time (MPX_SW_QUEUED): the
+ * wakeup the kernel did not report, rebuilt.  The wait on this CPU is
+ * rq_clock - next_queued in the run queue's clock (what sched_info_arrive()
+ * adds to run_delay), plus what it waited on other CPUs before a move
+ * (run_delay's growth since the switch-out), plus how far this switch's
+ * clock lagged event time.  The waker is the last sched_waking, when it
+ * came after the task went to sleep (or just before: two CPUs' times).
+ */
+static void wake_from_queue(struct mpx_model *m, struct mpx_task *t,
+			    const struct mpx_switch *e)
+{
+	uint64_t span, wait = 0, d, since;
+	struct mpx_wakeup w;
+	int64_t lag;
+
+	switch (t->state) {
+	case MPX_TS_SLEEP:
+	case MPX_TS_DSLEEP:
+	case MPX_TS_BLKIO:
+	case MPX_TS_NEW:
+	case MPX_TS_UNKNOWN:
+		break;
+	default:
+		return;		/* already runnable (preempted, or woken new) */
+	}
+	/* No enqueue time, or a stale event: the gap stays asleep. */
+	if (!e->next_queued || e->hdr.ts < t->state_ns)
+		return;
+	span = e->hdr.ts - t->state_ns;
+	if (e->rq_clock > e->next_queued)
+		wait = e->rq_clock - e->next_queued;
+	if (wait > span)
+		wait = span;
+	if (t->have_last && e->next_run_delay > t->k_last.run_delay) {
+		d = e->next_run_delay - t->k_last.run_delay;
+		wait = d < span - wait ? wait + d : span;
+	}
+	lag = clock_lag(m, e);
+	if (lag > 0)
+		wait = (uint64_t)lag < span - wait ? wait + (uint64_t)lag : span;
+
+	memset(&w, 0, sizeof(w));
+	w.hdr.ts = e->hdr.ts - wait;
+	w.hdr.type = MPX_EV_WAKEUP;
+	w.hdr.cpu = e->hdr.cpu;
+	w.hdr.size = sizeof(w);
+	w.tid = e->next_tid;
+	w.pid = e->next_pid;
+	w.target_cpu = e->hdr.cpu;
+	since = t->state_ns > MPX_RACE_WINDOW_NS ? t->state_ns - MPX_RACE_WINDOW_NS : 0;
+	if (e->next_waking_ts && e->next_waker_tid && e->next_waking_ts <= e->hdr.ts &&
+	    e->next_waking_ts >= since) {
+		w.waking_ts = e->next_waking_ts;
+		w.waker_tid = e->next_waker_tid;
+		w.flags = MPX_WK_WAKER_KNOWN;
+	}
+	on_wakeup(m, &w);
+}
+
 static void switch_in(struct mpx_model *m, const struct mpx_switch *e)
 {
 	struct mpx_task *t = get_task(m, e->next_tid, e->next_pid, e->hdr.ts);
 
 	if (!t)
 		return;
+	if (e->flags & MPX_SW_QUEUED)
+		wake_from_queue(m, t, e);
 	if (t->state == MPX_TS_RUNNING)
 		t->missed_out++;
 	set_state(m, t, e->hdr.ts, MPX_TS_RUNNING);
@@ -536,9 +626,11 @@ static void switch_in(struct mpx_model *m, const struct mpx_switch *e)
 static void on_wakeup(struct mpx_model *m, const struct mpx_wakeup *e)
 {
 	struct mpx_task *t = get_task(m, e->tid, e->pid, e->hdr.ts);
+	enum mpx_tstate was;
 
 	if (!t)
 		return;
+	was = t->state;
 	switch (t->state) {
 	case MPX_TS_SLEEP:
 	case MPX_TS_DSLEEP:
@@ -552,8 +644,10 @@ static void on_wakeup(struct mpx_model *m, const struct mpx_wakeup *e)
 		t->nwakeups++;
 		if (e->flags & MPX_WK_WAKER_KNOWN) {
 			t->last_waker_tid = e->waker_tid;
-			/* The blocked interval just closed ends with this wakeup. */
-			if (t->niv && t->iv[t->niv - 1].end == e->hdr.ts) {
+			/* The blocked interval just closed ends with this wakeup
+			 * (none when the wait began as the sleep did). */
+			if (t->niv && t->iv[t->niv - 1].end == e->hdr.ts &&
+			    t->iv[t->niv - 1].state == was) {
 				t->iv[t->niv - 1].waker_tid = e->waker_tid;
 				t->iv[t->niv - 1].waking_ns = e->waking_ts;
 			}
@@ -847,22 +941,66 @@ int model__set_exact_rss(struct mpx_model *m, uint32_t pid, uint64_t peak, uint6
 	return n ? 0 : -ENOENT;
 }
 
-int model__set_clock_offset(struct mpx_model *m, unsigned int cpu, int64_t off)
-{
-	if (cpu >= 65536)
-		return -EINVAL;
-	if (cpu >= m->nclk) {
-		int64_t *n = realloc(m->clk_off, (cpu + 1) * sizeof(*n));
-		size_t i;
+#define MPX_CLK_SHIFT_MIN	26	/* 67 ms windows */
+#define MPX_CLK_NWIN_MAX	4096
 
-		if (!n)
-			return -ENOMEM;
-		for (i = m->nclk; i <= cpu; i++)
-			n[i] = INT64_MAX;
-		m->clk_off = n;
-		m->nclk = cpu + 1;
+int model__calibrate_clocks(struct mpx_model *m, const struct evbuf *eb)
+{
+	uint64_t lo = UINT64_MAX, hi = 0;
+	unsigned int shift = MPX_CLK_SHIFT_MIN, ncpu = 0;
+	size_t i, nwin, c, w;
+	int64_t *off;
+
+	free(m->clk_off);
+	m->clk_off = NULL;
+	m->nclk = m->clk_nwin = 0;
+	for (i = 0; i < eb->n; i++) {
+		const struct mpx_switch *e = (const void *)evbuf__get(eb, i);
+
+		if (e->hdr.type != MPX_EV_SWITCH || !e->rq_clock || e->hdr.cpu >= 1024)
+			continue;
+		lo = e->hdr.ts < lo ? e->hdr.ts : lo;
+		hi = e->hdr.ts > hi ? e->hdr.ts : hi;
+		ncpu = e->hdr.cpu >= ncpu ? e->hdr.cpu + 1u : ncpu;
 	}
-	m->clk_off[cpu] = off;
+	if (!ncpu)
+		return 0;
+	while (shift < 63 && ((hi - lo) >> shift) >= MPX_CLK_NWIN_MAX)
+		shift++;
+	nwin = (size_t)((hi - lo) >> shift) + 1;
+	off = malloc(ncpu * nwin * sizeof(*off));
+	if (!off)
+		return -ENOMEM;
+	for (i = 0; i < ncpu * nwin; i++)
+		off[i] = INT64_MAX;
+	for (i = 0; i < eb->n; i++) {
+		const struct mpx_switch *e = (const void *)evbuf__get(eb, i);
+		int64_t d, *o;
+
+		if (e->hdr.type != MPX_EV_SWITCH || !e->rq_clock || e->hdr.cpu >= 1024)
+			continue;
+		d = (int64_t)(e->hdr.ts - e->rq_clock);
+		o = &off[e->hdr.cpu * nwin + ((e->hdr.ts - lo) >> shift)];
+		if (d < *o)
+			*o = d;
+	}
+	/* A window without switches takes its neighbour's (the earlier one
+	 * first): the clocks drift slowly. */
+	for (c = 0; c < ncpu; c++) {
+		int64_t *o = off + c * nwin;
+
+		for (w = 1; w < nwin; w++)
+			if (o[w] == INT64_MAX)
+				o[w] = o[w - 1];
+		for (w = nwin - 1; w > 0; w--)
+			if (o[w - 1] == INT64_MAX)
+				o[w - 1] = o[w];
+	}
+	m->clk_off = off;
+	m->nclk = ncpu;
+	m->clk_nwin = nwin;
+	m->clk_t0 = lo;
+	m->clk_shift = shift;
 	return 0;
 }
 

@@ -128,6 +128,15 @@ void mpx_event_print(FILE *f, const struct mpx_hdr *h, uint64_t t0)
 				(unsigned long long)e->prev_k.sum_exec_runtime,
 				(unsigned long long)e->prev_k.run_delay,
 				(unsigned long long)e->prev_k.pcount);
+		fprintf(f, " clk=%llu", (unsigned long long)e->rq_clock);
+		if (e->next_tid && (e->flags & MPX_SW_QUEUED))
+			fprintf(f, " queued=%llu next_rd=%llu",
+				(unsigned long long)e->next_queued,
+				(unsigned long long)e->next_run_delay);
+		if (e->next_tid && e->next_waking_ts)
+			fprintf(f, " waker=%u waking=%.3f", e->next_waker_tid,
+				e->next_waking_ts >= t0 ?
+				(double)(e->next_waking_ts - t0) / 1e3 : 0.0);
 		break;
 	}
 	case MPX_EV_WAKEUP: {

@@ -186,8 +186,12 @@ struct mpx_model {
 	size_t nreqs, reqcap;
 	struct mpx_rss_sample *rss;
 	size_t nrss, rsscap;
-	int64_t *clk_off;		/* per CPU: least (ts - rq_clock) seen */
-	size_t nclk;
+	int64_t *clk_off;		/* [cpu * clk_nwin + window]: least
+					 * (ts - rq_clock) of that CPU's switches */
+	size_t nclk;			/* CPUs in clk_off */
+	size_t clk_nwin;		/* windows per CPU */
+	uint64_t clk_t0;		/* start of window 0 */
+	unsigned int clk_shift;		/* log2 of a window's length, ns */
 	uint64_t nevents;
 	uint64_t nomem;		/* intervals lost to allocation failure */
 	uint64_t orphan_events;	/* events for tids never seen forked */
@@ -195,6 +199,8 @@ struct mpx_model {
 	bool summary;		/* --summary: totals only, no intervals, requests
 				 * or memory samples (see summary.h) */
 };
+
+struct evbuf;
 
 void model__init(struct mpx_model *m);
 void model__free(struct mpx_model *m);
@@ -218,10 +224,12 @@ int model__set_exact_rss(struct mpx_model *m, uint32_t pid, uint64_t peak, uint6
 /* Note n events lost for tid (applied to its tasks by model__finish). */
 int model__add_lost(struct mpx_model *m, uint32_t tid, uint64_t n);
 /*
- * Calibrate each CPU's scheduler clock against event time: off = least
- * (ts - rq_clock) of its switches, taken before model__apply().
+ * Calibrate each CPU's scheduler clock against event time from the switch
+ * records of eb, before model__apply(): the least (ts - rq_clock) of each
+ * CPU's switches in windows of at least 67 ms (the two clocks drift apart,
+ * here by about 0.5 us a second), at most 4096 windows per CPU.
  */
-int model__set_clock_offset(struct mpx_model *m, unsigned int cpu, int64_t off);
+int model__calibrate_clocks(struct mpx_model *m, const struct evbuf *eb);
 /* A task record for tid started at ts, unfed (summary mode fills it). */
 struct mpx_task *model__add_task(struct mpx_model *m, uint32_t tid, uint64_t ts);
 /* Close every lifetime still open at end_ns. */

@@ -110,26 +110,8 @@ void run__replay(struct evbuf *eb, struct mpx_model *m, uint64_t end_ns)
 
 	evbuf__sort(eb);
 	/* Each CPU's scheduler clock against event time (see clock_lag()). */
-	{
-		int64_t off[1024];
-		unsigned int c;
-
-		for (c = 0; c < 1024; c++)
-			off[c] = INT64_MAX;
-		for (i = 0; i < eb->n; i++) {
-			const struct mpx_switch *e = (const void *)evbuf__get(eb, i);
-			int64_t d;
-
-			if (e->hdr.type != MPX_EV_SWITCH || !e->rq_clock || e->hdr.cpu >= 1024)
-				continue;
-			d = (int64_t)(e->hdr.ts - e->rq_clock);
-			if (d < off[e->hdr.cpu])
-				off[e->hdr.cpu] = d;
-		}
-		for (c = 0; c < 1024; c++)
-			if (off[c] != INT64_MAX)
-				model__set_clock_offset(m, c, off[c]);
-	}
+	if (model__calibrate_clocks(m, eb))
+		m->nomem++;
 	for (i = 0; i < eb->n; i++) {
 		const struct mpx_hdr *h = evbuf__get(eb, i);
 

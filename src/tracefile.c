@@ -997,6 +997,14 @@ static bool record_plausible(const unsigned char *rec, unsigned int type)
 		if (v >= MPX_TF_MAX_U64)
 			return false;
 	}
+	/* The switch's fields about next, at its end (from next_queued). */
+	if (type == MPX_EV_SWITCH)
+		for (i = 0; i < 3; i++) {
+			memcpy(&v, rec + offsetof(struct mpx_switch, next_queued) + i * sizeof(v),
+			       sizeof(v));
+			if (v >= MPX_TF_MAX_U64)
+				return false;
+		}
 	return true;
 }
 static bool run_plausible(uint64_t end_ns, const struct mpx_seed *seed)
@@ -1010,6 +1018,9 @@ static bool run_plausible(uint64_t end_ns, const struct mpx_seed *seed)
 /* Where the __u64 runs end in include/events.h (nu64 above). */
 _Static_assert(sizeof(struct mpx_hdr) == 16 &&
 	       offsetof(struct mpx_switch, prev_tid) == 16 + 6 * 8 &&
+	       offsetof(struct mpx_switch, next_waking_ts) ==
+		       offsetof(struct mpx_switch, next_queued) + 2 * 8 &&
+	       sizeof(struct mpx_switch) == offsetof(struct mpx_switch, next_queued) + 3 * 8 &&
 	       offsetof(struct mpx_wakeup, tid) == 16 + 1 * 8 &&
 	       offsetof(struct mpx_exit, tid) == 16 + 15 * 8 &&
 	       offsetof(struct mpx_block, bytes) == 16 + 3 * 8 &&

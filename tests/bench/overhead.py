@@ -42,11 +42,12 @@ The floor rows run tests/bench/floor: empty tp_btf programs on the four
 scheduler hooks mpxtrace uses for these workloads (--lookup: one hash
 lookup per task), the price of having any program there.
 
-Environment: MPXTRACE (./mpxtrace), FLOOR (.output/bench/floor), MPX_WORK
+Environment: MPXTRACE (./mpxtrace), MPXTRACE_B (another build, measured
+beside it as config mpxtrace-b), FLOOR (.output/bench/floor), MPX_WORK
 (.output/tests/mpx-work),
 BENCH_RUNS (pairs per cell, 10), BENCH_CASES (comma list of cases: seed,
 pool, pingpong, sched-pipe, pinned, true, and of sections: probes, itself, analysis;
-default all), BENCH_TOOLS (comma list of configs: mpxtrace,
+default all), BENCH_TOOLS (comma list of configs: mpxtrace, mpxtrace-b,
 noprobes, summary, floor, floor-lookup, runqlat, offcputime, perf, bpftrace),
 BENCH_STEAL_PCT, BENCH_LOAD_PCT.  `overhead.py python` runs only the Python
 probes' section.
@@ -63,6 +64,7 @@ import tempfile
 import time
 
 MPXTRACE = os.environ.get("MPXTRACE", "./mpxtrace")
+MPXTRACE_B = os.environ.get("MPXTRACE_B", "")
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 FLOOR = os.environ.get("FLOOR", os.path.join(ROOT, ".output/bench/floor"))
@@ -428,6 +430,10 @@ def configs():
         ("floor-lookup", "floor --lookup: one hash lookup", plain,
          launcher_wrap([FLOOR, "--lookup", "--"])),
     ]
+    if MPXTRACE_B:
+        # Another build beside this one, in the same rounds (A/B).
+        out.insert(1, ("mpxtrace-b", "mpxtrace B (%s)" % MPXTRACE_B, plain,
+                       launcher_wrap([MPXTRACE_B, "-o", "/dev/null", "--"])))
     for key, path, links in (("runqlat", "/usr/sbin/runqlat", 3),
                              ("offcputime", "/usr/sbin/offcputime", 1)):
         if os.path.exists(path):
@@ -450,7 +456,7 @@ def selected(env, keys):
     return lambda k: not want or k in want
 
 
-SUMMARY_CONFIGS = ("mpxtrace", "summary", "floor", "floor-lookup")
+SUMMARY_CONFIGS = ("mpxtrace", "mpxtrace-b", "summary", "floor", "floor-lookup")
 
 
 def applies(case, config):

@@ -170,6 +170,14 @@ static void fold_record(uint8_t *rec, uint32_t type)
 		e->prev_pid = fold_tid(e->prev_pid);
 		e->next_pid = fold_tid(e->next_pid);
 		e->stack_id = e->stack_id % 6 - 1;
+		e->next_waker_tid = fold_tid(e->next_waker_tid);
+		/* Queued up to 1 ms before the switch's clock, and having
+		 * waited up to 1 ms more elsewhere. */
+		v = e->next_queued % 1000000;
+		e->next_queued = e->next_queued && e->rq_clock < MPX_TF_MAX_U64 &&
+				 e->rq_clock > v ? e->rq_clock - v : 0;
+		e->next_run_delay &= MPX_TF_MAX_U64 - 1;
+		e->next_waking_ts = e->next_waking_ts ? h->ts - e->next_waking_ts % 100000 : 0;
 		break;
 	}
 	case MPX_EV_WAKEUP: {

@@ -20,7 +20,7 @@ import os, struct, sys, zlib
 d = sys.argv[1]
 
 # Offsets of tid/pid fields per record type (include/events.h).
-TIDS = {1: (64, 68, 72, 76), 2: (24, 28, 32, 36), 3: (16, 20, 24, 28),
+TIDS = {1: (64, 68, 72, 76, 92), 2: (24, 28, 32, 36), 3: (16, 20, 24, 28),
         4: (16, 20, 24), 5: (136, 140), 6: (16, 20), 7: (48, 52, 56, 60),
         8: (72, 76), 9: (16, 20), 10: (24, 28), 11: (24, 28)}
 
@@ -63,6 +63,11 @@ def ev_seed(payload):
                     names.setdefault(tid, 8 + len(names) - 1)
                     struct.pack_into("<I", rec, f, names[tid])
                 struct.pack_into("<Q", rec, 0, max(0, ts - t0 + 1000))
+                if typ == 1:
+                    (clk,) = struct.unpack_from("<Q", rec, 56)
+                    q, _, w = struct.unpack_from("<QQQ", rec, 96)
+                    struct.pack_into("<Q", rec, 96, clk - q if q and clk > q else 0)
+                    struct.pack_into("<Q", rec, 112, ts - w if w else 0)
                 if typ == 2:
                     (w,) = struct.unpack_from("<Q", rec, 16)
                     struct.pack_into("<Q", rec, 16, ts - w if w else 0)

@@ -848,3 +848,171 @@ TEST(seed_root_checks_against_base)
 	}
 	teardown(&s, &m);
 }
+
+/* ---- wakeups rebuilt from the switch-in (MPX_SW_QUEUED) --------------- */
+
+/* tid switches in at ts; it was put on this run queue at rq clock `queued`
+ * (the switch's clock is rq_clock) after waiting run_delay in all; waking_ts
+ * and waker from its last sched_waking (0: none). */
+static void scn__in_queued(struct scn *s, uint64_t ts, uint32_t tid, uint64_t rq_clock,
+			   uint64_t queued, uint64_t run_delay, uint64_t waking_ts,
+			   uint32_t waker)
+{
+	struct mpx_switch e = mk_switch(ts, s->cpu, 0, 0, 0, kc(0, 0, 0), tid,
+					scn__pid(s, tid));
+
+	e.flags |= MPX_SW_QUEUED;
+	e.rq_clock = rq_clock;
+	e.next_queued = queued;
+	e.next_run_delay = run_delay;
+	e.next_waking_ts = waking_ts;
+	e.next_waker_tid = waker;
+	scn__add(s, &e, sizeof(e));
+}
+
+/* The blocked interval of t that ends at ts. */
+static const struct mpx_ival *iv_ending(const struct mpx_task *t, uint64_t ts)
+{
+	size_t i;
+
+	for (i = 0; i < t->niv; i++)
+		if (t->iv[i].end == ts)
+			return &t->iv[i];
+	return NULL;
+}
+
+/* Without a sched_wakeup record: the enqueue time the switch-in carries
+ * starts the woken wait, and the last sched_waking names the waker. */
+TEST(wakeup_rebuilt_from_enqueue_time)
+{
+	const struct mpx_ival *v;
+	struct mpx_model m;
+	struct mpx_task *t;
+	struct scn s;
+
+	setup(&s, &m);
+	scn__fork(&s, 1000, PARENT, CHILD, 0, "child");
+	scn__wakeup_new(&s, 1000, CHILD);
+	scn__in(&s, 2000, CHILD);				/* runq_wakeup 1000 */
+	scn__out(&s, 7000, CHILD, S_INT, kc(5000, 1000, 1));	/* oncpu 5000 */
+	/* Queued 1500 before this switch (rq clock 500000 - 498500): woken
+	 * at 11500 by PARENT, whose sched_waking came at 11400. */
+	scn__in_queued(&s, 13000, CHILD, 500000, 498500, 1000, 11400, PARENT);
+	scn__out(&s, 14000, CHILD, S_DEAD, kc(6000, 2500, 2));	/* oncpu 1000 */
+	scn__apply(&s, &m);
+
+	t = task(&m, CHILD);
+	if (t) {
+		ASSERT_BUCKETS(t, 6000, 2500, 0, 4500, 0, 0);
+		ASSERT_EQ(t->nwakeups, 2);
+		ASSERT_EQ(t->last_waker_tid, PARENT);
+		v = iv_ending(t, 11500);
+		if (ASSERT_NOT_NULL(v)) {
+			ASSERT_EQ(v->state, MPX_TS_SLEEP);
+			ASSERT_EQ(v->waker_tid, PARENT);
+			ASSERT_EQ(v->waking_ns, 11400);
+		}
+		ASSERT_CLEAN(t);
+		ASSERT_CHECK_EXACT(t, 6000, 2500);
+	}
+	teardown(&s, &m);
+}
+
+/* Moved to another CPU while queued: the kernel added the first CPU's wait
+ * to run_delay and queued it again here; the wait is both. */
+TEST(wakeup_rebuilt_across_a_move)
+{
+	struct mpx_model m;
+	struct mpx_task *t;
+	struct scn s;
+
+	setup(&s, &m);
+	scn__fork(&s, 1000, PARENT, CHILD, 0, "child");
+	scn__wakeup_new(&s, 1000, CHILD);
+	scn__in(&s, 2000, CHILD);
+	scn__out(&s, 7000, CHILD, S_INT, kc(5000, 1000, 1));
+	/* 700 on the first CPU, 800 here: woken at 11500. */
+	scn__in_queued(&s, 13000, CHILD, 900000, 899200, 1700, 0, 0);
+	scn__out(&s, 14000, CHILD, S_DEAD, kc(6000, 2500, 2));
+	scn__apply(&s, &m);
+
+	t = task(&m, CHILD);
+	if (t) {
+		ASSERT_BUCKETS(t, 6000, 2500, 0, 4500, 0, 0);
+		ASSERT_EQ(t->last_waker_tid, 0);
+		ASSERT_CHECK_EXACT(t, 6000, 2500);
+	}
+	teardown(&s, &m);
+}
+
+/* The switch's clock was stale (not updated after a wakeup preemption):
+ * event time ahead of it by 400 ns more than the CPU's least offset.
+ * The kernel's wait ends at the stale clock; the traced one at the switch. */
+TEST(wakeup_rebuilt_with_a_stale_clock)
+{
+	struct mpx_model m;
+	struct mpx_task *t;
+	struct scn s;
+
+	setup(&s, &m);
+	scn__fork(&s, 1000, PARENT, CHILD, 0, "child");
+	scn__wakeup_new(&s, 1000, CHILD);
+	scn__in(&s, 2000, CHILD);
+	scn__out(&s, 7000, CHILD, S_INT, kc(5000, 1000, 1));
+	/* Another CPU-0 switch with a fresh clock: offset 100. */
+	scn__in_queued(&s, 8000, PARENT, 7900, 0, 0, 0, 0);
+	/* 13000 - 12500 = 500 = 100 + a lag of 400; queued 1000 before the
+	 * stale clock: woken at 13000 - 1400. */
+	scn__in_queued(&s, 13000, CHILD, 12500, 11500, 1000, 0, 0);
+	scn__out(&s, 14000, CHILD, S_DEAD, kc(6000 + 400, 2000, 2));
+	evbuf__sort(&s.eb);
+	ASSERT_EQ(model__calibrate_clocks(&m, &s.eb), 0);
+	scn__apply(&s, &m);
+
+	t = task(&m, CHILD);
+	if (t) {
+		ASSERT_BUCKETS(t, 6000, 2400, 0, 4600, 0, 0);
+		ASSERT_EQ(t->wake_charge_ns, 400);
+	}
+	teardown(&s, &m);
+}
+
+/* A sched_waking from before the task went to sleep (a wakeup of the running
+ * task, ttwu_runnable) names no waker of this sleep; one just before it
+ * does (woken while it was getting off the CPU); a preempted task's
+ * switch-in rebuilds nothing; a wait longer than the gap starts with it. */
+TEST(wakeup_rebuilt_only_for_a_sleep)
+{
+	struct mpx_model m;
+	struct mpx_task *t;
+	struct scn s;
+
+	setup(&s, &m);
+	scn__fork(&s, 1000, PARENT, CHILD, 0, "child");
+	scn__wakeup_new(&s, 1000, CHILD);
+	scn__in(&s, 2000, CHILD);
+	scn__out(&s, 100000, CHILD, S_INT, kc(98000, 1000, 1));
+	scn__in_queued(&s, 121000, CHILD, 50000, 49000, 1000, 3000, PARENT);
+	scn__out(&s, 122000, CHILD, S_RUN, kc(99000, 2000, 2));	/* preempted */
+	scn__in_queued(&s, 123000, CHILD, 52000, 51000, 2000, 0, 0);
+	scn__out(&s, 124000, CHILD, S_INT, kc(100000, 3000, 3));
+	/* Woken 5 us before it finished going to sleep; queued "before" it
+	 * (another CPU's clock): the wait starts at the switch-out. */
+	scn__in_queued(&s, 125000, CHILD, 60000, 58000, 3000, 119000, PARENT + 1);
+	scn__out(&s, 126000, CHILD, S_DEAD, kc(101000, 4000, 4));
+	scn__apply(&s, &m);
+
+	t = task(&m, CHILD);
+	if (t) {
+		/* runq_wakeup 1000 + 1000 + 1000, runq_preempt 1000,
+		 * sleep 20000. */
+		ASSERT_BUCKETS(t, 101000, 3000, 1000, 20000, 0, 0);
+		ASSERT_EQ(t->nwakeups, 3);
+		ASSERT_EQ(t->last_waker_tid, PARENT + 1);
+		if (ASSERT_NOT_NULL(iv_ending(t, 120000)))
+			ASSERT_EQ(iv_ending(t, 120000)->waker_tid, 0);
+		if (ASSERT_NOT_NULL(iv_ending(t, 124000)))
+			ASSERT_EQ(iv_ending(t, 124000)->waker_tid, 0);
+	}
+	teardown(&s, &m);
+}
