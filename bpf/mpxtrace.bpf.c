@@ -548,7 +548,7 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 	__u32 next_tid = MPX_READ(btf, next, pid);
 	__u32 prev_pid = 0, next_pid = 0, state;
 	struct mpx_track *t, *pt = NULL;
-	bool ptr = false, ntr = false, rss = false, have_queued = false;
+	bool ptr = false, ntr = false, rss = false;
 	__u64 queued = 0, queued_rd = 0, wk_ts = 0;
 	__s32 stack_id = -1;
 	__u64 ts, *rqc, steal = 0, rq_clock = 0;
@@ -584,16 +584,14 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 	if (next_tid && (t = track_get(next, next_tid, btf))) {
 		next_pid = t->pid;
 		ntr = true;
-		/* Who woke next (sched_waking), and since when it waits on
-		 * this run queue: the kernel's own enqueue time. */
+		/* Who woke next last (sched_waking: user space keeps it
+		 * only when it came after next went to sleep, so it is not
+		 * cleared), and since when next waits on this run queue:
+		 * the kernel's own enqueue time. */
 		wk_ts = t->waking_ts;
 		wk_tid = t->waker_tid;
-		t->waking_ts = 0;
-		if (bpf_core_field_exists(next->sched_info.last_queued)) {
-			queued = MPX_READ(btf, next, sched_info.last_queued);
-			queued_rd = MPX_READ(btf, next, sched_info.run_delay);
-			have_queued = true;
-		}
+		queued = MPX_READ(btf, next, sched_info.last_queued);
+		queued_rd = MPX_READ(btf, next, sched_info.run_delay);
 	}
 	if (!ptr && !ntr)
 		return 0;
@@ -605,9 +603,7 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 	e.next_tid = ntr ? next_tid : 0;
 	e.next_pid = next_pid;
 	e.prev_state = state;
-	e.flags = preempt ? MPX_SW_PREEMPT : 0;
-	if (have_queued)
-		e.flags |= MPX_SW_QUEUED;
+	e.flags = preempt ? MPX_SW_PREEMPT | MPX_SW_QUEUED : MPX_SW_QUEUED;
 	e.stack_id = stack_id;
 	e.next_waker_tid = wk_ts ? wk_tid : 0;
 	e.next_queued = queued;
@@ -685,23 +681,20 @@ int BPF_PROG(sched_waking_raw, struct task_struct *p)
 }
 
 /*
- * sched_wakeup(_new) fires after the task is on a run queue.  Where tasks
- * have sched_info, the switch-in says when that was (next_queued) and the
- * waker comes from sched_waking: only a new task's first wakeup is written
- * (it names the fork's first run-queue wait before any switch).
+ * sched_wakeup(_new) fires after the task is on a run queue.  Only a new
+ * task's first wakeup is loaded in event mode (it starts the fork's first
+ * run-queue wait): a woken task's switch-in says when it was queued
+ * (next_queued) and sched_waking names its waker.
  */
 static __always_inline int handle_wakeup(struct task_struct *p, __u32 flags, bool btf)
 {
-	__u32 tid;
+	__u32 tid = MPX_READ(btf, p, pid);
 	struct mpx_wakeup e;
 	struct mpx_track *t;
 	__u64 ts;
 
 	if (summary_mode)
-		return summ_wakeup(p, MPX_READ(btf, p, pid));
-	if (!(flags & MPX_WK_NEW) && bpf_core_field_exists(p->sched_info.last_queued))
-		return 0;
-	tid = MPX_READ(btf, p, pid);
+		return summ_wakeup(p, tid);
 	t = track_get(p, tid, btf);
 	if (!t)
 		return 0;

@@ -22,9 +22,8 @@
 
 enum mpx_ev_type {
 	MPX_EV_SWITCH = 1,	/* sched_switch with prev and/or next tracked */
-	MPX_EV_WAKEUP = 2,	/* sched_wakeup_new of a tracked task; sched_wakeup
-				 * too where tasks lack sched_info (else a switch-in
-				 * says when the task was queued: MPX_SW_QUEUED) */
+	MPX_EV_WAKEUP = 2,	/* sched_wakeup_new of a tracked task (a woken task's
+				 * switch-in says when it was queued: MPX_SW_QUEUED) */
 	MPX_EV_FORK = 3,	/* sched_process_fork: new thread or process */
 	MPX_EV_EXEC = 4,	/* sched_process_exec */
 	MPX_EV_EXIT = 5,	/* sched_process_exit: one per thread */
@@ -59,7 +58,7 @@ enum mpx_ev_type {
 #define MPX_SW_PREEMPT		0x01	/* kernel preemption (SM_PREEMPT) */
 #define MPX_SW_IOWAIT		0x02	/* prev->in_iowait at switch-out */
 #define MPX_SW_DELAYED		0x04	/* prev stays queued: EEVDF delayed dequeue */
-#define MPX_SW_QUEUED		0x08	/* next_queued and next_run_delay are valid */
+#define MPX_SW_QUEUED		0x08	/* next_queued and next_run_delay are set */
 
 /* mpx_wakeup.flags */
 #define MPX_WK_NEW		0x01	/* sched_wakeup_new (first wakeup after fork) */

@@ -544,6 +544,57 @@ static void switch_out(struct mpx_model *m, const struct mpx_switch *e)
 static void on_wakeup(struct mpx_model *m, const struct mpx_wakeup *e);
 
 /*
+ * How long next waited to run when it switched in, at most `most`: the
+ * wait on this CPU in its run queue's clock (rq_clock - next_queued, what
+ * sched_info_arrive() adds to run_delay), what it waited on other CPUs
+ * before a move (run_delay's growth since its switch-out), and how far
+ * this switch's clock lagged event time.
+ */
+static uint64_t queued_wait(const struct mpx_model *m, const struct mpx_task *t,
+			    const struct mpx_switch *e, uint64_t most)
+{
+	uint64_t wait = 0, d;
+	int64_t lag;
+
+	if (e->rq_clock > e->next_queued)
+		wait = e->rq_clock - e->next_queued;
+	if (wait > most)
+		wait = most;
+	if (t->have_last && e->next_run_delay > t->k_last.run_delay) {
+		d = e->next_run_delay - t->k_last.run_delay;
+		wait = d < most - wait ? wait + d : most;
+	}
+	lag = clock_lag(m, e);
+	if (lag > 0)
+		wait = (uint64_t)lag < most - wait ? wait + (uint64_t)lag : most;
+	return wait;
+}
+
+/*
+ * With --wakeup-events a woken wait began at sched_wakeup: compare the
+ * start the enqueue time gives (the self-check reports the differences).
+ */
+static void compare_wake(struct mpx_model *m, const struct mpx_task *t,
+			 const struct mpx_switch *e)
+{
+	uint64_t wait;
+	int64_t dev;
+
+	if (t->state != MPX_TS_RUNQ_WAKEUP || t->wake_rec_ns != t->state_ns ||
+	    !e->next_queued || e->hdr.ts < t->state_ns)
+		return;
+	/* Up to a second earlier than the record, no more (hostile input). */
+	wait = queued_wait(m, t, e, e->hdr.ts - t->state_ns + 1000000000ull);
+	if (wait > e->hdr.ts)
+		return;
+	dev = (int64_t)(e->hdr.ts - wait) - (int64_t)t->state_ns;
+	m->xwake_n++;
+	m->xwake_sum_ns += dev;
+	if ((dev < 0 ? -dev : dev) > (m->xwake_max_ns < 0 ? -m->xwake_max_ns : m->xwake_max_ns))
+		m->xwake_max_ns = dev;
+}
+
+/*
  * A sleeping task switched in with its enqueue time (MPX_SW_QUEUED): the
  * wakeup the kernel did not report, rebuilt.  The wait on this CPU is
  * rq_clock - next_queued in the run queue's clock (what sched_info_arrive()
@@ -555,9 +606,8 @@ static void on_wakeup(struct mpx_model *m, const struct mpx_wakeup *e);
 static void wake_from_queue(struct mpx_model *m, struct mpx_task *t,
 			    const struct mpx_switch *e)
 {
-	uint64_t span, wait = 0, d, since;
+	uint64_t span, wait, since;
 	struct mpx_wakeup w;
-	int64_t lag;
 
 	switch (t->state) {
 	case MPX_TS_SLEEP:
@@ -573,17 +623,7 @@ static void wake_from_queue(struct mpx_model *m, struct mpx_task *t,
 	if (!e->next_queued || e->hdr.ts < t->state_ns)
 		return;
 	span = e->hdr.ts - t->state_ns;
-	if (e->rq_clock > e->next_queued)
-		wait = e->rq_clock - e->next_queued;
-	if (wait > span)
-		wait = span;
-	if (t->have_last && e->next_run_delay > t->k_last.run_delay) {
-		d = e->next_run_delay - t->k_last.run_delay;
-		wait = d < span - wait ? wait + d : span;
-	}
-	lag = clock_lag(m, e);
-	if (lag > 0)
-		wait = (uint64_t)lag < span - wait ? wait + (uint64_t)lag : span;
+	wait = queued_wait(m, t, e, span);
 
 	memset(&w, 0, sizeof(w));
 	w.hdr.ts = e->hdr.ts - wait;
@@ -609,8 +649,10 @@ static void switch_in(struct mpx_model *m, const struct mpx_switch *e)
 
 	if (!t)
 		return;
-	if (e->flags & MPX_SW_QUEUED)
+	if (e->flags & MPX_SW_QUEUED) {
+		compare_wake(m, t, e);
 		wake_from_queue(m, t, e);
+	}
 	if (t->state == MPX_TS_RUNNING)
 		t->missed_out++;
 	set_state(m, t, e->hdr.ts, MPX_TS_RUNNING);
@@ -641,6 +683,7 @@ static void on_wakeup(struct mpx_model *m, const struct mpx_wakeup *e)
 			t->sleep_as_rd_ns += e->hdr.ts - t->moved_asleep_ns;
 		t->moved_asleep_ns = 0;
 		set_state(m, t, e->hdr.ts, MPX_TS_RUNQ_WAKEUP);
+		t->wake_rec_ns = e->flags & MPX_WK_NEW ? 0 : e->hdr.ts;
 		t->nwakeups++;
 		if (e->flags & MPX_WK_WAKER_KNOWN) {
 			t->last_waker_tid = e->waker_tid;

@@ -453,7 +453,7 @@ static bool has_summ(struct mpxtrace_bpf *skel, const char *base)
 
 /* Load the tp_btf or the raw_tp twin of each hook whose tracepoint exists. */
 static int set_autoload(struct mpxtrace_bpf *skel, bool raw, const int nargs[NTP],
-			bool rss_exact, bool summary, char missing[64])
+			const struct collect_opts *o, char missing[64])
 {
 	struct bpf_program *p;
 
@@ -472,14 +472,19 @@ static int set_autoload(struct mpxtrace_bpf *skel, bool raw, const int nargs[NTP
 		if (is_summ)
 			base[l - 5] = '\0';
 		if (!strcmp(base, "rss_stat_exact")) {
-			bpf_program__set_autoload(p, rss_exact);
+			bpf_program__set_autoload(p, o->rss_exact);
 			continue;
 		}
 		i = tp_index(base);
-		/* Summary mode does not name wakers: no sched_waking. */
+		/* Summary mode does not name wakers: no sched_waking.  The
+		 * event mode has a woken task's enqueue time from its switch-in
+		 * (sched_info.last_queued): no sched_wakeup unless asked. */
 		bpf_program__set_autoload(p, is_raw == raw && i >= 0 && nargs[i] >= 0 &&
-					  !(summary && !strcmp(base, "sched_waking")) &&
-					  (is_summ ? summary : !(summary && has_summ(skel, base))));
+					  !(o->summary && !strcmp(base, "sched_waking")) &&
+					  !(!o->summary && !o->wakeup_events &&
+					    !strcmp(base, "sched_wakeup")) &&
+					  (is_summ ? o->summary :
+					   !(o->summary && has_summ(skel, base))));
 		/* The scheduler hooks are the tool: without them, nothing. */
 		if (is_raw == raw && i >= 0 && i <= tp_index("task_rename") && nargs[i] < 0 &&
 		    strcmp(base, "task_rename") && strcmp(base, "sched_process_free")) {
@@ -551,7 +556,7 @@ static int open_load(struct collector *c, const struct collect_opts *o, bool raw
 		bpf_map__set_max_entries(c->skel->maps.summ, 1);
 		bpf_map__set_max_entries(c->skel->maps.summ_done, 1);
 	}
-	err = set_autoload(c->skel, raw, nargs, o->rss_exact, o->summary, c->missing_tp);
+	err = set_autoload(c->skel, raw, nargs, o, c->missing_tp);
 	if (err) {
 		mpxtrace_bpf__destroy(c->skel);
 		c->skel = NULL;

@@ -28,6 +28,7 @@ struct collect_opts {
 	enum mpx_attach attach;
 	bool rss_exact;		/* kmem:rss_stat (classic tracepoint, via tracefs) */
 	bool summary;		/* per-task totals in the kernel, no events (summary.h) */
+	bool wakeup_events;	/* sched_wakeup records too (event mode) */
 };
 
 struct collector;

@@ -105,6 +105,7 @@ struct mpx_task {
 	int32_t cur_reason;		/* attributes of the open interval */
 	uint8_t cur_flags;
 	uint64_t pending_wake_ns;	/* woken while still running (race) */
+	uint64_t wake_rec_ns;		/* the woken wait began at this wakeup */
 	uint32_t pending_waker_tid;
 	uint64_t new_ns;		/* fork to first wakeup (in runq_wakeup) */
 
@@ -196,6 +197,10 @@ struct mpx_model {
 	uint64_t nomem;		/* intervals lost to allocation failure */
 	uint64_t orphan_events;	/* events for tids never seen forked */
 	uint64_t stale_events;	/* events older than the task's state */
+	/* sched_wakeup against the enqueue time (--wakeup-events): woken
+	 * waits compared, sum and largest of (enqueue - wakeup) */
+	uint64_t xwake_n;
+	int64_t xwake_sum_ns, xwake_max_ns;
 	bool summary;		/* --summary: totals only, no intervals, requests
 				 * or memory samples (see summary.h) */
 };

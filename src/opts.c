@@ -72,6 +72,7 @@ enum {
 	OPT_PYTHON_PROBES,
 	OPT_PY_FUNCTIONS,
 	OPT_SUMMARY,
+	OPT_WAKEUP_EVENTS,
 };
 
 static const struct argp_option options[] = {
@@ -126,6 +127,9 @@ static const struct argp_option options[] = {
 	{ "summary", OPT_SUMMARY, NULL, 0,
 	  "Per-task totals kept in the kernel, no event stream: bounded overhead for "
 	  "long runs; no wait reasons, critical path or memory samples (a command only)", 3 },
+	{ "wakeup-events", OPT_WAKEUP_EVENTS, NULL, 0,
+	  "Also record sched_wakeup: woken waits start at it, not at the kernel's "
+	  "enqueue time, which the self-check then compares with it", 3 },
 	{ NULL, 0, NULL, 0, "Help:", 4 },
 	{ "help", 'h', NULL, 0, "Show this help and exit", 4 },
 	{ "version", 'V', NULL, 0, "Show the version and exit", 4 },
@@ -352,6 +356,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_SUMMARY:
 		o->collect.summary = true;
 		break;
+	case OPT_WAKEUP_EVENTS:
+		o->collect.wakeup_events = true;
+		break;
 	case OPT_MAX_TASKS:
 		o->collect.max_tasks = num_arg("--max-tasks", arg, 16, 4194304);
 		break;
@@ -437,10 +444,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 				 w->bytes || w->ms || w->start_method || w->repeat))
 			usage_error("workload options (--tasks, --task, ...) need --mode");
 		if (o->collect.summary && (w->mode || o->cmd == MPX_CMD_RECORD || o->save ||
-					   o->perfetto || o->csv || o->html || o->py.functions))
+					   o->perfetto || o->csv || o->html || o->py.functions ||
+					   o->collect.wakeup_events))
 			usage_error("--summary keeps totals, not events: it traces a command "
 				    "after --, without --mode, record, --save, --perfetto, --csv, "
-				    "--html or --py-functions");
+				    "--html, --py-functions or --wakeup-events");
 		if (w->start_method && w->runtime == MPX_RT_NATIVE)
 			usage_error("--start-method applies to the python runtime only");
 		if (o->py.functions && o->py.off)

@@ -296,6 +296,14 @@ void report__json_fields(const struct mpx_report *r, struct json_writer *w,
 	jw_kv_s64(w, "max_blkio_dev_ns", c->max_blkio_dev_ns);
 	jw_kv_double(w, "max_blkio_dev_pct", c->max_blkio_dev_pct);
 	jw_kv_bool(w, "pass", c->pass);
+	/* --wakeup-events: the enqueue time each woken wait's start comes
+	 * from, against sched_wakeup (enqueue - wakeup). */
+	if (r->m->xwake_n) {
+		jw_kv_u64(w, "wakeups_compared", r->m->xwake_n);
+		jw_kv_s64(w, "enqueue_vs_wakeup_mean_ns",
+			  r->m->xwake_sum_ns / (int64_t)r->m->xwake_n);
+		jw_kv_s64(w, "enqueue_vs_wakeup_worst_ns", r->m->xwake_max_ns);
+	}
 	jw_end_object(w);
 
 	if (!r->m->summary)

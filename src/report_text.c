@@ -218,6 +218,12 @@ static void selfcheck(const struct mpx_report *r, FILE *f)
 		"  in tracepoint time the worst deviations are %+.3f / %+.3f ms\n",
 		ms(c->wake_charge_ns), ms(c->unexec_ns),
 		sms(c->max_raw_oncpu_dev_ns), sms(c->max_raw_runq_dev_ns));
+	if (r->m->xwake_n)
+		fprintf(f, "  woken waits begin at the kernel's enqueue time; against sched_wakeup\n"
+			"  (%llu waits): mean %+.2f us, worst %+.2f us\n",
+			(unsigned long long)r->m->xwake_n,
+			(double)r->m->xwake_sum_ns / (double)r->m->xwake_n / 1e3,
+			(double)r->m->xwake_max_ns / 1e3);
 	if (c->blkio_checked)
 		fprintf(f, "  block IO wait vs delay accounting (%u tasks): worst %+.3f ms "
 			"(%.2f%%), bound max(5%%, 0.1 ms)\n", c->blkio_checked,

@@ -393,6 +393,40 @@ def test_alternating_blocking_sites_named(c):
 
 
 @checked
+def test_woken_waits_from_the_enqueue_time(c):
+    """A woken task's wait starts at the kernel's enqueue time, read at its
+    switch-in (no sched_wakeup record): every sleep of a ping-pong ends in
+    one (wakeups = the kernel's voluntary switches), and with
+    --wakeup-events that start agrees with sched_wakeup's to a microsecond
+    on average."""
+    rounds = 3000
+    for opts in ([], ["--wakeup-events"]):
+        what = " ".join(opts) or "default"
+        r = trace(work("pingpong", rounds, 8), opts)
+        if not expect_traced(c, r):
+            return
+        ping = [t for t in r.report["tasks"] if t["kernel"].get("nvcsw", 0) > rounds // 2]
+        c.eq("%s: ping-pong tasks" % what, len(ping), 2)
+        woken = 0
+        for t in ping:
+            nv = t["kernel"]["nvcsw"]
+            c.between("%s: tid %d wakeups vs nvcsw %d" % (what, t["tid"], nv),
+                      t["wakeups"], nv - 2 - nv // 100, nv + 2 + nv // 100)
+            woken += t["wakeups"]
+        chk = r.report["check"]
+        if not opts:
+            c.true("%s: nothing compared" % what, "wakeups_compared" not in chk, str(chk))
+            continue
+        n = chk.get("wakeups_compared", 0)
+        c.between("%s: woken waits compared" % what, n, woken * 9 // 10, woken + 2)
+        c.between("%s: mean enqueue - wakeup (ns)" % what,
+                  chk.get("enqueue_vs_wakeup_mean_ns", 10 ** 9), -1000, 1000)
+        c.note("%s: %d compared, mean %+d ns, worst %+d ns"
+               % (what, n, chk.get("enqueue_vs_wakeup_mean_ns", 0),
+                  chk.get("enqueue_vs_wakeup_worst_ns", 0)))
+
+
+@checked
 def test_two_burners_pinned_to_one_cpu(c):
     cpu = idlest_cpu()
     r = trace(work("pinned", 2, cpu, 200))
