@@ -681,10 +681,10 @@ int BPF_PROG(sched_waking_raw, struct task_struct *p)
 }
 
 /*
- * sched_wakeup(_new) fires after the task is on a run queue.  Only a new
- * task's first wakeup is loaded in event mode (it starts the fork's first
- * run-queue wait): a woken task's switch-in says when it was queued
- * (next_queued) and sched_waking names its waker.
+ * sched_wakeup(_new) fires after the task is on a run queue.  The event mode
+ * loads sched_wakeup_new only (a fork's first run-queue wait), unless
+ * --wakeup-events asks for sched_wakeup too: a woken task's switch-in says
+ * when it was queued (next_queued) and sched_waking names its waker.
  */
 static __always_inline int handle_wakeup(struct task_struct *p, __u32 flags, bool btf)
 {

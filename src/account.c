@@ -404,6 +404,41 @@ static uint64_t seg_oncpu(const struct mpx_task *t)
 }
 
 /*
+ * After a switch-in that was never reported: a woken task's wait began
+ * at its enqueue time, which only that switch-in carried.  The kernel's
+ * run_delay grew by what it waited: as much of the sleep before the run
+ * as the traced run-queue time falls short of that becomes a woken wait.
+ */
+static void missed_wake(struct mpx_model *m, struct mpx_task *t,
+			const struct mpx_kcounters *k)
+{
+	uint64_t drd, runq = 0;
+	size_t i;
+
+	if (k->run_delay <= t->k_last.run_delay)
+		return;
+	drd = k->run_delay - t->k_last.run_delay;
+	for (i = t->seg_iv; i < t->niv; i++)
+		if (t->iv[i].state == MPX_TS_RUNQ_WAKEUP || t->iv[i].state == MPX_TS_RUNQ_PREEMPT)
+			runq += t->iv[i].end - t->iv[i].start;
+	if (runq >= drd)
+		return;
+	/* The newest interval off the CPU is the sleep the wakeup ended. */
+	for (i = t->niv; i-- > t->seg_iv;) {
+		enum mpx_tstate s = (enum mpx_tstate)t->iv[i].state;
+
+		if (s == MPX_TS_RUNNING)
+			continue;
+		if (s == MPX_TS_SLEEP || s == MPX_TS_DSLEEP || s == MPX_TS_BLKIO ||
+		    s == MPX_TS_UNKNOWN) {
+			convert_tail(m, t, true, s, MPX_TS_RUNQ_WAKEUP, drd - runq);
+			t->nwakeups++;
+		}
+		break;
+	}
+}
+
+/*
  * Called at a switch-out with the kernel's counters k, after the time since
  * the previous switch-out has been closed into intervals.  clean: the task
  * was seen switching in, so the traced run is complete.
@@ -453,6 +488,7 @@ static void reconcile(struct mpx_model *m, struct mpx_task *t,
 		/* The kernel saw more running than we did: a switch-in was never
 		 * reported.  The task ran up to this switch-out. */
 		convert_tail(m, t, false, MPX_TS_UNKNOWN, MPX_TS_RUNNING, dexec - on);
+		missed_wake(m, t, k);
 	} else if (dexec < on) {
 		/* We saw more running than the kernel: a switch-out and
 		 * switch-in pair was lost; the task was really off CPU. */

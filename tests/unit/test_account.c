@@ -1016,3 +1016,36 @@ TEST(wakeup_rebuilt_only_for_a_sleep)
 	}
 	teardown(&s, &m);
 }
+
+/* A woken task's switch-in, the one record that says when it was queued,
+ * was lost: the run_delay the kernel counted meanwhile turns the end of the
+ * sleep before the run into a woken wait. */
+TEST(missed_switch_in_of_a_woken_task)
+{
+	const uint64_t X = 8000;
+	struct mpx_model m;
+	struct mpx_task *t;
+	struct scn s;
+
+	setup(&s, &m);
+	scn__fork(&s, 1000, PARENT, CHILD, 0, "child");
+	scn__wakeup_new(&s, 1000, CHILD);
+	scn__in(&s, 2000, CHILD);				/* runq_wakeup 1000 */
+	scn__out(&s, 5000, CHILD, S_INT, kc(3000, 1000, 1));	/* oncpu 3000 */
+	/* queued at 10000, switched in at 12000 (lost), ran X */
+	scn__out(&s, 20000, CHILD, S_INT, kc(3000 + X, 3000, 2));
+	scn__in_queued(&s, 30500, CHILD, 70500, 70000, 3000, 0, 0);
+	scn__out(&s, 31000, CHILD, S_DEAD, kc(11500, 3500, 3));	/* oncpu 500 */
+	scn__apply(&s, &m);
+
+	t = task(&m, CHILD);
+	if (t) {
+		ASSERT_BUCKETS(t, 3000 + X + 500, 1000 + 2000 + 500, 0, 15000, 0, 0);
+		ASSERT_LIFETIME(t, 1000, 31000);
+		ASSERT_EQ(t->reconciled_ns, X + 2000);
+		ASSERT_EQ(t->nwakeups, 3);
+		ASSERT_EQ(t->missed_in, 1);
+		ASSERT_CHECK_EXACT(t, 11500, 3500);
+	}
+	teardown(&s, &m);
+}
