@@ -396,7 +396,8 @@ def test_alternating_blocking_sites_named(c):
 def test_woken_waits_from_the_enqueue_time(c):
     """A woken task's wait starts at the kernel's enqueue time, read at its
     switch-in (no sched_wakeup record): every sleep of a ping-pong ends in
-    one (wakeups = the kernel's voluntary switches), and with
+    one (wakeups = the kernel's voluntary switches), the self-check holds,
+    and with
     --wakeup-events that start agrees with sched_wakeup's to a microsecond
     on average."""
     rounds = 3000
@@ -416,6 +417,9 @@ def test_woken_waits_from_the_enqueue_time(c):
         chk = r.report["check"]
         if not opts:
             c.true("%s: nothing compared" % what, "wakeups_compared" not in chk, str(chk))
+            # 6,000 short woken waits: the run-queue time agrees with
+            # run_delay (sched_wakeup's, ~0.3 us late each, would not).
+            check_report(c, r.report, r.steal_ns)
             continue
         n = chk.get("wakeups_compared", 0)
         c.between("%s: woken waits compared" % what, n, woken * 9 // 10, woken + 2)
