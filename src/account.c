@@ -403,6 +403,13 @@ static uint64_t seg_oncpu(const struct mpx_task *t)
 	return on;
 }
 
+/* States a wakeup ends (a new task's first one included). */
+static bool wakeable(enum mpx_tstate s)
+{
+	return s == MPX_TS_SLEEP || s == MPX_TS_DSLEEP || s == MPX_TS_BLKIO ||
+	       s == MPX_TS_NEW || s == MPX_TS_UNKNOWN;
+}
+
 /*
  * After a switch-in that was never reported: a woken task's wait began
  * at its enqueue time, which only that switch-in carried.  The kernel's
@@ -429,8 +436,7 @@ static void missed_wake(struct mpx_model *m, struct mpx_task *t,
 
 		if (s == MPX_TS_RUNNING)
 			continue;
-		if (s == MPX_TS_SLEEP || s == MPX_TS_DSLEEP || s == MPX_TS_BLKIO ||
-		    s == MPX_TS_UNKNOWN) {
+		if (wakeable(s)) {
 			convert_tail(m, t, true, s, MPX_TS_RUNQ_WAKEUP, drd - runq);
 			t->nwakeups++;
 		}
@@ -645,16 +651,8 @@ static void wake_from_queue(struct mpx_model *m, struct mpx_task *t,
 	uint64_t span, wait, since;
 	struct mpx_wakeup w;
 
-	switch (t->state) {
-	case MPX_TS_SLEEP:
-	case MPX_TS_DSLEEP:
-	case MPX_TS_BLKIO:
-	case MPX_TS_NEW:
-	case MPX_TS_UNKNOWN:
-		break;
-	default:
+	if (!wakeable(t->state))
 		return;		/* already runnable (preempted, or woken new) */
-	}
 	/* No enqueue time, or a stale event: the gap stays asleep. */
 	if (!e->next_queued || e->hdr.ts < t->state_ns)
 		return;
@@ -709,12 +707,7 @@ static void on_wakeup(struct mpx_model *m, const struct mpx_wakeup *e)
 	if (!t)
 		return;
 	was = t->state;
-	switch (t->state) {
-	case MPX_TS_SLEEP:
-	case MPX_TS_DSLEEP:
-	case MPX_TS_BLKIO:
-	case MPX_TS_NEW:
-	case MPX_TS_UNKNOWN:
+	if (wakeable(was)) {
 		if (t->moved_asleep_ns && t->moved_asleep_ns < e->hdr.ts)
 			t->sleep_as_rd_ns += e->hdr.ts - t->moved_asleep_ns;
 		t->moved_asleep_ns = 0;
@@ -731,14 +724,11 @@ static void on_wakeup(struct mpx_model *m, const struct mpx_wakeup *e)
 				t->iv[t->niv - 1].waking_ns = e->waking_ts;
 			}
 		}
-		break;
-	case MPX_TS_RUNNING:
+	} else if (was == MPX_TS_RUNNING) {
 		t->pending_wake_ns = e->hdr.ts;
 		t->pending_waker_tid = e->flags & MPX_WK_WAKER_KNOWN ? e->waker_tid : 0;
-		break;
-	default:
-		break;	/* already runnable: a wakeup of a queued task */
 	}
+	/* Else already runnable: a wakeup of a queued task. */
 }
 
 static void on_fork(struct mpx_model *m, const struct mpx_fork *e)
