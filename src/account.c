@@ -638,12 +638,9 @@ static void compare_wake(struct mpx_model *m, const struct mpx_task *t,
 
 /*
  * A sleeping task switched in with its enqueue time (MPX_SW_QUEUED): the
- * wakeup the kernel did not report, rebuilt.  The wait on this CPU is
- * rq_clock - next_queued in the run queue's clock (what sched_info_arrive()
- * adds to run_delay), plus what it waited on other CPUs before a move
- * (run_delay's growth since the switch-out), plus how far this switch's
- * clock lagged event time.  The waker is the last sched_waking, when it
- * came after the task went to sleep (or just before: two CPUs' times).
+ * wakeup no record reported, rebuilt queued_wait() before the switch-in
+ * (never before the sleep began).  The waker is the last sched_waking, when
+ * it came after the task went to sleep (or just before: two CPUs' times).
  */
 static void wake_from_queue(struct mpx_model *m, struct mpx_task *t,
 			    const struct mpx_switch *e)
