@@ -9,6 +9,13 @@
  * 1% equals the 200 us floor (20 ms): so pct <= 1.0 exactly when in bounds,
  * and a 10 us miss on a 20 us figure does not read as 50%.
  */
+/* A sum of the per-task lag and steal totals, which a corrupt trace can
+ * make as large as it likes, as a deviation. */
+static int64_t sat64(__int128 v)
+{
+	return v > INT64_MAX ? INT64_MAX : v < INT64_MIN ? INT64_MIN : (int64_t)v;
+}
+
 static double pct(int64_t dev, uint64_t ref)
 {
 	double d = dev < 0 ? -(double)dev : (double)dev;
@@ -51,11 +58,10 @@ void check__task(const struct mpx_task *t, struct mpx_task_check *c)
 	 * switch-outs that left the task runnable (re-enqueued on the lagging
 	 * clock); fork-to-first-wakeup is not in it (run_delay starts at the
 	 * enqueue). */
-	c->oncpu_dev_ns = c->raw_oncpu_dev_ns + (int64_t)t->clk_in_ns -
-			  (int64_t)t->clk_out_ns - (int64_t)t->steal_ns;
-	c->runq_dev_ns = c->raw_runq_dev_ns - (int64_t)t->clk_in_ns +
-			 (int64_t)t->clk_out_preempt_ns - (int64_t)t->new_ns +
-			 (int64_t)t->sleep_as_rd_ns;
+	c->oncpu_dev_ns = sat64((__int128)c->raw_oncpu_dev_ns + t->clk_in_ns -
+				t->clk_out_ns - t->steal_ns);
+	c->runq_dev_ns = sat64((__int128)c->raw_runq_dev_ns - t->clk_in_ns +
+			       t->clk_out_preempt_ns - t->new_ns + t->sleep_as_rd_ns);
 	c->oncpu_dev_pct = pct(c->oncpu_dev_ns, c->kernel_exec_ns);
 	c->runq_dev_pct = pct(c->runq_dev_ns, c->kernel_run_delay_ns);
 	c->in_bounds = in_bounds(c->oncpu_dev_ns, c->kernel_exec_ns) &&
