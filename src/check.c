@@ -38,6 +38,7 @@ void check__task(const struct mpx_task *t, struct mpx_task_check *c)
 {
 	const struct mpx_kcounters *end;
 	uint64_t on, rq;
+	int64_t rq_dev;
 
 	memset(c, 0, sizeof(*c));
 	if (!t->have_base || !(t->have_final || t->have_exit))
@@ -64,8 +65,17 @@ void check__task(const struct mpx_task *t, struct mpx_task_check *c)
 			       t->clk_out_preempt_ns - t->new_ns + t->sleep_as_rd_ns);
 	c->oncpu_dev_pct = pct(c->oncpu_dev_ns, c->kernel_exec_ns);
 	c->runq_dev_pct = pct(c->runq_dev_ns, c->kernel_run_delay_ns);
+	/* Time the events could not place (a lost switch-out and switch-in)
+	 * may have been spent waiting to run: a run-queue shortfall up to it
+	 * is explained, not wrong. */
+	rq_dev = c->runq_dev_ns;
+	if (rq_dev < 0) {
+		uint64_t un = t->bucket[MPX_B_UNACCOUNTED], mag = 0 - (uint64_t)rq_dev;
+
+		rq_dev = un >= mag ? 0 : rq_dev + (int64_t)un;
+	}
 	c->in_bounds = in_bounds(c->oncpu_dev_ns, c->kernel_exec_ns) &&
-		       in_bounds(c->runq_dev_ns, c->kernel_run_delay_ns);
+		       in_bounds(rq_dev, c->kernel_run_delay_ns);
 	/* Delay accounting counts from try_to_block_task() with in_iowait to
 	 * the wakeup: our blkio intervals.  Only when it was on (a task that
 	 * blocked in IO and shows no delay had it off). */

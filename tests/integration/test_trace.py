@@ -396,8 +396,8 @@ def test_alternating_blocking_sites_named(c):
 def test_woken_waits_from_the_enqueue_time(c):
     """A woken task's wait starts at the kernel's enqueue time, read at its
     switch-in (no sched_wakeup record): every sleep of a ping-pong ends in
-    one (wakeups = the kernel's voluntary switches), the self-check holds,
-    and with
+    one (wakeups = the kernel's voluntary switches), the run-queue time
+    agrees with run_delay, and with
     --wakeup-events that start agrees with sched_wakeup's to a microsecond
     on average."""
     rounds = 3000
@@ -418,8 +418,14 @@ def test_woken_waits_from_the_enqueue_time(c):
         if not opts:
             c.true("%s: nothing compared" % what, "wakeups_compared" not in chk, str(chk))
             # 6,000 short woken waits: the run-queue time agrees with
-            # run_delay (sched_wakeup's, ~0.3 us late each, would not).
-            check_report(c, r.report, r.steal_ns)
+            # run_delay, in the self-check's bound (sched_wakeup's times,
+            # ~0.3 us late each, came out 0.5-1.1 ms short here).
+            c.eq("%s: lost events" % what, r.report["lost_events"], 0)
+            for t in ping:
+                k = t["kernel"]
+                bound = max(k["run_delay_ns"] // 100, 200000)
+                c.between("%s: tid %d run-queue vs run_delay (ns)" % (what, t["tid"]),
+                          k["runq_dev_ns"], -bound, bound)
             continue
         n = chk.get("wakeups_compared", 0)
         c.between("%s: woken waits compared" % what, n, woken * 9 // 10, woken + 2)

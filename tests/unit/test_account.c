@@ -1049,3 +1049,38 @@ TEST(missed_switch_in_of_a_woken_task)
 	}
 	teardown(&s, &m);
 }
+
+/* A lost switch-out and switch-in pair leaves its time unaccounted; the
+ * kernel's run_delay holds the part of it the task waited to run.  The
+ * self-check takes a run-queue shortfall up to the unaccounted time as
+ * explained, and no more. */
+TEST(runq_shortfall_within_unaccounted_time)
+{
+	const uint64_t W = 1000000;	/* 1 ms waited, above the 200 us floor */
+	struct mpx_task_check c;
+	struct mpx_model m;
+	struct mpx_task *t;
+	struct scn s;
+	int extra;
+
+	for (extra = 0; extra < 2; extra++) {
+		setup(&s, &m);
+		scn__fork(&s, 1000, PARENT, CHILD, 0, "child");
+		scn__wakeup_new(&s, 1000, CHILD);
+		scn__in(&s, 2000, CHILD);
+		/* ran 2000-3000, slept to 5000 (switch-out lost), waited W,
+		 * ran from 5000 + W (switch-in lost) to 6000 + W */
+		scn__out(&s, 6000 + W, CHILD, S_DEAD,
+			 kc(2000, 1000 + W + (extra ? 3 * W : 0), 2));
+		scn__apply(&s, &m);
+		t = task(&m, CHILD);
+		if (t) {
+			ASSERT_EQ(t->bucket[MPX_B_UNACCOUNTED], 2000 + W);
+			check__task(t, &c);
+			ASSERT_TRUE(c.valid);
+			ASSERT_EQ(c.runq_dev_ns, -(int64_t)(W + (extra ? 3 * W : 0)));
+			ASSERT_EQ(c.in_bounds, !extra);
+		}
+		teardown(&s, &m);
+	}
+}
