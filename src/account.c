@@ -312,23 +312,13 @@ struct mpx_task *model__seed_root(struct mpx_model *m, uint32_t tid, uint32_t pi
 static int64_t clock_offset(const struct mpx_model *m, unsigned int cpu, uint64_t ts)
 {
 	const int64_t *o;
-	int64_t best;
 	size_t w;
 
 	if (cpu >= m->nclk)
 		return INT64_MAX;
 	o = m->clk_off + cpu * m->clk_nwin;
 	w = ts <= m->clk_t0 ? 0 : (size_t)((ts - m->clk_t0) >> m->clk_shift);
-	if (w >= m->clk_nwin)
-		w = m->clk_nwin - 1;
-	/* The window and its neighbours: a window's least may come from a
-	 * switch whose clock was stale throughout. */
-	best = o[w];
-	if (w && o[w - 1] < best)
-		best = o[w - 1];
-	if (w + 1 < m->clk_nwin && o[w + 1] < best)
-		best = o[w + 1];
-	return best;
+	return o[w < m->clk_nwin ? w : m->clk_nwin - 1];
 }
 
 /* How far the switch's rq->clock lagged event time; -1: unknown. */
@@ -631,6 +621,7 @@ static void compare_wake(struct mpx_model *m, const struct mpx_task *t,
 		return;
 	dev = (int64_t)(e->hdr.ts - wait) - (int64_t)t->state_ns;
 	m->xwake_n++;
+	m->xwake_before += dev <= 1000;
 	m->xwake_sum_ns += dev;
 	if ((dev < 0 ? -dev : dev) > (m->xwake_max_ns < 0 ? -m->xwake_max_ns : m->xwake_max_ns))
 		m->xwake_max_ns = dev;
@@ -1050,11 +1041,21 @@ int model__calibrate_clocks(struct mpx_model *m, const struct evbuf *eb)
 		if (d < *o)
 			*o = d;
 	}
-	/* A window without switches takes its neighbour's (the earlier one
-	 * first): the clocks drift slowly. */
 	for (c = 0; c < ncpu; c++) {
-		int64_t *o = off + c * nwin;
+		int64_t *o = off + c * nwin, prev = INT64_MAX, cur;
 
+		/* The window and its neighbours: a window's least may come
+		 * from switches whose clock was stale throughout. */
+		for (w = 0; w < nwin; w++) {
+			cur = o[w];
+			if (prev < o[w])
+				o[w] = prev;
+			if (w + 1 < nwin && o[w + 1] < o[w])
+				o[w] = o[w + 1];
+			prev = cur;
+		}
+		/* A stretch without switches takes the nearest window's (the
+		 * earlier one first): the clocks drift slowly. */
 		for (w = 1; w < nwin; w++)
 			if (o[w] == INT64_MAX)
 				o[w] = o[w - 1];

@@ -188,7 +188,8 @@ struct mpx_model {
 	struct mpx_rss_sample *rss;
 	size_t nrss, rsscap;
 	int64_t *clk_off;		/* [cpu * clk_nwin + window]: least
-					 * (ts - rq_clock) of that CPU's switches */
+					 * (ts - rq_clock) of that CPU's switches
+					 * in the window and its neighbours */
 	size_t nclk;			/* CPUs in clk_off */
 	size_t clk_nwin;		/* windows per CPU */
 	uint64_t clk_t0;		/* start of window 0 */
@@ -199,7 +200,8 @@ struct mpx_model {
 	uint64_t stale_events;	/* events older than the task's state */
 	/* sched_wakeup against the enqueue time (--wakeup-events): woken
 	 * waits compared, sum and largest of (enqueue - wakeup) */
-	uint64_t xwake_n;
+	uint64_t xwake_n, xwake_before;	/* ... and how many enqueued at most
+					 * 1 us after their sched_wakeup */
 	int64_t xwake_sum_ns, xwake_max_ns;
 	bool summary;		/* --summary: totals only, no intervals, requests
 				 * or memory samples (see summary.h) */

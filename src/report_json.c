@@ -300,6 +300,7 @@ void report__json_fields(const struct mpx_report *r, struct json_writer *w,
 	 * from, against sched_wakeup (enqueue - wakeup). */
 	if (r->m->xwake_n) {
 		jw_kv_u64(w, "wakeups_compared", r->m->xwake_n);
+		jw_kv_u64(w, "wakeups_enqueued_before", r->m->xwake_before);
 		jw_kv_s64(w, "enqueue_vs_wakeup_mean_ns",
 			  r->m->xwake_sum_ns / (int64_t)r->m->xwake_n);
 		jw_kv_s64(w, "enqueue_vs_wakeup_worst_ns", r->m->xwake_max_ns);

@@ -397,9 +397,9 @@ def test_woken_waits_from_the_enqueue_time(c):
     """A woken task's wait starts at the kernel's enqueue time, read at its
     switch-in (no sched_wakeup record): every sleep of a ping-pong ends in
     one (wakeups = the kernel's voluntary switches), the run-queue time
-    agrees with run_delay, and with
-    --wakeup-events that start agrees with sched_wakeup's to a microsecond
-    on average."""
+    agrees with run_delay, and with --wakeup-events that start comes before
+    sched_wakeup's (95% or more, with 1 us of slack), a few us at most on
+    average."""
     rounds = 3000
     for opts in ([], ["--wakeup-events"]):
         what = " ".join(opts) or "default"
@@ -429,10 +429,17 @@ def test_woken_waits_from_the_enqueue_time(c):
             continue
         n = chk.get("wakeups_compared", 0)
         c.between("%s: woken waits compared" % what, n, woken * 9 // 10, woken + 2)
+        # The enqueue comes first (sched_wakeup follows the preemption
+        # check, which may send an IPI: 0.3-2 us here); a microsecond of
+        # slack for the two CPUs' clocks.  The mean: within a few us (one
+        # vCPU stolen between the two, 10 ms, moves it by 2 us).
+        c.between("%s: enqueued before sched_wakeup" % what,
+                  chk.get("wakeups_enqueued_before", 0), n * 95 // 100, n)
         c.between("%s: mean enqueue - wakeup (ns)" % what,
-                  chk.get("enqueue_vs_wakeup_mean_ns", 10 ** 9), -1000, 1000)
-        c.note("%s: %d compared, mean %+d ns, worst %+d ns"
-               % (what, n, chk.get("enqueue_vs_wakeup_mean_ns", 0),
+                  chk.get("enqueue_vs_wakeup_mean_ns", 10 ** 9), -5000, 1000)
+        c.note("%s: %d compared, %d enqueued before, mean %+d ns, worst %+d ns"
+               % (what, n, chk.get("wakeups_enqueued_before", 0),
+                  chk.get("enqueue_vs_wakeup_mean_ns", 0),
                   chk.get("enqueue_vs_wakeup_worst_ns", 0)))
 
 

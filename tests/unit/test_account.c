@@ -1084,3 +1084,38 @@ TEST(runq_shortfall_within_unaccounted_time)
 		teardown(&s, &m);
 	}
 }
+
+/* The scheduler clock drifts against event time (~0.5 us a second here):
+ * a lag is measured against the CPU's offset around that time, not the
+ * least of the whole run. */
+TEST(clock_lag_from_the_nearby_offset)
+{
+	const uint64_t T = 2000000000ull;	/* 2 s later: offset +1000 */
+	struct mpx_model m;
+	struct mpx_task *t;
+	struct scn s;
+
+	setup(&s, &m);
+	scn__fork(&s, 1000, PARENT, CHILD, 0, "child");
+	scn__wakeup_new(&s, 1000, CHILD);
+	scn__in(&s, 2000, CHILD);
+	scn__out(&s, 7000, CHILD, S_INT, kc(5000, 1000, 1));
+	/* Fresh clocks of CPU 0: offset 100 at the start, 1100 at T. */
+	scn__in_queued(&s, 8000, PARENT, 7900, 0, 0, 0, 0);
+	scn__in_queued(&s, T, PARENT, T - 1100, 0, 0, 0, 0);
+	/* A stale clock 500 behind, 1000 after T: queued 2000 before it,
+	 * so woken at T + 1000 - 500 - 2000. */
+	scn__in_queued(&s, T + 1000, CHILD, T + 1000 - 1600, T + 1000 - 3600, 1000, 0, 0);
+	scn__out(&s, T + 2000, CHILD, S_DEAD, kc(6000 + 500, 3000, 2));
+	evbuf__sort(&s.eb);
+	ASSERT_EQ(model__calibrate_clocks(&m, &s.eb), 0);
+	scn__apply(&s, &m);
+
+	t = task(&m, CHILD);
+	if (t) {
+		ASSERT_EQ(t->bucket[MPX_B_RUNQ_WAKEUP], 1000 + 2500);
+		ASSERT_EQ(t->bucket[MPX_B_SLEEP], T + 1000 - 2500 - 7000);
+		ASSERT_EQ(t->wake_charge_ns, 500);
+	}
+	teardown(&s, &m);
+}
