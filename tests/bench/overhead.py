@@ -122,6 +122,21 @@ def verdict(lo, hi, target, n=MIN_VERDICT_PAIRS):
     return "?"
 
 
+def against_lowest(ours, others):
+    """ours: self ratios of mpxtrace; others: {label: self ratios} of the
+    other tools.  The lowest other tool by median, and whether mpxtrace's
+    interval lies below its interval ("lower"), above it ("higher") or they
+    overlap ("cannot tell")."""
+    others = {k: v for k, v in others.items() if v}
+    if not ours or not others:
+        return None
+    label = min(sorted(others), key=lambda k: median(others[k]))
+    lo, hi = bootstrap_ci(ours)
+    olo, ohi = bootstrap_ci(others[label])
+    word = "lower" if hi < olo else "higher" if lo > ohi else "cannot tell"
+    return label, median(others[label]), olo, ohi, word
+
+
 def pair_order(attempt):
     """Untraced first on even attempts, traced first on odd ones."""
     return (False, True) if attempt % 2 == 0 else (True, False)
@@ -456,6 +471,7 @@ def selected(env, keys):
     return lambda k: not want or k in want
 
 
+OTHER_TOOLS = ("runqlat", "offcputime", "perf", "bpftrace")
 SUMMARY_CONFIGS = ("mpxtrace", "mpxtrace-b", "summary", "floor", "floor-lookup")
 
 
@@ -548,6 +564,14 @@ def tools_table(cases, cfgs):
         for key, label, off, on in cfgs:
             if (ck, key) in cells:
                 print(cell_line(label, cells[(ck, key)], target))
+        cmp = against_lowest(cells[(ck, "mpxtrace")].ratios("self")
+                             if (ck, "mpxtrace") in cells else [],
+                             {label: cells[(ck, key)].ratios("self")
+                              for key, label, off, on in cfgs
+                              if key in OTHER_TOOLS and (ck, key) in cells})
+        if cmp:
+            print("  mpxtrace against the lowest other tool, %s %s [%s,%s]: %s"
+                  % (cmp[0], num(cmp[1]), num(cmp[2]), num(cmp[3]), cmp[4]))
     return cells
 
 

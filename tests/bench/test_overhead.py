@@ -68,6 +68,18 @@ def test_verdict():
     assert o.fmt_ratio([1.0] * 8, 1.02).split()[-1] == "met"
 
 
+def test_against_lowest():
+    ours = [1.04, 1.05, 1.05, 1.06, 1.04, 1.05, 1.05, 1.06, 1.05, 1.04]
+    low = [1.01, 1.02, 1.02, 1.01, 1.02, 1.02, 1.01, 1.02, 1.01, 1.02]
+    high = [x + 0.1 for x in ours]
+    same = [x + 0.001 for x in ours]
+    label, med, lo, hi, word = o.against_lowest(ours, {"a": high, "b": low, "c": []})
+    assert label == "b" and lo <= med <= hi and word == "higher", (label, word)
+    assert o.against_lowest(ours, {"a": high})[4] == "lower"
+    assert o.against_lowest(ours, {"a": same})[4] == "cannot tell"
+    assert o.against_lowest(ours, {}) is None and o.against_lowest([], {"a": low}) is None
+
+
 def test_pair_order_alternates():
     assert [o.pair_order(i) for i in range(4)] == [(False, True), (True, False)] * 2
 
