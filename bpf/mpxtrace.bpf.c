@@ -549,10 +549,10 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 	__u32 prev_pid = 0, next_pid = 0, state;
 	struct mpx_track *t, *pt = NULL;
 	bool ptr = false, ntr = false, rss = false;
-	__u64 queued = 0, queued_rd = 0, wk_ts = 0;
+	__u64 queued = 0, queued_rd = 0, wk_ts = 0, pw_ts = 0;
 	__s32 stack_id = -1;
 	__u64 ts, *rqc, steal = 0, rq_clock = 0;
-	__u32 wk_tid = 0;
+	__u32 wk_tid = 0, pw_tid = 0;
 	struct mpx_switch e;
 	__u32 zero = 0;
 
@@ -580,6 +580,9 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 			stack_id = wait_stack(ctx, prev, pt, state, btf);
 		if (!(state & MPX_TASK_DEAD))
 			rss = rss_due(prev, pt, ts, btf);
+		/* In case its last switch-in was lost (see MPX_SW_PREV_WAKER). */
+		pw_ts = pt->waking_ts;
+		pw_tid = pt->waker_tid;
 	}
 	if (next_tid && (t = track_get(next, next_tid, btf))) {
 		next_pid = t->pid;
@@ -605,6 +608,11 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 	e.prev_state = state;
 	e.flags = preempt ? MPX_SW_PREEMPT | MPX_SW_QUEUED : MPX_SW_QUEUED;
 	e.stack_id = stack_id;
+	if (!ntr) {
+		e.flags |= MPX_SW_PREV_WAKER;
+		wk_ts = pw_ts;
+		wk_tid = pw_tid;
+	}
 	e.next_waker_tid = wk_ts ? wk_tid : 0;
 	e.next_queued = queued;
 	e.next_run_delay = queued_rd;

@@ -59,6 +59,9 @@ enum mpx_ev_type {
 #define MPX_SW_IOWAIT		0x02	/* prev->in_iowait at switch-out */
 #define MPX_SW_DELAYED		0x04	/* prev stays queued: EEVDF delayed dequeue */
 #define MPX_SW_QUEUED		0x08	/* next_queued and next_run_delay are set */
+#define MPX_SW_PREV_WAKER	0x10	/* next is not tracked: next_waker_tid and
+					 * next_waking_ts are prev's last sched_waking
+					 * (names the waker of a switch-in never seen) */
 
 /* mpx_wakeup.flags */
 #define MPX_WK_NEW		0x01	/* sched_wakeup_new (first wakeup after fork) */

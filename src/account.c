@@ -393,6 +393,24 @@ static uint64_t seg_oncpu(const struct mpx_task *t)
 	return on;
 }
 
+/* How far a wakeup may precede the switch-out it belongs to. */
+#define MPX_RACE_WINDOW_NS 10000
+
+/*
+ * Since when a sched_waking may be the one that ended the sleep starting at
+ * iv[i] (i == niv: the sleep still open, since state_ns): from the switch-in
+ * before it.  A waking while the task ran either ended this sleep as it began
+ * (two CPUs: the waker saw it going to sleep) or was of the running task
+ * (ttwu_runnable), after which going to sleep again takes a new wakeup with
+ * a newer sched_waking.
+ */
+static uint64_t waking_since(const struct mpx_task *t, size_t i, uint64_t start)
+{
+	if (i > 0 && t->iv[i - 1].state == MPX_TS_RUNNING && t->iv[i - 1].end == start)
+		return t->iv[i - 1].start;
+	return start > MPX_RACE_WINDOW_NS ? start - MPX_RACE_WINDOW_NS : 0;
+}
+
 /* States a wakeup ends (a new task's first one included). */
 static bool wakeable(enum mpx_tstate s)
 {
@@ -401,36 +419,46 @@ static bool wakeable(enum mpx_tstate s)
 }
 
 /*
- * After a switch-in that was never reported: a woken task's wait began
- * at its enqueue time, which only that switch-in carried.  The kernel's
- * run_delay grew by what it waited: as much of the sleep before the run
- * as the traced run-queue time falls short of that becomes a woken wait.
+ * After a switch-in that was never reported: a sleeping task was woken,
+ * and its wait began at its enqueue time, which only that switch-in
+ * carried.  The kernel's run_delay grew by what it waited: as much of the
+ * sleep before the run as the traced run-queue time falls short of that
+ * becomes a woken wait.  This switch-out names the waker (MPX_SW_PREV_WAKER).
  */
 static void missed_wake(struct mpx_model *m, struct mpx_task *t,
-			const struct mpx_kcounters *k)
+			const struct mpx_switch *e)
 {
-	uint64_t drd, runq = 0;
-	size_t i;
+	const struct mpx_kcounters *k = &e->prev_k;
+	uint64_t drd = 0, runq = 0;
+	enum mpx_tstate s;
+	size_t i, j;
 
-	if (k->run_delay <= t->k_last.run_delay)
+	/* The newest interval off the CPU: a sleep means it was woken. */
+	for (i = t->niv; i > t->seg_iv && t->iv[i - 1].state == MPX_TS_RUNNING; i--)
+		;
+	if (i == t->seg_iv || !wakeable(s = (enum mpx_tstate)t->iv[i - 1].state))
 		return;
-	drd = k->run_delay - t->k_last.run_delay;
-	for (i = t->seg_iv; i < t->niv; i++)
-		if (t->iv[i].state == MPX_TS_RUNQ_WAKEUP || t->iv[i].state == MPX_TS_RUNQ_PREEMPT)
-			runq += t->iv[i].end - t->iv[i].start;
-	if (runq >= drd)
-		return;
-	/* The newest interval off the CPU is the sleep the wakeup ended. */
-	for (i = t->niv; i-- > t->seg_iv;) {
-		enum mpx_tstate s = (enum mpx_tstate)t->iv[i].state;
-
-		if (s == MPX_TS_RUNNING)
-			continue;
-		if (wakeable(s)) {
-			convert_tail(m, t, true, s, MPX_TS_RUNQ_WAKEUP, drd - runq);
-			t->nwakeups++;
-		}
-		break;
+	i--;
+	t->nwakeups++;
+	if (k->run_delay > t->k_last.run_delay)
+		drd = k->run_delay - t->k_last.run_delay;
+	for (j = t->seg_iv; j < t->niv; j++)
+		if (t->iv[j].state == MPX_TS_RUNQ_WAKEUP || t->iv[j].state == MPX_TS_RUNQ_PREEMPT)
+			runq += t->iv[j].end - t->iv[j].start;
+	if (drd > runq) {
+		convert_tail(m, t, true, s, MPX_TS_RUNQ_WAKEUP, drd - runq);
+		/* What is left of the sleep (it stays at i when split). */
+		while (i > t->seg_iv && t->iv[i].state != s)
+			i--;
+	}
+	/* Its waker, from this switch-out: the task's last sched_waking, if
+	 * that came during the sleep. */
+	if (t->iv[i].state == s && (e->flags & MPX_SW_PREV_WAKER) && e->next_waker_tid &&
+	    e->next_waking_ts <= e->hdr.ts &&
+	    e->next_waking_ts >= waking_since(t, i, t->iv[i].start)) {
+		t->iv[i].waker_tid = e->next_waker_tid;
+		t->iv[i].waking_ns = e->next_waking_ts;
+		t->last_waker_tid = e->next_waker_tid;
 	}
 }
 
@@ -440,9 +468,10 @@ static void missed_wake(struct mpx_model *m, struct mpx_task *t,
  * was seen switching in, so the traced run is complete.
  */
 static void reconcile(struct mpx_model *m, struct mpx_task *t,
-		      const struct mpx_kcounters *k, bool clean, uint64_t steal,
-		      int64_t lag_out, bool preempted)
+		      const struct mpx_switch *e, bool clean, int64_t lag_out, bool preempted)
 {
+	const struct mpx_kcounters *k = &e->prev_k;
+	uint64_t steal = e->steal;
 	uint64_t dexec, dpc, on = seg_oncpu(t), st = 0;
 
 	if (!t->have_last || k->sum_exec_runtime < t->k_last.sum_exec_runtime ||
@@ -484,7 +513,7 @@ static void reconcile(struct mpx_model *m, struct mpx_task *t,
 		/* The kernel saw more running than we did: a switch-in was never
 		 * reported.  The task ran up to this switch-out. */
 		convert_tail(m, t, false, MPX_TS_UNKNOWN, MPX_TS_RUNNING, dexec - on);
-		missed_wake(m, t, k);
+		missed_wake(m, t, e);
 	} else if (dexec < on) {
 		/* We saw more running than the kernel: a switch-out and
 		 * switch-in pair was lost; the task was really off CPU. */
@@ -498,8 +527,6 @@ out:
 
 /* ---- event handlers --------------------------------------------------- */
 
-/* How far a wakeup may precede the switch-out it belongs to. */
-#define MPX_RACE_WINDOW_NS 10000
 
 static enum mpx_tstate classify(uint32_t raw, uint32_t flags)
 {
@@ -533,7 +560,7 @@ static void switch_out(struct mpx_model *m, const struct mpx_switch *e)
 	if (!clean)
 		t->missed_in++;
 	ns = classify(e->prev_state, e->flags);
-	reconcile(m, t, &e->prev_k, clean, e->steal, clock_lag(m, e),
+	reconcile(m, t, e, clean, clock_lag(m, e),
 		  ns == MPX_TS_RUNQ_PREEMPT);
 
 	if (ns == MPX_TS_DEAD) {
@@ -631,7 +658,7 @@ static void compare_wake(struct mpx_model *m, const struct mpx_task *t,
  * A sleeping task switched in with its enqueue time (MPX_SW_QUEUED): the
  * wakeup no record reported, rebuilt queued_wait() before the switch-in
  * (never before the sleep began).  The waker is the last sched_waking, when
- * it came after the task went to sleep (or just before: two CPUs' times).
+ * it came after the task's switch-in before the sleep (waking_since()).
  */
 static void wake_from_queue(struct mpx_model *m, struct mpx_task *t,
 			    const struct mpx_switch *e)
@@ -655,7 +682,7 @@ static void wake_from_queue(struct mpx_model *m, struct mpx_task *t,
 	w.tid = e->next_tid;
 	w.pid = e->next_pid;
 	w.target_cpu = e->hdr.cpu;
-	since = t->state_ns > MPX_RACE_WINDOW_NS ? t->state_ns - MPX_RACE_WINDOW_NS : 0;
+	since = waking_since(t, t->niv, t->state_ns);
 	if (e->next_waking_ts && e->next_waker_tid && e->next_waking_ts <= e->hdr.ts &&
 	    e->next_waking_ts >= since) {
 		w.waking_ts = e->next_waking_ts;

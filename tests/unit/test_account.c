@@ -977,9 +977,10 @@ TEST(wakeup_rebuilt_with_a_stale_clock)
 	teardown(&s, &m);
 }
 
-/* A sched_waking from before the task went to sleep (a wakeup of the running
- * task, ttwu_runnable) names no waker of this sleep; one just before it
- * does (woken while it was getting off the CPU); a preempted task's
+/* A sched_waking from before the run that preceded the sleep names no waker
+ * of it; one during that run does (woken while it was getting off the CPU:
+ * a wakeup of the running task, ttwu_runnable, would have left it running,
+ * and a later sleep would have had a newer one); a preempted task's
  * switch-in rebuilds nothing; a wait longer than the gap starts with it. */
 TEST(wakeup_rebuilt_only_for_a_sleep)
 {
@@ -992,13 +993,14 @@ TEST(wakeup_rebuilt_only_for_a_sleep)
 	scn__wakeup_new(&s, 1000, CHILD);
 	scn__in(&s, 2000, CHILD);
 	scn__out(&s, 100000, CHILD, S_INT, kc(98000, 1000, 1));
-	scn__in_queued(&s, 121000, CHILD, 50000, 49000, 1000, 3000, PARENT);
+	scn__in_queued(&s, 121000, CHILD, 50000, 49000, 1000, 1500, PARENT);
 	scn__out(&s, 122000, CHILD, S_RUN, kc(99000, 2000, 2));	/* preempted */
 	scn__in_queued(&s, 123000, CHILD, 52000, 51000, 2000, 0, 0);
 	scn__out(&s, 124000, CHILD, S_INT, kc(100000, 3000, 3));
-	/* Woken 5 us before it finished going to sleep; queued "before" it
-	 * (another CPU's clock): the wait starts at the switch-out. */
-	scn__in_queued(&s, 125000, CHILD, 60000, 58000, 3000, 119000, PARENT + 1);
+	/* Woken while it was going to sleep (sched_waking 500 ns before the
+	 * switch-out); queued "before" it (another CPU's clock): the wait
+	 * starts at the switch-out. */
+	scn__in_queued(&s, 125000, CHILD, 60000, 58000, 3000, 123500, PARENT + 1);
 	scn__out(&s, 126000, CHILD, S_DEAD, kc(101000, 4000, 4));
 	scn__apply(&s, &m);
 
@@ -1032,8 +1034,17 @@ TEST(missed_switch_in_of_a_woken_task)
 	scn__wakeup_new(&s, 1000, CHILD);
 	scn__in(&s, 2000, CHILD);				/* runq_wakeup 1000 */
 	scn__out(&s, 5000, CHILD, S_INT, kc(3000, 1000, 1));	/* oncpu 3000 */
-	/* queued at 10000, switched in at 12000 (lost), ran X */
-	scn__out(&s, 20000, CHILD, S_INT, kc(3000 + X, 3000, 2));
+	/* woken by PARENT at 9900, queued at 10000, switched in at 12000
+	 * (lost), ran X; the switch-out names the waker */
+	{
+		struct mpx_switch e = mk_switch(20000, s.cpu, CHILD, CHILD, S_INT,
+						kc(3000 + X, 3000, 2), 0, 0);
+
+		e.flags |= MPX_SW_PREV_WAKER;
+		e.next_waker_tid = PARENT;
+		e.next_waking_ts = 9900;
+		scn__add(&s, &e, sizeof(e));
+	}
 	scn__in_queued(&s, 30500, CHILD, 70500, 70000, 3000, 0, 0);
 	scn__out(&s, 31000, CHILD, S_DEAD, kc(11500, 3500, 3));	/* oncpu 500 */
 	scn__apply(&s, &m);
@@ -1045,6 +1056,11 @@ TEST(missed_switch_in_of_a_woken_task)
 		ASSERT_EQ(t->reconciled_ns, X + 2000);
 		ASSERT_EQ(t->nwakeups, 3);
 		ASSERT_EQ(t->missed_in, 1);
+		if (ASSERT_NOT_NULL(iv_ending(t, 10000))) {
+			ASSERT_EQ(iv_ending(t, 10000)->state, MPX_TS_SLEEP);
+			ASSERT_EQ(iv_ending(t, 10000)->waker_tid, PARENT);
+			ASSERT_EQ(iv_ending(t, 10000)->waking_ns, 9900);
+		}
 		ASSERT_CHECK_EXACT(t, 11500, 3500);
 	}
 	teardown(&s, &m);
