@@ -588,9 +588,9 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 		next_pid = t->pid;
 		ntr = true;
 		/* Who woke next last (sched_waking: user space keeps it
-		 * only when it came after next went to sleep, so it is not
-		 * cleared), and since when next waits on this run queue:
-		 * the kernel's own enqueue time. */
+		 * only when it came after next's switch-in before its sleep,
+		 * so it is not cleared), and since when next waits on this
+		 * run queue: the kernel's own enqueue time. */
 		wk_ts = t->waking_ts;
 		wk_tid = t->waker_tid;
 		queued = MPX_READ(btf, next, sched_info.last_queued);
@@ -606,9 +606,11 @@ static __always_inline int handle_switch(__u64 *ctx, bool preempt,
 	e.next_tid = ntr ? next_tid : 0;
 	e.next_pid = next_pid;
 	e.prev_state = state;
-	e.flags = preempt ? MPX_SW_PREEMPT | MPX_SW_QUEUED : MPX_SW_QUEUED;
+	e.flags = preempt ? MPX_SW_PREEMPT : 0;
 	e.stack_id = stack_id;
-	if (!ntr) {
+	if (ntr) {
+		e.flags |= MPX_SW_QUEUED;
+	} else {
 		e.flags |= MPX_SW_PREV_WAKER;
 		wk_ts = pw_ts;
 		wk_tid = pw_tid;
