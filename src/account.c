@@ -58,7 +58,8 @@ void model__free(struct mpx_model *m)
 	free(m->reqs);
 	free(m->rss);
 	free(m->lost);
-	free(m->clk_off);
+	free(m->clk_pt);
+	free(m->clk_at);
 	reasons__free(&m->reasons);
 	free(m->hkey);
 	free(m->hval);
@@ -308,17 +309,59 @@ struct mpx_task *model__seed_root(struct mpx_model *m, uint32_t tid, uint32_t pi
 	return t;
 }
 
-/* The least (ts - rq_clock) of cpu's switches around ts; INT64_MAX: unknown. */
+/* The clocks drift apart by less than this many ns per second. */
+#define MPX_CLK_DRIFT_PPM	20
+
+/* v's offset carried to ts at the largest drift. */
+static int64_t clk_reach(const struct mpx_clk_pt *v, uint64_t ts)
+{
+	uint64_t d = ts > v->t ? ts - v->t : v->t - ts;
+
+	return v->off + (int64_t)(d / (1000000 / MPX_CLK_DRIFT_PPM));
+}
+
+/*
+ * cpu's (ts - rq_clock) for a fresh clock at ts: on the lower hull of its
+ * switches (model__calibrate_clocks()), or lower where a hull point nearby
+ * allows it at the largest drift (a stale switch can be a hull point at
+ * either end, or make a segment steep).  INT64_MAX: unknown.
+ */
 static int64_t clock_offset(const struct mpx_model *m, unsigned int cpu, uint64_t ts)
 {
-	const int64_t *o;
-	size_t w;
+	const struct mpx_clk_pt *h;
+	size_t lo, hi, mid, len, k;
+	int64_t best, r;
 
-	if (cpu >= m->nclk)
+	if (cpu >= m->nclk || m->clk_at[cpu + 1] == m->clk_at[cpu])
 		return INT64_MAX;
-	o = m->clk_off + cpu * m->clk_nwin;
-	w = ts <= m->clk_t0 ? 0 : (size_t)((ts - m->clk_t0) >> m->clk_shift);
-	return o[w < m->clk_nwin ? w : m->clk_nwin - 1];
+	h = m->clk_pt + m->clk_at[cpu];
+	len = m->clk_at[cpu + 1] - m->clk_at[cpu];
+	lo = 0;
+	hi = len - 1;
+	if (ts <= h[0].t) {
+		hi = 0;
+		best = h[0].off;
+	} else if (ts >= h[len - 1].t) {
+		lo = len - 1;
+		best = h[len - 1].off;
+	} else {
+		while (hi - lo > 1) {	/* h[lo].t < ts < h[hi].t */
+			mid = lo + (hi - lo) / 2;
+			if (h[mid].t <= ts)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		best = (int64_t)(h[lo].off + ((__int128)h[hi].off - h[lo].off) *
+					     (__int128)(ts - h[lo].t) /
+					     (__int128)(h[hi].t - h[lo].t));
+	}
+	for (k = lo ? lo - 1 : 0; k <= hi + 1 && k < len; k++) {
+		r = clk_reach(&h[k], ts);
+		if (r < best)
+			best = r;
+	}
+	return best;
 }
 
 /* How far the switch's rq->clock lagged event time; -1: unknown. */
@@ -1025,76 +1068,95 @@ int model__set_exact_rss(struct mpx_model *m, uint32_t pid, uint64_t peak, uint6
 	return n ? 0 : -ENOENT;
 }
 
-#define MPX_CLK_SHIFT_MIN	26	/* 67 ms windows */
-#define MPX_CLK_NWIN_MAX	4096
+/* (b - a) x (c - a) > 0: c lies above the line through a and b. */
+static bool above(const struct mpx_clk_pt *a, const struct mpx_clk_pt *b,
+		  const struct mpx_clk_pt *c)
+{
+	__int128 x1 = (__int128)b->t - a->t, y1 = (__int128)b->off - a->off;
+	__int128 x2 = (__int128)c->t - a->t, y2 = (__int128)c->off - a->off;
+
+	return x1 * y2 - y1 * x2 > 0;
+}
 
 int model__calibrate_clocks(struct mpx_model *m, const struct evbuf *eb)
 {
-	uint64_t lo = UINT64_MAX, hi = 0;
-	unsigned int shift = MPX_CLK_SHIFT_MIN, ncpu = 0;
-	size_t i, nwin, c, w;
-	int64_t *off;
+	unsigned int ncpu = 0, c;
+	struct mpx_clk_pt *pt;
+	size_t i, *n, at;
 
-	free(m->clk_off);
-	m->clk_off = NULL;
-	m->nclk = m->clk_nwin = 0;
+	free(m->clk_pt);
+	free(m->clk_at);
+	m->clk_pt = NULL;
+	m->clk_at = NULL;
+	m->nclk = 0;
 	for (i = 0; i < eb->n; i++) {
 		const struct mpx_switch *e = (const void *)evbuf__get(eb, i);
 
-		if (e->hdr.type != MPX_EV_SWITCH || !e->rq_clock || e->hdr.cpu >= 1024)
-			continue;
-		lo = e->hdr.ts < lo ? e->hdr.ts : lo;
-		hi = e->hdr.ts > hi ? e->hdr.ts : hi;
-		ncpu = e->hdr.cpu >= ncpu ? e->hdr.cpu + 1u : ncpu;
+		if (e->hdr.type == MPX_EV_SWITCH && e->rq_clock && e->hdr.cpu < 1024 &&
+		    e->hdr.cpu >= ncpu)
+			ncpu = e->hdr.cpu + 1u;
 	}
 	if (!ncpu)
 		return 0;
-	while (shift < 63 && ((hi - lo) >> shift) >= MPX_CLK_NWIN_MAX)
-		shift++;
-	nwin = (size_t)((hi - lo) >> shift) + 1;
-	off = malloc(ncpu * nwin * sizeof(*off));
-	if (!off)
+	n = calloc(ncpu + 1, sizeof(*n));
+	if (!n)
 		return -ENOMEM;
-	for (i = 0; i < ncpu * nwin; i++)
-		off[i] = INT64_MAX;
 	for (i = 0; i < eb->n; i++) {
 		const struct mpx_switch *e = (const void *)evbuf__get(eb, i);
-		int64_t d, *o;
+
+		if (e->hdr.type == MPX_EV_SWITCH && e->rq_clock && e->hdr.cpu < 1024)
+			n[e->hdr.cpu + 1]++;
+	}
+	for (c = 0; c < ncpu; c++)
+		n[c + 1] += n[c];	/* n[c]: where CPU c's points start */
+	pt = malloc((n[ncpu] ? n[ncpu] : 1) * sizeof(*pt));
+	if (!pt) {
+		free(n);
+		return -ENOMEM;
+	}
+	m->clk_at = calloc(ncpu + 1, sizeof(*m->clk_at));
+	if (!m->clk_at) {
+		free(n);
+		free(pt);
+		return -ENOMEM;
+	}
+	/* Each CPU's lower hull of (ts, ts - rq_clock), the events being in
+	 * time order: a switch whose clock was fresh lies on the line the two
+	 * clocks drift along, a stale one above it. */
+	for (c = 0; c < ncpu; c++)
+		m->clk_at[c] = n[c];	/* hull end so far */
+	for (i = 0; i < eb->n; i++) {
+		const struct mpx_switch *e = (const void *)evbuf__get(eb, i);
+		struct mpx_clk_pt p;
+		size_t *end;
 
 		if (e->hdr.type != MPX_EV_SWITCH || !e->rq_clock || e->hdr.cpu >= 1024)
 			continue;
-		d = (int64_t)(e->hdr.ts - e->rq_clock);
-		o = &off[e->hdr.cpu * nwin + ((e->hdr.ts - lo) >> shift)];
-		if (d < *o)
-			*o = d;
-	}
-	for (c = 0; c < ncpu; c++) {
-		int64_t *o = off + c * nwin, prev = INT64_MAX, cur;
-
-		/* The window and its neighbours: a window's least may come
-		 * from switches whose clock was stale throughout. */
-		for (w = 0; w < nwin; w++) {
-			cur = o[w];
-			if (prev < o[w])
-				o[w] = prev;
-			if (w + 1 < nwin && o[w + 1] < o[w])
-				o[w] = o[w + 1];
-			prev = cur;
+		c = e->hdr.cpu;
+		end = &m->clk_at[c];
+		p.t = e->hdr.ts;
+		p.off = (int64_t)(e->hdr.ts - e->rq_clock);
+		if (*end > n[c] && pt[*end - 1].t == p.t) {
+			if (pt[*end - 1].off <= p.off)
+				continue;
+			(*end)--;
 		}
-		/* A stretch without switches takes the nearest window's (the
-		 * earlier one first): the clocks drift slowly. */
-		for (w = 1; w < nwin; w++)
-			if (o[w] == INT64_MAX)
-				o[w] = o[w - 1];
-		for (w = nwin - 1; w > 0; w--)
-			if (o[w - 1] == INT64_MAX)
-				o[w - 1] = o[w];
+		while (*end - n[c] >= 2 && !above(&pt[*end - 2], &pt[*end - 1], &p))
+			(*end)--;
+		pt[(*end)++] = p;
 	}
-	m->clk_off = off;
+	/* clk_at[c]..clk_at[c + 1]: CPU c's hull (moved together). */
+	for (at = 0, c = 0; c < ncpu; c++) {
+		size_t len = m->clk_at[c] - n[c];
+
+		memmove(pt + at, pt + n[c], len * sizeof(*pt));
+		m->clk_at[c] = at;
+		at += len;
+	}
+	m->clk_at[ncpu] = at;
+	free(n);
+	m->clk_pt = pt;
 	m->nclk = ncpu;
-	m->clk_nwin = nwin;
-	m->clk_t0 = lo;
-	m->clk_shift = shift;
 	return 0;
 }
 

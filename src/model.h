@@ -187,13 +187,12 @@ struct mpx_model {
 	size_t nreqs, reqcap;
 	struct mpx_rss_sample *rss;
 	size_t nrss, rsscap;
-	int64_t *clk_off;		/* [cpu * clk_nwin + window]: least
-					 * (ts - rq_clock) of that CPU's switches
-					 * in the window and its neighbours */
-	size_t nclk;			/* CPUs in clk_off */
-	size_t clk_nwin;		/* windows per CPU */
-	uint64_t clk_t0;		/* start of window 0 */
-	unsigned int clk_shift;		/* log2 of a window's length, ns */
+	struct mpx_clk_pt {
+		uint64_t t;		/* a switch's event time */
+		int64_t off;		/* its ts - rq_clock */
+	} *clk_pt;			/* each CPU's lower hull of them */
+	size_t *clk_at;			/* CPU c's: clk_pt[clk_at[c], clk_at[c + 1]) */
+	size_t nclk;			/* CPUs in clk_at */
 	uint64_t nevents;
 	uint64_t nomem;		/* intervals lost to allocation failure */
 	uint64_t orphan_events;	/* events for tids never seen forked */
@@ -232,9 +231,10 @@ int model__set_exact_rss(struct mpx_model *m, uint32_t pid, uint64_t peak, uint6
 int model__add_lost(struct mpx_model *m, uint32_t tid, uint64_t n);
 /*
  * Calibrate each CPU's scheduler clock against event time from the switch
- * records of eb, before model__apply(): the least (ts - rq_clock) of each
- * CPU's switches in windows of at least 67 ms (the two clocks drift apart,
- * here by about 0.5 us a second), at most 4096 windows per CPU.
+ * records of eb (in time order), before model__apply(): the lower hull of
+ * each CPU's (ts, ts - rq_clock).  A fresh clock's switches lie on the line
+ * the two clocks drift along (about 0.5 us a second here), a stale one's
+ * above it: the hull follows the drift and bridges stretches of stale ones.
  */
 int model__calibrate_clocks(struct mpx_model *m, const struct evbuf *eb);
 /* A task record for tid started at ts, unfed (summary mode fills it). */

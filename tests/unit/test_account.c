@@ -1135,3 +1135,37 @@ TEST(clock_lag_from_the_nearby_offset)
 	}
 	teardown(&s, &m);
 }
+
+/* A stretch where a CPU's only switches had a stale clock (an idle CPU
+ * whose switch-ins follow wakeups): its offset comes from the fresh
+ * switches on either side, along the drift. */
+TEST(clock_lag_across_stale_switches)
+{
+	const uint64_t T = 2000000000ull;	/* offset 100 at 8000, 1100 at T */
+	const uint64_t H = T / 2 + 4000;	/* there about 600 */
+	struct mpx_model m;
+	struct mpx_task *t;
+	struct scn s;
+
+	setup(&s, &m);
+	scn__fork(&s, 1000, PARENT, CHILD, 0, "child");
+	scn__wakeup_new(&s, 1000, CHILD);
+	scn__in(&s, 2000, CHILD);
+	scn__out(&s, 7000, CHILD, S_INT, kc(5000, 1000, 1));
+	scn__in_queued(&s, 8000, PARENT, 7900, 0, 0, 0, 0);
+	scn__in_queued(&s, T, PARENT, T - 1100, 0, 0, 0, 0);
+	/* At H the clock is 1000 behind: 400 more than the drift explains;
+	 * queued 2000 before it. */
+	scn__in_queued(&s, H, CHILD, H - 1000, H - 3000, 1000, 0, 0);
+	scn__out(&s, H + 1000, CHILD, S_DEAD, kc(6000 + 400, 3000, 2));
+	evbuf__sort(&s.eb);
+	ASSERT_EQ(model__calibrate_clocks(&m, &s.eb), 0);
+	scn__apply(&s, &m);
+
+	t = task(&m, CHILD);
+	if (t) {
+		ASSERT_EQ(t->bucket[MPX_B_RUNQ_WAKEUP], 1000 + 2400);
+		ASSERT_EQ(t->wake_charge_ns, 400);
+	}
+	teardown(&s, &m);
+}
