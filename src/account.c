@@ -1155,7 +1155,10 @@ int model__calibrate_clocks(struct mpx_model *m, const struct evbuf *eb)
 	}
 	m->clk_at[ncpu] = at;
 	free(n);
-	m->clk_pt = pt;
+	/* A few points per CPU are left of one per switch. */
+	m->clk_pt = realloc(pt, (at ? at : 1) * sizeof(*pt));
+	if (!m->clk_pt)
+		m->clk_pt = pt;
 	m->nclk = ncpu;
 	return 0;
 }
