@@ -424,16 +424,16 @@ static void convert_tail(struct mpx_model *m, struct mpx_task *t, bool match_fro
 	}
 }
 
-/* Time spent running in the current segment, from its intervals. */
-static uint64_t seg_oncpu(const struct mpx_task *t)
+/* Time of the current segment in state a or b, from its intervals. */
+static uint64_t seg_time(const struct mpx_task *t, enum mpx_tstate a, enum mpx_tstate b)
 {
-	uint64_t on = 0;
+	uint64_t ns = 0;
 	size_t i;
 
 	for (i = t->seg_iv; i < t->niv; i++)
-		if (t->iv[i].state == MPX_TS_RUNNING)
-			on += t->iv[i].end - t->iv[i].start;
-	return on;
+		if (t->iv[i].state == a || t->iv[i].state == b)
+			ns += t->iv[i].end - t->iv[i].start;
+	return ns;
 }
 
 /* How far a wakeup may precede the switch-out it belongs to. */
@@ -472,9 +472,9 @@ static void missed_wake(struct mpx_model *m, struct mpx_task *t,
 			const struct mpx_switch *e)
 {
 	const struct mpx_kcounters *k = &e->prev_k;
-	uint64_t drd = 0, runq = 0;
+	uint64_t drd = 0, runq;
 	enum mpx_tstate s;
-	size_t i, j;
+	size_t i;
 
 	/* The newest interval off the CPU: a sleep means it was woken. */
 	for (i = t->niv; i > t->seg_iv && t->iv[i - 1].state == MPX_TS_RUNNING; i--)
@@ -485,9 +485,7 @@ static void missed_wake(struct mpx_model *m, struct mpx_task *t,
 	t->nwakeups++;
 	if (k->run_delay > t->k_last.run_delay)
 		drd = k->run_delay - t->k_last.run_delay;
-	for (j = t->seg_iv; j < t->niv; j++)
-		if (t->iv[j].state == MPX_TS_RUNQ_WAKEUP || t->iv[j].state == MPX_TS_RUNQ_PREEMPT)
-			runq += t->iv[j].end - t->iv[j].start;
+	runq = seg_time(t, MPX_TS_RUNQ_WAKEUP, MPX_TS_RUNQ_PREEMPT);
 	if (drd > runq) {
 		convert_tail(m, t, true, s, MPX_TS_RUNQ_WAKEUP, drd - runq);
 		/* What is left of the sleep (it stays at i when split). */
@@ -515,7 +513,7 @@ static void reconcile(struct mpx_model *m, struct mpx_task *t,
 {
 	const struct mpx_kcounters *k = &e->prev_k;
 	uint64_t steal = e->steal;
-	uint64_t dexec, dpc, on = seg_oncpu(t), st = 0;
+	uint64_t dexec, dpc, on = seg_time(t, MPX_TS_RUNNING, MPX_TS_RUNNING), st = 0;
 
 	if (!t->have_last || k->sum_exec_runtime < t->k_last.sum_exec_runtime ||
 	    k->pcount < t->k_last.pcount)
@@ -1078,6 +1076,14 @@ static bool above(const struct mpx_clk_pt *a, const struct mpx_clk_pt *b,
 	return x1 * y2 - y1 * x2 > 0;
 }
 
+/* The i-th record of eb if it is a switch that read its CPU's clock. */
+static const struct mpx_switch *clk_sample(const struct evbuf *eb, size_t i)
+{
+	const struct mpx_switch *e = (const void *)evbuf__get(eb, i);
+
+	return e->hdr.type == MPX_EV_SWITCH && e->rq_clock && e->hdr.cpu < 1024 ? e : NULL;
+}
+
 int model__calibrate_clocks(struct mpx_model *m, const struct evbuf *eb)
 {
 	unsigned int ncpu = 0, c;
@@ -1089,23 +1095,21 @@ int model__calibrate_clocks(struct mpx_model *m, const struct evbuf *eb)
 	m->clk_pt = NULL;
 	m->clk_at = NULL;
 	m->nclk = 0;
-	for (i = 0; i < eb->n; i++) {
-		const struct mpx_switch *e = (const void *)evbuf__get(eb, i);
-
-		if (e->hdr.type == MPX_EV_SWITCH && e->rq_clock && e->hdr.cpu < 1024 &&
-		    e->hdr.cpu >= ncpu)
-			ncpu = e->hdr.cpu + 1u;
-	}
-	if (!ncpu)
-		return 0;
-	n = calloc(ncpu + 1, sizeof(*n));
+	n = calloc(1024 + 1, sizeof(*n));
 	if (!n)
 		return -ENOMEM;
 	for (i = 0; i < eb->n; i++) {
-		const struct mpx_switch *e = (const void *)evbuf__get(eb, i);
+		const struct mpx_switch *e = clk_sample(eb, i);
 
-		if (e->hdr.type == MPX_EV_SWITCH && e->rq_clock && e->hdr.cpu < 1024)
+		if (e) {
 			n[e->hdr.cpu + 1]++;
+			if (e->hdr.cpu >= ncpu)
+				ncpu = e->hdr.cpu + 1u;
+		}
+	}
+	if (!ncpu) {
+		free(n);
+		return 0;
 	}
 	for (c = 0; c < ncpu; c++)
 		n[c + 1] += n[c];	/* n[c]: where CPU c's points start */
@@ -1126,11 +1130,11 @@ int model__calibrate_clocks(struct mpx_model *m, const struct evbuf *eb)
 	for (c = 0; c < ncpu; c++)
 		m->clk_at[c] = n[c];	/* hull end so far */
 	for (i = 0; i < eb->n; i++) {
-		const struct mpx_switch *e = (const void *)evbuf__get(eb, i);
+		const struct mpx_switch *e = clk_sample(eb, i);
 		struct mpx_clk_pt p;
 		size_t *end;
 
-		if (e->hdr.type != MPX_EV_SWITCH || !e->rq_clock || e->hdr.cpu >= 1024)
+		if (!e)
 			continue;
 		c = e->hdr.cpu;
 		end = &m->clk_at[c];
