@@ -245,9 +245,10 @@ static __always_inline void *reserve2(__u32 size, __u16 type, __u64 ts, __u32 a,
 #define reserve(size, type, ts, tid) reserve2(size, type, ts, tid, 0)
 
 /*
- * No wakeup per record: the consumer polls every 100 ms and is woken early
- * only when the buffer fills up.  A wakeup per record doubles the cost of a
- * context switch (shared/notes/kernel.md section 7.1).
+ * No wakeup per record: an idle-priority reader empties the buffer every
+ * 40 ms, and mpxtrace's main thread is woken only when a quarter of it is
+ * waiting (that reader got no CPU time).  A wakeup per record doubles the
+ * cost of a context switch (shared/notes/kernel.md section 7.1).
  */
 static __always_inline __u64 wakeup_flag(void)
 {

@@ -9,6 +9,7 @@ Prints `ok - NAME` / `FAIL - NAME: detail` and ends with `N passed, M failed`.
 """
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -20,6 +21,7 @@ import tempfile
 import time
 
 MPXTRACE = os.environ.get("MPXTRACE", "./mpxtrace")
+WORK = os.environ.get("MPX_WORK", ".output/tests/mpx-work")
 PY = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else "python3"
 
 
@@ -221,6 +223,53 @@ def test_small_ringbuf_loss_is_reported():
     listed = {int(tid): int(n) for tid, n in
               (w.rstrip(")").split("(") for w in named[0].split(":", 1)[1].split())}
     expect(listed == flagged, "text names %r, JSON flags %r" % (listed, flagged))
+
+
+def reader_passes(stderr):
+    """(by the idle-priority reader, by the main thread) from -v's line."""
+    m = re.search(r"ring buffer emptied (\d+) times by the idle-priority reader, "
+                  r"(\d+) by the main thread", stderr)
+    if m:
+        return int(m.group(1)), int(m.group(2))
+    raise Failed("no 'ring buffer emptied' line in: %r" % stderr[-300:])
+
+
+def test_reader_runs_at_idle_priority():
+    # While the workload runs, mpxtrace's threads (the workload's parent's):
+    # the main thread at normal priority, the ring's reader at SCHED_IDLE.
+    with tempfile.TemporaryDirectory() as d:
+        seen = os.path.join(d, "policies")
+        script = ('%s pingpong 20000 8 >/dev/null; echo main $PPID > %s; '
+                  'for t in /proc/$PPID/task/*; do '
+                  'echo "$(basename $t) $(awk "{print \\$41}" $t/stat)"; done >> %s'
+                  % (WORK, seen, seen))
+        p, rep = run_json(["-v", "--", "sh", "-c", script])
+        expect(p.returncode == 0 and rep, "rc %d: %s" % (p.returncode, p.stderr[-300:]))
+        with open(seen) as f:
+            main_tid = int(f.readline().split()[1])
+            pol = dict(tuple(map(int, l.split())) for l in f if l.strip())
+    expect(sorted(pol.values()) == [0, 5], "mpxtrace's threads' policies %r: want one "
+           "SCHED_OTHER (0), one SCHED_IDLE (5)" % pol)
+    expect(pol.get(main_tid) == 0, "the main thread %d is not SCHED_OTHER: %r" % (main_tid, pol))
+    by_reader, by_main = reader_passes(p.stderr)
+    # 20,000 rounds take ~0.4 s here; the reader empties every 40 ms.
+    expect(by_reader >= 5, "the reader emptied the ring %d times" % by_reader)
+    expect(rep["lost_events"] == 0 and rep["complete"], "lost %d" % rep["lost_events"])
+
+
+def test_busy_cpus_lose_nothing():
+    # Two burners keep both CPUs busy while a ping-pong switches ~100k times
+    # a second: an idle-priority reader gets no time, the main thread must
+    # empty the ring (a reader left on its own lost 40k-110k events here).
+    script = ("{w} burn 3000 & {w} burn 3000 & {w} pingpong 60000 8 >/dev/null; "
+              "{w} pingpong 60000 8 >/dev/null; wait").format(w=WORK)
+    p, rep = run_json(["-v", "--", "sh", "-c", script])
+    expect(p.returncode == 0 and rep, "rc %d: %s" % (p.returncode, p.stderr[-300:]))
+    expect(rep["events"] > 100000, "only %d events: test is void" % rep["events"])
+    expect(rep["lost_events"] == 0 and rep["complete"],
+           "lost %d events with both CPUs busy" % rep["lost_events"])
+    by_reader, by_main = reader_passes(p.stderr)
+    expect(by_main >= 1, "the main thread never emptied the ring")
 
 
 def one_line_error(args, want_rc):
