@@ -17,7 +17,8 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Ask for a consumer wakeup only when this much data is waiting. */
+/* Ask for a consumer wakeup only when this much data is waiting (a quarter
+ * of the shared buffer: set by user space). */
 const volatile __u64 wakeup_bytes = 256 * 1024;
 /* GIL waits shorter than this are not worth a record (the uncontended take). */
 const volatile __u64 gil_min_ns = 2000;

@@ -721,6 +721,9 @@ static int load(struct pyprobe *p, const struct pyprobe_opts *o, const struct py
 	    (err = bpf_map__reuse_fd(p->skel->maps.events, m->events_fd)) ||
 	    (err = bpf_map__reuse_fd(p->skel->maps.drops, m->drops_fd)))
 		return err;
+	/* The scheduler programs' threshold: wake mpxtrace's main thread only
+	 * when a quarter of the shared buffer waits (its reader fell behind). */
+	p->skel->rodata->wakeup_bytes = bpf_map__max_entries(p->skel->maps.events) / 4;
 	err = pyusdt_bpf__load(p->skel);
 	if (err && err != -EPERM && oo.btf_custom_path)
 		unlink(core);	/* the caller tries again: against the kernel's BTF */

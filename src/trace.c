@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include "collect.h"
 #include "pyprobe.h"
@@ -360,9 +361,11 @@ struct reader {
 	pthread_mutex_t lock;	/* the ring buffer and the sink */
 	int stop_fd;		/* eventfd: time to stop */
 	pid_t tid;		/* the thread's (atomic), 0 until it runs */
+	bool idle;		/* it went SCHED_IDLE (atomic) */
 	int err;		/* its first poll error (atomic) */
 	unsigned int passes;	/* emptied by the thread (atomic) */
 	unsigned int takeovers;	/* emptied by the main thread */
+	bool stop;		/* atomic */
 	bool started;
 };
 
@@ -371,8 +374,20 @@ static void reader_policy(struct reader *rd, int policy)
 	struct sched_param sp = { 0 };
 	pid_t tid = __atomic_load_n(&rd->tid, __ATOMIC_ACQUIRE);
 
-	if (tid > 0)
+	/* A reader at normal priority stays there. */
+	if (tid > 0 && __atomic_load_n(&rd->idle, __ATOMIC_ACQUIRE))
 		sched_setscheduler(tid, policy, &sp);
+}
+
+/* Lending the reader normal priority again takes CAP_SYS_NICE. */
+static bool can_raise_policy(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return false;
+	return d[CAP_SYS_NICE / 32].effective & (1u << (CAP_SYS_NICE % 32));
 }
 
 static void *reader_main(void *arg)
@@ -383,9 +398,17 @@ static void *reader_main(void *arg)
 	int err;
 
 	__atomic_store_n(&rd->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
-	if (sched_setscheduler(0, SCHED_IDLE, &sp))
+	if (!can_raise_policy())
+		mpx_info("ring-buffer reader at normal priority: no CAP_SYS_NICE\n");
+	else if (sched_setscheduler(0, SCHED_IDLE, &sp))
 		mpx_info("ring-buffer reader at normal priority: %s\n", strerror(errno));
-	while (poll(&pfd, 1, READER_PERIOD_MS) == 0) {
+	else
+		__atomic_store_n(&rd->idle, true, __ATOMIC_RELEASE);
+	for (;;) {
+		int n = poll(&pfd, 1, READER_PERIOD_MS);
+
+		if (n > 0 || (n < 0 && errno != EINTR) || __atomic_load_n(&rd->stop, __ATOMIC_ACQUIRE))
+			break;	/* told to stop; or the main thread reads alone */
 		pthread_mutex_lock(&rd->lock);
 		err = collector__poll(rd->c, 0);
 		pthread_mutex_unlock(&rd->lock);
@@ -437,8 +460,13 @@ static int reader_stop(struct reader *rd)
 	uint64_t one = 1;
 
 	if (rd->started) {
+		/* What is left of the tree may keep every CPU busy. */
+		reader_policy(rd, SCHED_OTHER);
+		/* The eventfd wakes it now; the flag stops it within a period
+		 * even if the write failed. */
+		__atomic_store_n(&rd->stop, true, __ATOMIC_RELEASE);
 		if (write(rd->stop_fd, &one, sizeof(one)) != sizeof(one))
-			pthread_cancel(rd->th);	/* cannot happen: an eventfd at 0 */
+			mpx_info("ring-buffer reader stops within %d ms\n", READER_PERIOD_MS);
 		pthread_join(rd->th, NULL);
 		mpx_info("ring buffer emptied %u times by the idle-priority reader, %u by the "
 			 "main thread\n", rd->passes, rd->takeovers);
