@@ -246,7 +246,7 @@ static __always_inline void *reserve2(__u32 size, __u16 type, __u64 ts, __u32 a,
 
 /*
  * No wakeup per record: an idle-priority reader empties the buffer every
- * 40 ms, and mpxtrace's main thread is woken only when a quarter of it is
+ * 100 ms, and mpxtrace's main thread is woken only when a quarter of it is
  * waiting (that reader got no CPU time).  A wakeup per record doubles the
  * cost of a context switch (shared/notes/kernel.md section 7.1).
  */

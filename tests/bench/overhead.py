@@ -48,7 +48,8 @@ beside it as config mpxtrace-b), FLOOR (.output/bench/floor), MPX_WORK
 BENCH_RUNS (pairs per cell, 10), BENCH_CASES (comma list of cases: seed,
 pool, pingpong, sched-pipe, pinned, true, and of sections: probes, itself, analysis;
 default all), BENCH_TOOLS (comma list of configs: mpxtrace, mpxtrace-b,
-noprobes, summary, floor, floor-lookup, runqlat, offcputime, perf, bpftrace),
+noprobes, summary, floor, floor-lookup, runqlat, offcputime, runqlat-all,
+offcputime-all, perf, bpftrace),
 BENCH_STEAL_PCT, BENCH_LOAD_PCT.  `overhead.py python` runs only the Python
 probes' section.
 """
@@ -338,6 +339,21 @@ def launcher_pid(tool, links):
     return run
 
 
+def launcher_sys(tool, links):
+    """A system-wide tool, attached before the command starts."""
+    def run(cmd):
+        bg = subprocess.Popen(tool, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_links(bg.pid, links)
+        settle()
+        w = Window([bg.pid])
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out = finish(p, cmd)
+        res = w.close()
+        stop_tool(bg)
+        return res, out
+    return run
+
+
 def launcher_bg(tool):
     """A system-wide tool started beforehand; ready when it prints a line
     starting with "ready"."""
@@ -449,11 +465,19 @@ def configs():
         # Another build beside this one, in the same rounds (A/B).
         out.insert(1, ("mpxtrace-b", "mpxtrace B (%s)" % MPXTRACE_B, plain,
                        launcher_wrap([MPXTRACE_B, "-o", "/dev/null", "--"])))
+    # -p follows one process (its tgid): not the ping-pong's other process,
+    # not the Pool's workers.  The same tools system-wide see all of them
+    # (and whatever else runs).
     for key, path, links in (("runqlat", "/usr/sbin/runqlat", 3),
                              ("offcputime", "/usr/sbin/offcputime", 1)):
         if os.path.exists(path):
             out.append((key, "%s -p (libbpf-tools)" % key, launcher_pid(None, links),
                         launcher_pid([path, "-p"], links)))
+    for key, path, links in (("runqlat", "/usr/sbin/runqlat", 3),
+                             ("offcputime", "/usr/sbin/offcputime", 1)):
+        if os.path.exists(path):
+            out.append((key + "-all", "%s, system-wide" % key, plain,
+                        launcher_sys([path], links)))
     out.append(("perf", "perf sched record", plain,
                 launcher_wrap(["perf", "sched", "record", "-q", "-o", PERF_DATA, "--"])))
     out.append(("bpftrace", "bpftrace sched_switch script", plain,
@@ -471,7 +495,9 @@ def selected(env, keys):
     return lambda k: not want or k in want
 
 
-OTHER_TOOLS = ("runqlat", "offcputime", "perf", "bpftrace")
+OTHER_TOOLS = ("runqlat", "offcputime", "runqlat-all", "offcputime-all", "perf", "bpftrace")
+# The tools above that see every process of a workload (-p sees one).
+WHOLE_TOOLS = ("runqlat-all", "offcputime-all", "perf", "bpftrace")
 SUMMARY_CONFIGS = ("mpxtrace", "mpxtrace-b", "summary", "floor", "floor-lookup")
 
 
@@ -571,6 +597,14 @@ def tools_table(cases, cfgs):
                               if key in OTHER_TOOLS and (ck, key) in cells})
         if cmp:
             print("  mpxtrace against the lowest other tool, %s %s [%s,%s]: %s"
+                  % (cmp[0], num(cmp[1]), num(cmp[2]), num(cmp[3]), cmp[4]))
+        cmp = against_lowest(cells[(ck, "mpxtrace")].ratios("self")
+                             if (ck, "mpxtrace") in cells else [],
+                             {label: cells[(ck, key)].ratios("self")
+                              for key, label, off, on in cfgs
+                              if key in WHOLE_TOOLS and (ck, key) in cells})
+        if cmp:
+            print("  ... against the lowest that traces every process of it, %s %s [%s,%s]: %s"
                   % (cmp[0], num(cmp[1]), num(cmp[2]), num(cmp[3]), cmp[4]))
     return cells
 
