@@ -352,9 +352,10 @@ static bool wait_events(struct trace_session *s, int timeout_ms)
  * after an exec record (also a forced wakeup).  One lock keeps the two
  * apart; the main thread lends the reader normal priority while it waits
  * for that lock, so a reader stopped mid-pass holds nobody up for long.
+ * Every 40 ms instead of 100, a Pool of 10,000 tiny tasks ran slower
+ * (traced / untraced 1.24-1.40 against 1.15-1.17, same rounds): not
+ * understood.
  */
-/* Every 40 ms instead, a Pool of 10,000 tiny tasks ran slower (traced /
- * untraced 1.24-1.40 against 1.15-1.17, same rounds), not understood. */
 #define READER_PERIOD_MS 100
 
 struct reader {
@@ -470,8 +471,10 @@ static int reader_stop(struct reader *rd)
 		if (write(rd->stop_fd, &one, sizeof(one)) != sizeof(one))
 			mpx_info("ring-buffer reader stops within %d ms\n", READER_PERIOD_MS);
 		pthread_join(rd->th, NULL);
-		mpx_info("ring buffer emptied %u times by the idle-priority reader, %u by the "
-			 "main thread\n", rd->passes, rd->takeovers);
+		mpx_info("ring buffer emptied %u times by the reader thread (%s priority), "
+			 "%u by the main thread\n", rd->passes,
+			 __atomic_load_n(&rd->idle, __ATOMIC_ACQUIRE) ? "idle" : "normal",
+			 rd->takeovers);
 	}
 	if (rd->stop_fd >= 0)
 		close(rd->stop_fd);

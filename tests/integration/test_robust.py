@@ -226,11 +226,11 @@ def test_small_ringbuf_loss_is_reported():
 
 
 def reader_passes(stderr):
-    """(by the idle-priority reader, by the main thread) from -v's line."""
-    m = re.search(r"ring buffer emptied (\d+) times by the idle-priority reader, "
+    """(by the reader thread, its priority, by the main thread) from -v's line."""
+    m = re.search(r"ring buffer emptied (\d+) times by the reader thread \((\w+) priority\), "
                   r"(\d+) by the main thread", stderr)
     if m:
-        return int(m.group(1)), int(m.group(2))
+        return int(m.group(1)), m.group(2), int(m.group(3))
     raise Failed("no 'ring buffer emptied' line in: %r" % stderr[-300:])
 
 
@@ -262,9 +262,10 @@ def test_reader_runs_at_idle_priority():
     pol, main_tid, err = thread_policies()
     expect(sorted(pol.values()) == [0, 5], "mpxtrace's threads' policies %r: want one "
            "SCHED_OTHER (0), one SCHED_IDLE (5)" % pol)
-    by_reader, by_main = reader_passes(err)
+    by_reader, prio, by_main = reader_passes(err)
     # 40,000 rounds take ~0.9 s here; the reader empties every 100 ms.
-    expect(by_reader >= 5, "the reader emptied the ring %d times" % by_reader)
+    expect(by_reader >= 5 and prio == "idle", "the reader (%s priority) emptied the ring "
+           "%d times" % (prio, by_reader))
 
 
 def test_reader_stays_normal_without_cap_sys_nice():
@@ -275,8 +276,9 @@ def test_reader_stays_normal_without_cap_sys_nice():
     expect(sorted(pol.values()) == [0, 0], "policies %r: want both SCHED_OTHER" % pol)
     expect("ring-buffer reader at normal priority: no CAP_SYS_NICE" in err,
            "-v does not say why: %r" % err[-300:])
-    by_reader, by_main = reader_passes(err)
-    expect(by_reader >= 5, "the reader emptied the ring %d times" % by_reader)
+    by_reader, prio, by_main = reader_passes(err)
+    expect(by_reader >= 5 and prio == "normal", "the reader (%s priority) emptied the ring "
+           "%d times" % (prio, by_reader))
 
 
 def test_busy_cpus_lose_nothing():
@@ -290,7 +292,7 @@ def test_busy_cpus_lose_nothing():
     expect(rep["events"] > 100000, "only %d events: test is void" % rep["events"])
     expect(rep["lost_events"] == 0 and rep["complete"],
            "lost %d events with both CPUs busy" % rep["lost_events"])
-    by_reader, by_main = reader_passes(p.stderr)
+    by_reader, prio, by_main = reader_passes(p.stderr)
     expect(by_main >= 1, "the main thread never emptied the ring")
 
 

@@ -406,8 +406,14 @@ def test_woken_waits_from_the_enqueue_time(c):
         r = trace(work("pingpong", rounds, 8), opts)
         if not expect_traced(c, r):
             return
-        ping = [t for t in r.report["tasks"] if t["kernel"].get("nvcsw", 0) > rounds // 2]
+        # Both processes (the tree is the two of them); each round blocks
+        # one or both (on one CPU the wakee preempts the waker, whose read
+        # then finds the reply waiting: one side blocks every round).
+        ping = [t for t in r.report["tasks"] if t["comm"] == "mpx-work"]
         c.eq("%s: ping-pong tasks" % what, len(ping), 2)
+        c.true("%s: voluntary switches of both >= rounds" % what,
+               sum(t["kernel"].get("nvcsw", 0) for t in ping) >= rounds,
+               str([t["kernel"].get("nvcsw") for t in ping]))
         woken = 0
         for t in ping:
             nv = t["kernel"]["nvcsw"]
