@@ -339,32 +339,21 @@ def launcher_pid(tool, links):
     return run
 
 
-def launcher_sys(tool, links):
-    """A system-wide tool, attached before the command starts."""
+def launcher_bg(tool, links=None):
+    """A system-wide tool started beforehand: ready once it holds `links`
+    BPF links, or (links None) once it prints a line starting with "ready"."""
     def run(cmd):
-        bg = subprocess.Popen(tool, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_links(bg.pid, links)
-        settle()
-        w = Window([bg.pid])
-        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        out = finish(p, cmd)
-        res = w.close()
-        stop_tool(bg)
-        return res, out
-    return run
-
-
-def launcher_bg(tool):
-    """A system-wide tool started beforehand; ready when it prints a line
-    starting with "ready"."""
-    def run(cmd):
-        bg = subprocess.Popen(tool, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                              text=True)
-        for line in bg.stdout:
-            if line.startswith("ready"):
-                break
+        if links is None:
+            bg = subprocess.Popen(tool, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  text=True)
+            for line in bg.stdout:
+                if line.startswith("ready"):
+                    break
+            else:
+                fail(tool[0], "exited before attaching")
         else:
-            fail(tool[0], "exited before attaching")
+            bg = subprocess.Popen(tool, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wait_links(bg.pid, links)
         settle()
         w = Window([bg.pid])
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -477,7 +466,7 @@ def configs():
                              ("offcputime", "/usr/sbin/offcputime", 1)):
         if os.path.exists(path):
             out.append((key + "-all", "%s, system-wide" % key, plain,
-                        launcher_sys([path], links)))
+                        launcher_bg([path], links)))
     out.append(("perf", "perf sched record", plain,
                 launcher_wrap(["perf", "sched", "record", "-q", "-o", PERF_DATA, "--"])))
     out.append(("bpftrace", "bpftrace sched_switch script", plain,
@@ -590,22 +579,15 @@ def tools_table(cases, cfgs):
         for key, label, off, on in cfgs:
             if (ck, key) in cells:
                 print(cell_line(label, cells[(ck, key)], target))
-        cmp = against_lowest(cells[(ck, "mpxtrace")].ratios("self")
-                             if (ck, "mpxtrace") in cells else [],
-                             {label: cells[(ck, key)].ratios("self")
-                              for key, label, off, on in cfgs
-                              if key in OTHER_TOOLS and (ck, key) in cells})
-        if cmp:
-            print("  mpxtrace against the lowest other tool, %s %s [%s,%s]: %s"
-                  % (cmp[0], num(cmp[1]), num(cmp[2]), num(cmp[3]), cmp[4]))
-        cmp = against_lowest(cells[(ck, "mpxtrace")].ratios("self")
-                             if (ck, "mpxtrace") in cells else [],
-                             {label: cells[(ck, key)].ratios("self")
-                              for key, label, off, on in cfgs
-                              if key in WHOLE_TOOLS and (ck, key) in cells})
-        if cmp:
-            print("  ... against the lowest that traces every process of it, %s %s [%s,%s]: %s"
-                  % (cmp[0], num(cmp[1]), num(cmp[2]), num(cmp[3]), cmp[4]))
+        ours = cells[(ck, "mpxtrace")].ratios("self") if (ck, "mpxtrace") in cells else []
+        for tools, what in ((OTHER_TOOLS, "mpxtrace against the lowest other tool"),
+                            (WHOLE_TOOLS, "... against the lowest that traces every process of it")):
+            cmp = against_lowest(ours, {label: cells[(ck, key)].ratios("self")
+                                        for key, label, off, on in cfgs
+                                        if key in tools and (ck, key) in cells})
+            if cmp:
+                print("  %s, %s %s [%s,%s]: %s"
+                      % (what, cmp[0], num(cmp[1]), num(cmp[2]), num(cmp[3]), cmp[4]))
     return cells
 
 
