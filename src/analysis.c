@@ -731,33 +731,95 @@ static int cp_totals(struct mpx_run_analysis *ra)
 	return 0;
 }
 
+/* The GIL wait of task holding [a, b], its start; 0 if none. */
+static uint64_t gil_wait_around(const struct mpx_pyspans *ps, uint32_t task, uint64_t a,
+				uint64_t b)
+{
+	const struct mpx_pyspan *g = ps->s[MPX_PS_GIL];
+	size_t k;
+
+	for (k = pyspans__gil_first(ps, task, b);
+	     k < ps->n[MPX_PS_GIL] && g[k].task == task && g[k].start <= a; k++)
+		if (b <= g[k].end)
+			return g[k].start ? g[k].start : 1;
+	return 0;
+}
+
+/* In g[lo, hi), in (task, start) order: the first span of a task after t,
+ * or of t starting at or after t0. */
+static size_t span_bound(const struct mpx_pyspan *g, size_t lo, size_t hi, uint32_t t,
+			 uint64_t t0)
+{
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (g[mid].task < t || (g[mid].task == t && g[mid].start < t0))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /*
- * Where the walk followed a wakeup inside a GIL wait (from the GIL take's
- * entry to its return) to the thread that gave the GIL up, the path runs
- * in other threads from the wait's start to that wakeup: time the waiting
- * thread could not go on because another held the GIL.
+ * For the critical path: a sleep of a thread inside its GIL wait that no
+ * traced task woke, the wait's timed wait having run out (every 5 ms) just
+ * as the holder let go, so the holder's signal found it awake.  What it
+ * waited for is the holder: of the other threads of its process, the one
+ * whose last GIL take (a GIL wait's end) before the sleep's end is the
+ * latest.  (Takes with no wait are not recorded: a thread that took the
+ * GIL so later is missed.)
+ */
+static uint32_t gil_waited(void *ctx, size_t task, uint64_t start, uint64_t end)
+{
+	const struct mpx_run_analysis *ra = ctx;
+	const struct mpx_model *m = &ra->run->m;
+	const struct mpx_pyspan *g = ra->py.s[MPX_PS_GIL];
+	size_t n = ra->py.n[MPX_PS_GIL], i, hi;
+	uint64_t best = 0;
+	uint32_t holder = 0;
+
+	if (!gil_wait_around(&ra->py, (uint32_t)task, start, end))
+		return 0;
+	/* Spans are in (task, start) order: each other task's last before end. */
+	for (i = 0; i < n; i = span_bound(g, i, n, g[i].task, UINT64_MAX)) {
+		uint32_t t = g[i].task;
+
+		if (t == task || m->tasks[t].pid != m->tasks[task].pid)
+			continue;
+		for (hi = span_bound(g, i, n, t, end); hi > i && g[hi - 1].end > end; hi--)
+			;	/* one still open at end: it waits itself */
+		if (hi > i && g[hi - 1].end > best) {
+			best = g[hi - 1].end;
+			holder = m->tasks[t].tid;
+		}
+	}
+	return holder;
+}
+
+/*
+ * Where the walk left a thread inside its GIL wait (from the GIL take's
+ * entry to its return) for another - the thread that gave the GIL up and
+ * woke it, or the holder when the wait timed out (gil_waited) - the path
+ * runs in other threads from the wait's start to that hand-off: time the
+ * waiting thread could not go on because another held the GIL.
  */
 static int cp_gil_holder(struct mpx_run_analysis *ra)
 {
-	const struct mpx_pyspan *g = ra->py.s[MPX_PS_GIL];
-	size_t i, k, j;
+	size_t i, j;
 
 	if (!ra->py.n[MPX_PS_GIL] || !ra->cp.n)
 		return 0;
 	ra->cp_gil_waiter = calloc(ra->cp.n, sizeof(*ra->cp_gil_waiter));
 	if (!ra->cp_gil_waiter)
 		return -ENOMEM;
-	for (i = 0; i < ra->cp.n; i++) {
+	for (i = 1; i < ra->cp.n; i++) {
 		const struct mpx_cp_seg *s = &ra->cp.seg[i];
-		uint64_t b0 = 0;
+		uint64_t b0;
 
-		if (s->kind != MPX_CP_WAKE_LAT)
+		if (ra->cp.seg[i - 1].task == s->task)
 			continue;
-		for (k = pyspans__gil_first(&ra->py, s->task, s->end);
-		     k < ra->py.n[MPX_PS_GIL] && g[k].task == s->task &&
-		     g[k].start <= s->start && !b0; k++)
-			if (s->end <= g[k].end)
-				b0 = g[k].start;
+		b0 = gil_wait_around(&ra->py, s->task, s->start, s->start);
 		/* The waker's stretch before the wakeup, back to the wait's start. */
 		for (j = i; b0 && j > 0; j--) {
 			const struct mpx_cp_seg *w = &ra->cp.seg[j - 1];
@@ -1344,7 +1406,8 @@ static int analyse_run(struct mpx_run_analysis *ra, const struct mpx_run *run)
 	if (ra->markers)
 		ra->rep.wall_ns = ra->end - ra->begin;
 	if (m->ntasks && !m->summary) {	/* summary mode has no intervals */
-		err = critpath__build(m, ra->main_idx, ra->begin, ra->end, &ra->cp);
+		err = critpath__build_with(m, ra->main_idx, ra->begin, ra->end,
+					   ra->py.n[MPX_PS_GIL] ? gil_waited : NULL, ra, &ra->cp);
 		if (err)
 			return err;
 		err = cp_totals(ra);

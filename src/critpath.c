@@ -17,7 +17,10 @@
  *    is wake latency and the walk goes on in the parent at the fork.
  *  - blocked with no traced waker (timer, IRQ, an untraced task): the
  *    whole stretch is a wait (MPX_CP_WAIT, with its reason); go back to
- *    its start in the same task.
+ *    its start in the same task.  Unless the caller knows what the sleep
+ *    waited for (critpath__build_with(): the GIL's holder, when a GIL
+ *    wait timed out as the holder let go): the walk goes on in that task
+ *    at t, as after a wakeup.
  *
  * Choices where the rules above do not say:
  *  - The waker is looked up by tid *and* time: the task with that tid
@@ -73,6 +76,8 @@ struct walk {
 		uint64_t t;
 		size_t a;
 	} *hint;
+	critpath_waited_fn waited;
+	void *ctx;
 };
 
 static int cmp_tid_ent(const void *a, const void *b)
@@ -295,6 +300,17 @@ static int walk(struct walk *w, size_t cur, uint64_t begin, uint64_t end)
 					break;
 				}
 			}
+			if (!stuck && w->waited &&
+			    (v.state == MPX_TS_SLEEP || v.state == MPX_TS_DSLEEP)) {
+				uint32_t tid = w->waited(w->ctx, cur, v.start, v.end);
+
+				nxt = tid ? task_at(w, tid, t) : -1;
+				if (nxt >= 0 && (size_t)nxt != cur) {
+					via = tk->tid;
+					cur = (size_t)nxt;
+					break;
+				}
+			}
 			err = emit(w, s, t, cur, v.state,
 				   stuck || v.state == MPX_TS_UNKNOWN ? MPX_CP_UNKNOWN :
 				   MPX_CP_WAIT, v.reason, via);
@@ -309,7 +325,14 @@ static int walk(struct walk *w, size_t cur, uint64_t begin, uint64_t end)
 int critpath__build(const struct mpx_model *m, size_t start_task, uint64_t begin,
 		    uint64_t end, struct mpx_cpath *out)
 {
-	struct walk w = { .m = m, .out = out };
+	return critpath__build_with(m, start_task, begin, end, NULL, NULL, out);
+}
+
+int critpath__build_with(const struct mpx_model *m, size_t start_task, uint64_t begin,
+			 uint64_t end, critpath_waited_fn waited, void *ctx,
+			 struct mpx_cpath *out)
+{
+	struct walk w = { .m = m, .out = out, .waited = waited, .ctx = ctx };
 	size_t i;
 	int err;
 

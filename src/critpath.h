@@ -50,6 +50,18 @@ struct mpx_cpath {
  */
 int critpath__build(const struct mpx_model *m, size_t start_task, uint64_t begin,
 		    uint64_t end, struct mpx_cpath *out);
+/*
+ * What a sleep [start, end) of task (an index) that no traced task woke
+ * waited for, when something else knows: a tid, the walk going on in that
+ * task at the same instant (as after a wakeup), or 0.  The Python GIL: a timed wait that
+ * timed out as the holder let go.
+ */
+typedef uint32_t (*critpath_waited_fn)(void *ctx, size_t task, uint64_t start,
+				       uint64_t end);
+/* critpath__build(), asking waited() about sleeps without a traced waker. */
+int critpath__build_with(const struct mpx_model *m, size_t start_task, uint64_t begin,
+			 uint64_t end, critpath_waited_fn waited, void *ctx,
+			 struct mpx_cpath *out);
 void critpath__free(struct mpx_cpath *cp);
 /* "run", "wait", "wake-latency", "unknown". */
 const char *critpath__kind_name(uint8_t kind);

@@ -564,7 +564,7 @@ def test_python_execd_later_gets_probes_late():
 def test_gil_holder_on_the_critical_path():
     """main computes while a thread spins: whenever main waits for the GIL
     the spinner holds it, so the critical path (which ends with main) runs
-    through the spinner for a good part of main's waits, and says so."""
+    through the spinner for all of main's waits, and says so."""
     py = gil_python()
     expect(py, "no python with a visible take_gil (set MPX_PY_GIL)")
     script = (
@@ -580,36 +580,33 @@ def test_gil_holder_on_the_critical_path():
         "    x += i\n"
         "stop = True\n"
         "t.join()\n")
-    # How much of main's GIL wait the path spends on the spinner moves from
-    # run to run (0.4x to 1.4x measured: the turns' order decides which
-    # wakeup the walk follows; a loaded machine stretches the spinner's
-    # turns): asserted is that the path runs through the holder for a good
-    # part of main's waits in one of three runs; every run must be sound.
-    seen = []
-    for _ in range(3):
-        rep, err, rc, _ = trace([py], script)
-        expect(rc == 0, "exit %d: %s" % (rc, err))
-        m = main_task(rep)
-        spinner = next(t for t in rep["tasks"] if t["thread"])
-        holder = rep["facts"]["critical_path_gil_holder_ns"]
-        expect(m["gil_wait_ns"] > 0.2 * m["lifetime_ns"], "main waited %.1f ms for the GIL "
-               "of %.1f ms" % (m["gil_wait_ns"] / 1e6, m["lifetime_ns"] / 1e6))
-        expect(holder <= m["lifetime_ns"], "GIL holder time %.1f ms beyond main's life "
-               "%.1f ms" % (holder / 1e6, m["lifetime_ns"] / 1e6))
-        s = " ".join(rep["explanation"]["sentences"])
-        want = "The GIL held up the critical path %.2f ms" % (holder / 1e6)
-        expect(want in s, "no %r in: %s" % (want, s))
-        marked = sum(s["duration_ns"] for s in rep["critical_path"]
-                     if s.get("gil_waiter_tid") == m["tid"] and s["tid"] == spinner["tid"])
-        seen.append("holder %.1f ms, spinner marked %.1f ms, main's GIL waits %.1f ms"
-                    % (holder / 1e6, marked / 1e6, m["gil_wait_ns"] / 1e6))
-        if holder >= 0.5 * m["gil_wait_ns"] and marked > 0.4 * m["gil_wait_ns"]:
-            break
-    else:
-        expect(False, "critical path on the GIL holder under half of main's GIL "
-               "waits in 3 runs: %s" % "; ".join(seen))
-    if len(seen) > 1:
-        print("# test_gil_holder_on_the_critical_path: %d runs: %s" % (len(seen), "; ".join(seen)))
+    # Most of main's GIL waits end with take_gil's 5 ms timed wait running
+    # out as the spinner lets go (its signal finds main awake): the walk
+    # goes on in the holder there too, so the path covers main's GIL waits
+    # with the spinner's time (before, only waits the spinner's signal ended
+    # did: 0.24-0.84 of them in 10 runs).
+    rep, err, rc, _ = trace([py], script)
+    expect(rc == 0, "exit %d: %s" % (rc, err))
+    m = main_task(rep)
+    spinner = next(t for t in rep["tasks"] if t["thread"])
+    holder = rep["facts"]["critical_path_gil_holder_ns"]
+    expect(m["gil_wait_ns"] > 0.2 * m["lifetime_ns"], "main waited %.1f ms for the GIL "
+           "of %.1f ms" % (m["gil_wait_ns"] / 1e6, m["lifetime_ns"] / 1e6))
+    expect(holder <= m["lifetime_ns"], "GIL holder time %.1f ms beyond main's life "
+           "%.1f ms" % (holder / 1e6, m["lifetime_ns"] / 1e6))
+    s = " ".join(rep["explanation"]["sentences"])
+    want = "The GIL held up the critical path %.2f ms" % (holder / 1e6)
+    expect(want in s, "no %r in: %s" % (want, s))
+    marked = sum(s["duration_ns"] for s in rep["critical_path"]
+                 if s.get("gil_waiter_tid") == m["tid"] and s["tid"] == spinner["tid"])
+    on_main = sum(s["duration_ns"] for s in rep["critical_path"]
+                  if s["tid"] == m["tid"] and s.get("reason") == "GIL wait")
+    print("# test_gil_holder_on_the_critical_path: holder %.1f ms, spinner marked %.1f ms, "
+          "main's GIL waits %.1f ms, on the path in main %.1f ms"
+          % (holder / 1e6, marked / 1e6, m["gil_wait_ns"] / 1e6, on_main / 1e6))
+    expect(marked >= 0.9 * m["gil_wait_ns"] and on_main <= 0.1 * m["gil_wait_ns"],
+           "the path covers main's GIL waits with the spinner for %.1f of %.1f ms "
+           "(%.1f ms of them in main)" % (marked / 1e6, m["gil_wait_ns"] / 1e6, on_main / 1e6))
 
 
 def test_pyenv_shim_resolves_the_version_pyenv_picks():

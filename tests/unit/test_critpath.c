@@ -270,6 +270,64 @@ TEST(critpath_worker_wakes_main)
 	cp_free(&c);
 }
 
+/* What main's sleep from 3 ms waited for, as a caller may know it (the
+ * GIL's holder): the worker, for that sleep only. */
+struct held {
+	int calls;
+	uint32_t answer;
+};
+
+static uint32_t worker_held_it(void *ctx, size_t task, uint64_t start, uint64_t end)
+{
+	struct held *h = ctx;
+
+	h->calls++;
+	return task == 0 && start == 3 * MS && end == 22100 * US ? h->answer : 0;
+}
+
+/* (2b) The same, but the timer ends main's sleep (no waker): with the
+ * caller's answer the walk goes on in the worker at the wakeup instant. */
+TEST(critpath_sleep_waited_for_a_holder)
+{
+	struct mpx_cpath cp;
+	struct cps c;
+	struct held h = { 0, 200 };
+
+	cp_init(&c, 100, 0);
+	cp_wake(&c, 0, 100, 0, 0);
+	cp_in(&c, 0, 100);
+	cp_fork(&c, 1 * MS, 100, 200);
+	scn__wakeup_new(&c.s, 1 * MS, 200);
+	cp_in(&c, 2 * MS, 200);
+	cp_out(&c, 3 * MS, 100, MPX_TASK_INTERRUPTIBLE, 5);	/* main waits */
+	cp_wake(&c, 22100 * US, 100, 0, 0);			/* its timeout */
+	cp_out(&c, 22200 * US, 200, MPX_TASK_INTERRUPTIBLE, 6);
+	cp_in(&c, 23 * MS, 100);
+	cp_model(&c, 30 * MS);
+
+	ASSERT_EQ(critpath__build_with(&c.m, 0, 0, 30 * MS, worker_held_it, &h, &cp), 0);
+	CHECK_PATH(&cp,
+		{ 0, 1 * MS, 0, TS_RUN, RUN, -1, 200 },
+		{ 1 * MS, 2 * MS, 1, TS_RQW, RUN, -1, 100 },
+		/* the worker up to main's wakeup, then main */
+		{ 2 * MS, 22100 * US, 1, TS_RUN, RUN, -1, 100 },
+		{ 22100 * US, 23 * MS, 0, TS_RQW, RUN, -1, 0 },
+		{ 23 * MS, 30 * MS, 0, TS_RUN, RUN, -1, 0 });
+	ASSERT_EQ(h.calls, 1);
+	critpath__free(&cp);
+
+	/* No answer: the sleep is a wait, as without the callback. */
+	h = (struct held){ 0, 0 };
+	ASSERT_EQ(critpath__build_with(&c.m, 0, 5 * MS, 30 * MS, worker_held_it, &h, &cp), 0);
+	CHECK_PATH(&cp,
+		{ 5 * MS, 22100 * US, 0, TS_SLP, WAIT, 5, 0 },
+		{ 22100 * US, 23 * MS, 0, TS_RQW, RUN, -1, 0 },
+		{ 23 * MS, 30 * MS, 0, TS_RUN, RUN, -1, 0 });
+	ASSERT_EQ(h.calls, 1);
+	critpath__free(&cp);
+	cp_free(&c);
+}
+
 /* (3) A waits for B, which waits for C. */
 TEST(critpath_chain_of_three)
 {
