@@ -745,22 +745,6 @@ static uint64_t gil_wait_around(const struct mpx_pyspans *ps, uint32_t task, uin
 	return 0;
 }
 
-/* In g[lo, hi), in (task, start) order: the first span of a task after t,
- * or of t starting at or after t0. */
-static size_t span_bound(const struct mpx_pyspan *g, size_t lo, size_t hi, uint32_t t,
-			 uint64_t t0)
-{
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (g[mid].task < t || (g[mid].task == t && g[mid].start < t0))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /*
  * For the critical path: a sleep of a thread inside its GIL wait that no
  * traced task woke, the wait's timed wait having run out (every 5 ms) just
@@ -782,12 +766,12 @@ static uint32_t gil_waited(void *ctx, size_t task, uint64_t start, uint64_t end)
 	if (!gil_wait_around(&ra->py, (uint32_t)task, start, end))
 		return 0;
 	/* Spans are in (task, start) order: each other task's last before end. */
-	for (i = 0; i < n; i = span_bound(g, i, n, g[i].task, UINT64_MAX)) {
+	for (i = 0; i < n; i = pyspans__gil_bound(&ra->py, i, g[i].task, UINT64_MAX)) {
 		uint32_t t = g[i].task;
 
 		if (t == task || m->tasks[t].pid != m->tasks[task].pid)
 			continue;
-		for (hi = span_bound(g, i, n, t, end); hi > i && g[hi - 1].end > end; hi--)
+		for (hi = pyspans__gil_bound(&ra->py, i, t, end); hi > i && g[hi - 1].end > end; hi--)
 			;	/* one still open at end: it waits itself */
 		if (hi > i && g[hi - 1].end > best) {
 			best = g[hi - 1].end;

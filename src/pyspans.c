@@ -453,23 +453,28 @@ uint64_t pyspans__import_in(const struct mpx_pyspans *ps, uint32_t task, uint64_
 	return sum;
 }
 
-size_t pyspans__gil_first(const struct mpx_pyspans *ps, uint32_t task, uint64_t t)
+size_t pyspans__gil_bound(const struct mpx_pyspans *ps, size_t lo, uint32_t task, uint64_t t0)
 {
 	const struct mpx_pyspan *g = ps->s[MPX_PS_GIL];
-	uint64_t longest = task < ps->ntasks ? ps->task[task].gil_max_ns : 0;
-	uint64_t from = t > longest ? t - longest : 0;
-	size_t lo = 0, hi = ps->n[MPX_PS_GIL];
+	size_t hi = ps->n[MPX_PS_GIL];
 
-	/* A wait that starts before from ends before t. */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (g[mid].task < task || (g[mid].task == task && g[mid].start < from))
+		if (g[mid].task < task || (g[mid].task == task && g[mid].start < t0))
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	return lo;
+}
+
+size_t pyspans__gil_first(const struct mpx_pyspans *ps, uint32_t task, uint64_t t)
+{
+	uint64_t longest = task < ps->ntasks ? ps->task[task].gil_max_ns : 0;
+
+	/* A wait that starts before t - longest ends before t. */
+	return pyspans__gil_bound(ps, 0, task, t > longest ? t - longest : 0);
 }
 
 uint64_t pyspans__gil_in(const struct mpx_pyspans *ps, uint32_t task, uint64_t a, uint64_t b)

@@ -92,6 +92,9 @@ uint64_t pyspans__import_in(const struct mpx_pyspans *ps, uint32_t task, uint64_
 /* The first of task's GIL waits (s[MPX_PS_GIL] is by task, then start)
  * that may last until t or later: the ones before it end before t. */
 size_t pyspans__gil_first(const struct mpx_pyspans *ps, uint32_t task, uint64_t t);
+/* From GIL wait lo on, in (task, start) order: the first of a task after
+ * task, or of task starting at or after t0 (UINT64_MAX: the next task's). */
+size_t pyspans__gil_bound(const struct mpx_pyspans *ps, size_t lo, uint32_t task, uint64_t t0);
 /* GIL-wait time of task overlapping [a, b). */
 uint64_t pyspans__gil_in(const struct mpx_pyspans *ps, uint32_t task, uint64_t a, uint64_t b);
 /* Whether an audit event names a phase (fork, exec, subprocess, ...). */
