@@ -812,7 +812,10 @@ static int cp_gil_holder(struct mpx_run_analysis *ra)
 				break;
 			if (ra->cp_gil_waiter[j - 1])
 				continue;	/* counted for another waiter */
-			ra->cp_gil_holder_ns += overlap(w->start, w->end, b0, s->start);
+			/* The path's own thread running is its work, not a delay,
+			 * though a thread it waited for earlier waited for it. */
+			if (w->task != ra->main_idx)
+				ra->cp_gil_holder_ns += overlap(w->start, w->end, b0, s->start);
 			ra->cp_gil_waiter[j - 1] = ra->run->m.tasks[s->task].tid;
 		}
 	}

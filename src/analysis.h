@@ -135,8 +135,10 @@ struct mpx_run_analysis {
 	uint64_t setup_top_import_ns[2];
 	uint64_t setup_top_import_cpu_ns;	/* main on CPU during the longest one */
 	uint64_t cp_gil_ns;			/* critical path waiting for the GIL */
-	/* Critical path on a thread that ran while the path's next task
-	 * waited for the GIL (the walk followed that wait to its waker). */
+	/* Critical path on a thread (not main_idx, whose running is the
+	 * work) that held the GIL while the path's next task waited for it
+	 * (the walk followed that wait to its waker, or to the holder when
+	 * the wait timed out). */
 	uint64_t cp_gil_holder_ns;
 	uint32_t *cp_gil_waiter;		/* per segment: that thread's tid, 0 */
 	/* A Python command without markers: phases from its Python spans. */
