@@ -234,24 +234,33 @@ TEST(critpath_timer_sleep)
 	cp_free(&c);
 }
 
+/*
+ * main (100) forks a worker (200) at 1 ms and waits from 3 ms; the worker
+ * runs to 22.2 ms; main is woken at 22.1 ms (sched_wakeup; waker 0: the
+ * timer, else try_to_wake_up at 22 ms on a remote CPU) and runs from 23 ms.
+ */
+static void worker_scenario(struct cps *c, uint32_t waker)
+{
+	cp_init(c, 100, 0);
+	cp_wake(c, 0, 100, 0, 0);
+	cp_in(c, 0, 100);
+	cp_fork(c, 1 * MS, 100, 200);
+	scn__wakeup_new(&c->s, 1 * MS, 200);
+	cp_in(c, 2 * MS, 200);
+	cp_out(c, 3 * MS, 100, MPX_TASK_INTERRUPTIBLE, 5);	/* main waits */
+	cp_wake(c, 22100 * US, 100, waker, waker ? 22 * MS : 0);
+	cp_out(c, 22200 * US, 200, MPX_TASK_INTERRUPTIBLE, 6);
+	cp_in(c, 23 * MS, 100);
+	cp_model(c, 30 * MS);
+}
+
 /* (2) main waits; a worker runs 20 ms and wakes it. */
 TEST(critpath_worker_wakes_main)
 {
 	struct mpx_cpath cp;
 	struct cps c;
 
-	cp_init(&c, 100, 0);
-	cp_wake(&c, 0, 100, 0, 0);
-	cp_in(&c, 0, 100);
-	cp_fork(&c, 1 * MS, 100, 200);
-	scn__wakeup_new(&c.s, 1 * MS, 200);
-	cp_in(&c, 2 * MS, 200);
-	cp_out(&c, 3 * MS, 100, MPX_TASK_INTERRUPTIBLE, 5);	/* main waits */
-	/* try_to_wake_up at 22 ms, sched_wakeup at 22.1 ms (remote CPU). */
-	cp_wake(&c, 22100 * US, 100, 200, 22 * MS);
-	cp_out(&c, 22200 * US, 200, MPX_TASK_INTERRUPTIBLE, 6);
-	cp_in(&c, 23 * MS, 100);
-	cp_model(&c, 30 * MS);
+	worker_scenario(&c, 200);
 
 	ASSERT_EQ(critpath__build(&c.m, 0, 0, 30 * MS, &cp), 0);
 	CHECK_PATH(&cp,
@@ -293,17 +302,7 @@ TEST(critpath_sleep_waited_for_a_holder)
 	struct cps c;
 	struct held h = { 0, 200 };
 
-	cp_init(&c, 100, 0);
-	cp_wake(&c, 0, 100, 0, 0);
-	cp_in(&c, 0, 100);
-	cp_fork(&c, 1 * MS, 100, 200);
-	scn__wakeup_new(&c.s, 1 * MS, 200);
-	cp_in(&c, 2 * MS, 200);
-	cp_out(&c, 3 * MS, 100, MPX_TASK_INTERRUPTIBLE, 5);	/* main waits */
-	cp_wake(&c, 22100 * US, 100, 0, 0);			/* its timeout */
-	cp_out(&c, 22200 * US, 200, MPX_TASK_INTERRUPTIBLE, 6);
-	cp_in(&c, 23 * MS, 100);
-	cp_model(&c, 30 * MS);
+	worker_scenario(&c, 0);					/* its timeout */
 
 	ASSERT_EQ(critpath__build_with(&c.m, 0, 0, 30 * MS, worker_held_it, &h, &cp), 0);
 	CHECK_PATH(&cp,
