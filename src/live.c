@@ -31,16 +31,17 @@ struct exec_ctx {
 	const struct pyprobe_opts *o;
 };
 
-static bool py_covered(const char *bin)
+/* The probes already on the interpreter at bin, or NULL. */
+static struct pyprobe *py_cover(const char *bin)
 {
 	int i;
 
 	if (py && pyprobe__covers(py, bin))
-		return true;
+		return py;
 	for (i = 0; i < nmore_py; i++)
 		if (pyprobe__covers(more_py[i], bin))
-			return true;
-	return false;
+			return more_py[i];
+	return NULL;
 }
 
 static void py_record(const struct pyprobe *p, struct evbuf *eb, uint64_t ts, uint32_t tid,
@@ -61,11 +62,20 @@ static void python_on_exec(void *ctx, const struct mpx_exec *e, struct evbuf *eb
 	char fn[MPX_FILENAME_LEN + 1], bin[PATH_MAX];
 	struct pyprobe *p;
 
-	if (nmore_py == MAX_MORE_PY)
-		return;
 	memcpy(fn, e->filename, MPX_FILENAME_LEN);
 	fn[MPX_FILENAME_LEN] = '\0';
-	if (!pyprobe__exec_python(e->pid, fn, bin, sizeof(bin)) || py_covered(bin))
+	if (!pyprobe__exec_python(e->pid, fn, bin, sizeof(bin)))
+		return;
+	/* A Python whose probes are on: its own audit probe (the root's
+	 * is on from its start). */
+	p = py_cover(bin);
+	if (p) {
+		if (pyprobe__audit(p, e->pid) > 0)
+			mpx_info("python: audit probe on pid %u, %.1f ms after it exec'd %s\n",
+				 e->pid, (double)(mpx_now_ns() - e->hdr.ts) / 1e6, bin);
+		return;
+	}
+	if (nmore_py == MAX_MORE_PY)
 		return;
 	p = trace__python(x->s, x->o, NULL, bin, e->pid);
 	if (!p)
@@ -188,22 +198,40 @@ static int run_builtin(struct trace_session *s, const struct mpx_opts *o,
 	return 0;
 }
 
-/* A command that is no Python itself: the interpreters its words name,
- * then any a traced task execs. */
+/*
+ * The root of each run, forked and held: the audit probe of each Python
+ * found for the command on it, before it runs (the command, or a wrapper
+ * that execs it: env, nice).  A Python exec'd by another process gets its
+ * probe as its exec is read, which takes a while: attaching a uprobe waits
+ * for an RCU grace period (0.3 ms here, at times tens of ms), and start-up
+ * audit events come after ~10 ms.
+ */
+static void python_on_start(void *ctx, uint32_t pid)
+{
+	uint64_t t0 = mpx_now_ns();
+	int i, n = 0;
+
+	(void)ctx;
+	if (py && pyprobe__is_python(py))
+		n += pyprobe__audit(py, pid) > 0;
+	for (i = 0; i < nmore_at_start; i++)
+		n += pyprobe__audit(more_py[i], pid) > 0;
+	if (n)
+		mpx_info("python: audit probe on the command's process in %.1f ms\n",
+			 (double)(mpx_now_ns() - t0) / 1e6);
+}
+
+/* A command that is no Python itself: the interpreters its words name. */
 static void more_python(struct trace_session *s, const struct mpx_opts *o)
 {
-	static struct exec_ctx x;
 	char bins[MAX_MORE_PY][PATH_MAX];
 	int n, i;
 
-	x.s = s;
-	x.o = &o->py;
-	trace__on_exec(s, python_on_exec, &x);
 	if (py && pyprobe__is_python(py))
 		return;
 	n = pyprobe__scan_argv(o->argv, bins, MAX_MORE_PY);
 	for (i = 0; i < n && nmore_py < MAX_MORE_PY; i++) {
-		struct pyprobe *p = py_covered(bins[i]) ? NULL :
+		struct pyprobe *p = py_cover(bins[i]) ? NULL :
 				    trace__python(s, &o->py, NULL, bins[i], 0);
 
 		if (!p)
@@ -260,6 +288,15 @@ int live__execute(const struct mpx_opts *o, struct mpx_runset *rs)
 			mpx_info("%s\n", pyprobe__note(py));
 		else if (py)
 			mpx_warn("%s", pyprobe__note(py));
+		if (!o->py.off) {
+			static struct exec_ctx x;
+
+			/* Then any Python a traced task execs. */
+			x.s = s;
+			x.o = &o->py;
+			trace__on_start(s, python_on_start, NULL);
+			trace__on_exec(s, python_on_exec, &x);
+		}
 		if (!have_w && !o->py.off)
 			more_python(s, o);
 	}

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <linux/bpf.h>
+#include <linux/perf_event.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -29,9 +30,14 @@
 #include "pyusdt.skel.h"
 
 #define MAX_LINKS 16
+#define MAX_AUDIT 32	/* processes with their own audit probe */
 #define MPX_TRACE_UPROBE_MULTI	48	/* enum bpf_attach_type, v6.6 */
 #define MPX_UPROBE_MULTI_RETURN	1	/* BPF_F_UPROBE_MULTI_RETURN */
 #define PYM_MAX			64
+
+struct pym_target {
+	uint64_t off, ref_ctr_off, cookie;
+};
 
 struct pyprobe {
 	struct pyusdt_bpf *skel;
@@ -39,8 +45,16 @@ struct pyprobe {
 	int nlinks;
 	int mfd[4];			/* uprobe_multi links (raw fds) */
 	int nmfd;
-	int own_fd[4 * MAX_LINKS + 1];	/* the fds attaching opened (perf events, links) */
+	int own_fd[4 * MAX_LINKS + 4 * MAX_AUDIT + 1];	/* the fds attaching opened */
 	int nown;
+	/* The audit probe, attached per process (see pyprobe__audit). */
+	const char *usdt_path;		/* p->bin or p->lib: the file with the USDT notes */
+	struct pym_target audit_t;	/* its target; its spec is ours ... */
+	bool audit_multi;		/* ... with uprobe_multi, else libbpf's */
+	struct bpf_link *audit_link[MAX_AUDIT];	/* perf-event links */
+	uint32_t audit_pid[MAX_AUDIT];
+	int naudit;
+	uint32_t audit_skipped;		/* processes past MAX_AUDIT */
 	uint32_t attached;		/* MPX_PYP_* */
 	uint32_t missing;		/* wanted, not available */
 	char bin[PATH_MAX];		/* the interpreter */
@@ -710,7 +724,9 @@ static int load(struct pyprobe *p, const struct pyprobe_opts *o, const struct py
 		bool is_multi = prog == p->skel->progs.py_multi ||
 				prog == p->skel->progs.gil_exit_multi;
 
-		bpf_program__set_autoload(prog, is_multi == multi);
+		/* The audit probe is a perf-event uprobe either way. */
+		bpf_program__set_autoload(prog, is_multi == multi ||
+					  prog == p->skel->progs.audit);
 		if (is_multi)
 			bpf_program__set_expected_attach_type(prog, MPX_TRACE_UPROBE_MULTI);
 	}
@@ -748,10 +764,6 @@ struct usdt_spec {
 	int16_t arg_cnt;
 };
 _Static_assert(sizeof(struct usdt_spec) == 208, "usdt.bpf.h spec layout");
-
-struct pym_target {
-	uint64_t off, ref_ctr_off, cookie;
-};
 
 #if defined(__x86_64__)
 /* Offset in the kernel's x86-64 struct pt_regs of a register of any width. */
@@ -930,9 +942,10 @@ out:
 	return err ? err : n;
 }
 
-/* BPF_LINK_CREATE of a uprobe_multi link (libbpf 1.1 predates it). */
+/* BPF_LINK_CREATE of a uprobe_multi link (libbpf 1.1 predates it); each
+ * target's cookie is the index of its spec. */
 static int link_multi(int prog_fd, const char *path, const struct pym_target *t, int n,
-		      int first, uint32_t flags)
+		      uint32_t flags)
 {
 	uint64_t offs[PYM_MAX], refs[PYM_MAX], cookies[PYM_MAX];
 	union {
@@ -948,7 +961,7 @@ static int link_multi(int prog_fd, const char *path, const struct pym_target *t,
 	for (i = 0; i < n; i++) {
 		offs[i] = t[i].off;
 		refs[i] = t[i].ref_ctr_off;
-		cookies[i] = (uint64_t)(first + i);
+		cookies[i] = t[i].cookie;
 	}
 	memset(&a, 0, sizeof(a));
 	a.lc.prog_fd = (uint32_t)prog_fd;
@@ -966,7 +979,8 @@ static int link_multi(int prog_fd, const char *path, const struct pym_target *t,
 /*
  * Everything in at most three uprobe_multi links: the USDT probes (and the
  * GIL take when it is in the same file), the GIL take elsewhere, the GIL
- * take's return.  Returns 0 or -errno (then nothing is attached).
+ * take's return.  The audit probe is kept aside for pyprobe__audit().
+ * Returns 0 or -errno (then nothing is attached).
  */
 static int attach_multi(struct pyprobe *p, const struct pyprobe_opts *o, const char *usdt_path,
 			const struct gil_probe *g)
@@ -1008,21 +1022,32 @@ static int attach_multi(struct pyprobe *p, const struct pyprobe_opts *o, const c
 	for (i = 0; i < n; i++)
 		if (bpf_map_update_elem(specs_fd, &i, &specs[i], BPF_ANY))
 			return -errno;
+	/* The audit probe out of the shared link (cookies stay the specs'). */
+	for (i = 0; i < nu; i++) {
+		if (specs[i].usdt_cookie != MPX_PY_AUDIT)
+			continue;
+		p->audit_t = t[i];
+		p->audit_multi = true;
+		memmove(&t[i], &t[i + 1], (size_t)(n - i - 1) * sizeof(t[0]));
+		nu--;
+		n--;
+		break;
+	}
 	/* The GIL take joins the USDT link when in the same file. */
 	if (nu && (!gil_path || !strcmp(gil_path, usdt_path))) {
-		fd = link_multi(entry, usdt_path, t, n, 0, 0);
+		fd = link_multi(entry, usdt_path, t, n, 0);
 		if (fd < 0)
 			return fd;
 		p->mfd[p->nmfd++] = fd;
 	} else {
 		if (nu) {
-			fd = link_multi(entry, usdt_path, t, nu, 0, 0);
+			fd = link_multi(entry, usdt_path, t, nu, 0);
 			if (fd < 0)
 				return fd;
 			p->mfd[p->nmfd++] = fd;
 		}
 		if (gil_path) {
-			fd = link_multi(entry, gil_path, t + nu, n - nu, nu, 0);
+			fd = link_multi(entry, gil_path, t + nu, n - nu, 0);
 			if (fd < 0)
 				goto fail;
 			p->mfd[p->nmfd++] = fd;
@@ -1032,7 +1057,7 @@ static int attach_multi(struct pyprobe *p, const struct pyprobe_opts *o, const c
 	 * condition-variable wait has its two probes in the link above. */
 	if (gil_path && g->woken < 0) {
 		fd = link_multi(bpf_program__fd(p->skel->progs.gil_exit_multi), gil_path,
-				t + nu, 1, nu, MPX_UPROBE_MULTI_RETURN);
+				t + nu, 1, MPX_UPROBE_MULTI_RETURN);
 		if (fd < 0)
 			goto fail;
 		p->mfd[p->nmfd++] = fd;
@@ -1054,6 +1079,7 @@ fail:
 		close(p->mfd[i]);
 	p->nmfd = 0;
 	p->attached = 0;
+	p->audit_multi = false;
 	return err;
 }
 
@@ -1216,18 +1242,23 @@ static struct pyprobe *open_bin(struct pyprobe *p, const struct pyprobe_opts *o,
 		const char *imp_n[] = { "import__find__load__start", "import__find__load__done" };
 		const char *gc_n[] = { "gc__start", "gc__done" };
 		const char *fn_n[] = { "function__entry", "function__return" };
-		struct bpf_program *au = p->skel->progs.audit;
-		const char *au_n = "audit";
+		static const char *const au_n[] = { "audit" };
+		static const uint64_t au_k[] = { MPX_PY_AUDIT };
+		struct pym_target at;
+		struct usdt_spec as;
+		uint32_t found = 0;
 
 		if (attach_usdt(p, usdt_path, imp, imp_n, 2))
 			p->attached |= MPX_PYP_IMPORT;
 		if (attach_usdt(p, usdt_path, gc, gc_n, 2))
 			p->attached |= MPX_PYP_GC;
-		if (attach_usdt(p, usdt_path, &au, &au_n, 1))
+		/* Attached per process: here only whether it is there. */
+		if (usdt_targets(usdt_path, au_n, au_k, 1, &at, &as, 1, &found) == 1)
 			p->attached |= MPX_PYP_AUDIT;
 		if (o->functions && attach_usdt(p, usdt_path, fn, fn_n, 2))
 			p->attached |= MPX_PYP_FUNC;
 	}
+	p->usdt_path = usdt_path;
 	p->missing = (MPX_PYP_IMPORT | MPX_PYP_GC | MPX_PYP_AUDIT) & ~p->attached;
 	if (o->functions && !(p->attached & MPX_PYP_FUNC))
 		p->missing |= MPX_PYP_FUNC;
@@ -1244,7 +1275,116 @@ static struct pyprobe *open_bin(struct pyprobe *p, const struct pyprobe_opts *o,
 		if (after[i / 8] & (1u << (i % 8)))
 			p->own_fd[p->nown++] = i;
 	set_note(p, o, usdt_path != NULL, "PyEval_RestoreThread", g.path ? base(g.path) : "");
+	if (p->pid)
+		pyprobe__audit(p, p->pid);
 	return p;
+}
+
+/* The field of perf_event_attr.config holding a uprobe's semaphore offset
+ * (the uprobe PMU's format: "config:32-63"), or -1. */
+static int ref_ctr_shift(void)
+{
+	FILE *f = fopen("/sys/bus/event_source/devices/uprobe/format/ref_ctr_offset", "re");
+	int lo = -1;
+
+	if (f) {
+		if (fscanf(f, "config:%d", &lo) != 1)
+			lo = -1;
+		fclose(f);
+	}
+	return lo;
+}
+
+/*
+ * A USDT probe (target t, its spec at t->cookie) on process pid only, as a
+ * perf-event uprobe: the kernel's filter for those removes the breakpoint
+ * from a process it does not want at its first hit (a uprobe_multi link's
+ * pid filter leaves it there, trapping in every forked child).
+ */
+static struct bpf_link *attach_pid_probe(struct bpf_program *prog, const char *path,
+					 const struct pym_target *t, uint32_t pid)
+{
+	LIBBPF_OPTS(bpf_perf_event_opts, po, .bpf_cookie = t->cookie);
+	struct perf_event_attr a;
+	int type = -1, shift = ref_ctr_shift(), pfd;
+	struct bpf_link *l;
+	FILE *f;
+
+	f = fopen("/sys/bus/event_source/devices/uprobe/type", "re");
+	if (f) {
+		if (fscanf(f, "%d", &type) != 1)
+			type = -1;
+		fclose(f);
+	}
+	if (type < 0 || (t->ref_ctr_off && shift < 0)) {
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.type = (uint32_t)type;
+	a.config = t->ref_ctr_off ? t->ref_ctr_off << shift : 0;
+	a.config1 = (uint64_t)(uintptr_t)path;
+	a.config2 = t->off;
+	pfd = (int)syscall(__NR_perf_event_open, &a, (pid_t)pid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (pfd < 0)
+		return NULL;
+	l = bpf_program__attach_perf_event_opts(prog, pfd, &po);
+	if (!l) {
+		int err = errno;
+
+		close(pfd);
+		errno = err;
+	}
+	return l;
+}
+
+/*
+ * CPython raises audit events on hot paths: a Pool worker one per task it
+ * unpickles (pickle.find_class), ~1 us each when trapped.  Attached to
+ * every process mapping the interpreter, the probe also sets the probe's
+ * semaphore (and so the trap) in every Python of the machine.  Attached to
+ * one process, the kernel installs it there only: a child forked later
+ * inherits the breakpoint, traps once and has it removed, and pays no more.
+ * The events that mark a run (cpython.run_*, os.fork, subprocess.Popen,
+ * PyInterpreterState_Clear) come from the processes that exec'd the
+ * interpreter, which the caller names as they start.
+ */
+int pyprobe__audit(struct pyprobe *p, uint32_t pid)
+{
+	uint8_t before[OWN_FD_MAX / 8], after[OWN_FD_MAX / 8];
+	struct bpf_link *l;
+	int i, err;
+
+	if (!p->skel || !(p->attached & MPX_PYP_AUDIT) || !p->usdt_path || !pid)
+		return 0;
+	for (i = 0; i < p->naudit; i++)
+		if (p->audit_pid[i] == pid)
+			return 0;
+	if (p->naudit == MAX_AUDIT) {
+		p->audit_skipped++;
+		return -ENOSPC;
+	}
+	fds_open(before);
+	if (p->audit_multi)
+		l = attach_pid_probe(p->skel->progs.audit, p->usdt_path, &p->audit_t, pid);
+	else
+		l = bpf_program__attach_usdt(p->skel->progs.audit, (pid_t)pid, p->usdt_path,
+					     "python", "audit", NULL);
+	if (!l) {
+		err = -errno;
+		mpx_info("python: audit probe on pid %u: %s\n", pid, strerror(-err));
+		return err;
+	}
+	/* Released by the helper (hand_off_links) with the others. */
+	fds_open(after);
+	for (i = 0; i < OWN_FD_MAX && p->nown < (int)(sizeof(p->own_fd) /
+						      sizeof(p->own_fd[0])) - 1; i++)
+		if (after[i / 8] & ~before[i / 8] & (1u << (i % 8)))
+			p->own_fd[p->nown++] = i;
+	p->audit_link[p->naudit] = l;
+	p->audit_pid[p->naudit++] = pid;
+	return 1;
 }
 
 /* Whether the ELF at path is a Python interpreter (python* by name, its
@@ -1424,7 +1564,9 @@ static void hand_off_links(struct pyprobe *p)
 
 	/* uprobe_multi links release in one grace period (~35 ms each here):
 	 * only the per-probe fallback is worth a helper. */
-	if (!p->nlinks || !p->nown || pipe2(pfd, O_CLOEXEC))
+	for (i = 0; i < p->naudit && !p->audit_link[i]; i++)
+		;
+	if ((!p->nlinks && i == p->naudit) || !p->nown || pipe2(pfd, O_CLOEXEC))
 		return;
 	c = fork();
 	if (c == 0) {
@@ -1455,6 +1597,10 @@ static void hand_off_links(struct pyprobe *p)
 	for (i = 0; i < p->nlinks; i++)
 		bpf_link__destroy(p->links[i]);
 	p->nlinks = 0;
+	for (i = 0; i < p->naudit; i++) {
+		bpf_link__destroy(p->audit_link[i]);
+		p->audit_link[i] = NULL;
+	}
 	for (i = 0; i < p->nmfd; i++)
 		close(p->mfd[i]);
 	p->nmfd = 0;
@@ -1493,6 +1639,8 @@ void pyprobe__destroy(struct pyprobe *p)
 	hand_off_links(p);
 	for (i = 0; i < p->nlinks; i++)
 		bpf_link__destroy(p->links[i]);
+	for (i = 0; i < p->naudit; i++)
+		bpf_link__destroy(p->audit_link[i]);
 	close_parallel(p->mfd, p->nmfd);
 	pyusdt_bpf__destroy(p->skel);
 	free(p);

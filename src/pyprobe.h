@@ -41,6 +41,12 @@ struct pyprobe *pyprobe__open(const struct pyprobe_opts *o, char *const argv[],
  * not 0, runs it: its libpython is the one that process maps. */
 struct pyprobe *pyprobe__open_bin(const struct pyprobe_opts *o, const char *bin,
 				  uint32_t pid, const struct pyprobe_maps *maps);
+/* CPython's audit probe on process pid (a process that exec'd, or is to
+ * exec, p's interpreter): the other probes are on every process mapping the
+ * interpreter, this one only on the processes named (forked children
+ * inherit nothing).  Once per pid: 1 attached now, 0 attached before (or no
+ * audit probe), -errno (-ENOSPC: too many processes). */
+int pyprobe__audit(struct pyprobe *p, uint32_t pid);
 /* Whether p's probes are on the file at bin already. */
 bool pyprobe__covers(const struct pyprobe *p, const char *bin);
 /* The Python interpreter process pid runs after exec'ing filename (its

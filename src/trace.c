@@ -119,7 +119,15 @@ struct trace_session {
 	sigset_t oldmask;
 	trace_exec_fn on_exec;	/* each exec record, as it arrives */
 	void *exec_ctx;
+	trace_start_fn on_start;	/* the root, forked and held */
+	void *start_ctx;
 };
+
+void trace__on_start(struct trace_session *s, trace_start_fn fn, void *ctx)
+{
+	s->on_start = fn;
+	s->start_ctx = ctx;
+}
 
 void trace__on_exec(struct trace_session *s, trace_exec_fn fn, void *ctx)
 {
@@ -686,6 +694,8 @@ int trace__run(struct trace_session *s, char *const argv[], bool as_root,
 	if (runner__wait_held(&r, 1000))
 		mpx_warn("the workload did not reach its start barrier in 1 s: its "
 			 "first moments may be misattributed");
+	if (s->on_start)
+		s->on_start(s->start_ctx, (uint32_t)r.pid);
 	t0 = mpx_now_ns();
 	have_k = !read_schedstat(r.pid, &k);
 	model__seed_root(m, (uint32_t)r.pid, (uint32_t)r.pid, (uint32_t)getpid(),

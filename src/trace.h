@@ -46,6 +46,11 @@ struct pyprobe *trace__python(struct trace_session *s, const struct pyprobe_opts
 typedef void (*trace_exec_fn)(void *ctx, const struct mpx_exec *e, struct evbuf *eb);
 void trace__on_exec(struct trace_session *s, trace_exec_fn fn, void *ctx);
 
+/* Call fn with the root's pid once it is forked, before it runs the
+ * command (each run). */
+typedef void (*trace_start_fn)(void *ctx, uint32_t pid);
+void trace__on_start(struct trace_session *s, trace_start_fn fn, void *ctx);
+
 /* A signal asked us to stop: no further runs. */
 bool trace__stopped(void);
 

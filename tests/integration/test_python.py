@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mpxtest import Failed, expect, main  # noqa: E402
@@ -559,6 +560,146 @@ def test_python_execd_later_gets_probes_late():
         expect(want in s, "no %r in: %s" % (want, s))
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def audit_semaphore_va(path):
+    """The virtual address (as linked) and file offset of the semaphore of
+    CPython's python:audit USDT probe in the ELF file at path, or None."""
+    import struct
+    with open(path, "rb") as f:
+        elf = f.read()
+    if elf[:4] != b"\x7fELF" or elf[4] != 2:
+        return None
+    phoff, shoff = struct.unpack_from("<QQ", elf, 0x20)
+    phentsize, phnum, shentsize, shnum, shstrndx = struct.unpack_from("<HHHHH", elf, 0x36)
+    secs = [struct.unpack_from("<IIQQQQIIQQ", elf, shoff + i * shentsize) for i in range(shnum)]
+    stroff = secs[shstrndx][4]
+
+    def name(sh):
+        return elf[stroff + sh[0]:elf.index(b"\0", stroff + sh[0])].decode()
+    by = {name(sh): sh for sh in secs}
+    if ".note.stapsdt" not in by:
+        return None
+    base = by[".stapsdt.base"][3] if ".stapsdt.base" in by else None
+    off, end = by[".note.stapsdt"][4], by[".note.stapsdt"][4] + by[".note.stapsdt"][5]
+    sem = None
+    while off + 12 <= end:
+        namesz, descsz, typ = struct.unpack_from("<III", elf, off)
+        desc = off + 12 + ((namesz + 3) & ~3)
+        if typ == 3:
+            pc, nbase, va = struct.unpack_from("<QQQ", elf, desc)
+            strs = elf[desc + 24:desc + descsz].split(b"\0")
+            if strs[0] == b"python" and strs[1] == b"audit":
+                sem = va + (base - nbase if base else 0)
+        off = desc + ((descsz + 3) & ~3)
+    if not sem:
+        return None
+    for i in range(phnum):
+        typ, _, poff, vaddr, _, filesz, _, _ = struct.unpack_from("<IIQQQQQQ", elf,
+                                                                   phoff + i * phentsize)
+        if typ == 1 and vaddr <= sem < vaddr + filesz:
+            return sem, poff + sem - vaddr
+    return None
+
+
+def read_semaphore(pid, path, file_off):
+    """The 16-bit USDT semaphore at file offset file_off of path, as process
+    pid's memory holds it: the kernel counts there the probes on it."""
+    real = os.path.realpath(path)
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) < 6 or os.path.realpath(parts[5]) != real:
+                continue
+            lo, hi = (int(x, 16) for x in parts[0].split("-"))
+            moff = int(parts[2], 16)
+            if moff <= file_off < moff + hi - lo:
+                with open("/proc/%d/mem" % pid, "rb") as mem:
+                    mem.seek(lo + file_off - moff)
+                    return int.from_bytes(mem.read(2), "little")
+    raise Failed("%s is not mapped by pid %d at offset 0x%x" % (real, pid, file_off))
+
+
+def test_audit_probe_on_execd_pythons_only():
+    """CPython raises audit events on hot paths (pickle.find_class for each
+    global a pickle names): the audit probe is on the processes that exec
+    the interpreter.  The script's process and a Python it runs record their
+    events (100 pickle.find_class each); a child it forks (as a Pool forks its workers) records none,
+    and the probe's semaphore, which the kernel raises in each process the
+    probe is on, stays 0 in a Python outside the traced tree (before, it was
+    on every process mapping the interpreter: the forked child recorded its
+    100 events, the outside Python's semaphore was 1)."""
+    found = audit_semaphore_va(PY)
+    if not found:
+        raise Failed("%s has no python:audit probe with a semaphore" % PY)
+    _, sem_off = found
+    d = tempfile.mkdtemp(prefix="mpx-py-")
+    os.chmod(d, 0o777)
+    outside = subprocess.Popen([PY, "-c", "import sys; sys.stdin.read()"],
+                               stdin=subprocess.PIPE)
+    ready, go = os.path.join(d, "ready"), os.path.join(d, "go")
+    script = (
+        "import os, pickle, subprocess, sys, time\n"
+        "d = pickle.dumps(os.getpid)\n"
+        "def loads(n):\n"
+        "    for _ in range(n):\n"
+        "        pickle.loads(d)\n"
+        "loads(100)\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    loads(100)\n"
+        "    os._exit(0)\n"
+        "os.waitpid(pid, 0)\n"
+        "subprocess.run([sys.executable, '-c', 'import os, pickle, time; time.sleep(0.3); "
+        "d = pickle.dumps(os.getpid); [pickle.loads(d) for _ in range(100)]'], check=True)\n"
+        "with open(%r, 'w') as f:\n"
+        "    f.write(str(os.getpid()))\n"
+        "t = time.time()\n"
+        "while not os.path.exists(%r) and time.time() - t < 60:\n"
+        "    time.sleep(0.01)\n" % (ready, go))
+    try:
+        path = os.path.join(d, "script.py")
+        with open(path, "w") as f:
+            f.write(script)
+        out = os.path.join(d, "r.json")
+        p = subprocess.Popen([MPXTRACE, "-j", "-o", out, "--", PY, path],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        t = time.time()
+        while not os.path.exists(ready) and p.poll() is None and time.time() - t < 60:
+            time.sleep(0.01)
+        time.sleep(0.05)
+        with open(ready) as f:
+            inside = int(f.read())
+        sem_in = read_semaphore(inside, PY, sem_off)
+        sem_out = read_semaphore(outside.pid, PY, sem_off)
+        open(go, "w").close()
+        _, err = p.communicate(timeout=120)
+        expect(p.returncode == 0, "exit %d: %s" % (p.returncode, err))
+        with open(out) as f:
+            rep = json.load(f)
+    finally:
+        outside.kill()
+        outside.wait()
+        shutil.rmtree(d, ignore_errors=True)
+    expect(sem_in >= 1 and sem_out == 0, "audit semaphore: %d in the script's process, %d "
+           "in a Python outside the tree" % (sem_in, sem_out))
+    m = main_task(rep)
+    procs = [t for t in rep["tasks"] if not t["thread"] and t["tid"] != m["tid"]]
+
+    def find_class(t):
+        return len(audit_ts(t, "pickle.find_class"))
+    forked = [t for t in procs if not t.get("exec")]
+    execd = [t for t in procs if "python" in os.path.basename(t.get("exec") or "")]
+    expect(find_class(m) == 100 and audit_ts(m, "cpython.run_file"),
+           "script's process: %d pickle.find_class, run_file %r"
+           % (find_class(m), audit_ts(m, "cpython.run_file")))
+    expect(len(forked) == 1 and not forked[0]["py_audit"],
+           "forked children's audit events: %r" % [(t["tid"], len(t["py_audit"]))
+                                                   for t in forked])
+    # Its probe comes as its exec is read (its start-up events may be
+    # missed); its pickle.loads wait 0.3 s.
+    expect(len(execd) == 1 and find_class(execd[0]) == 100,
+           "exec'd Pythons: %r" % [(t["tid"], t.get("exec"), find_class(t)) for t in execd])
 
 
 def test_gil_holder_on_the_critical_path():
