@@ -442,6 +442,42 @@ out:
 	return err;
 }
 
+void bpf_obj_stats(const struct bpf_object *obj, uint64_t st[2])
+{
+	struct bpf_program *p;
+
+	st[0] = st[1] = 0;
+	bpf_object__for_each_program(p, obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(p);
+
+		memset(&info, 0, sizeof(info));
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		st[0] += info.run_cnt;
+		st[1] += info.run_time_ns;
+	}
+}
+
+void collector__prog_stats(const struct collector *c, uint64_t st[2])
+{
+	bpf_obj_stats(c->skel->obj, st);
+}
+
+bool bpf_stats_on(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/bpf_stats_enabled", "re");
+	int v = 0;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v == 1;
+}
+
 /* Has the hook base a program of --summary's own (NAME_summ)? */
 static bool has_summ(struct mpxtrace_bpf *skel, const char *base)
 {

@@ -71,6 +71,14 @@ int collector__signal_tracked(struct collector *c, int sig);
 /* Kernel stack of a stack id (MPX_STACK_DEPTH entries, 0-padded). */
 int collector__stack(struct collector *c, int32_t id, uint64_t *ips);
 const char *collector__attach_name(const struct collector *c);
+/* The kernel's run count and run time (ns) of obj's loaded programs,
+ * summed into st[0] and st[1]; the time is counted only while
+ * kernel.bpf_stats_enabled is 1. */
+struct bpf_object;
+void bpf_obj_stats(const struct bpf_object *obj, uint64_t st[2]);
+void collector__prog_stats(const struct collector *c, uint64_t st[2]);
+/* Whether kernel.bpf_stats_enabled is 1. */
+bool bpf_stats_on(void);
 /* Detach and free; NULL is fine. */
 void collector__destroy(struct collector *c);
 

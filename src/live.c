@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "collect.h"
 #include "live.h"
 #include "pyprobe.h"
 #include "runner.h"
@@ -315,6 +316,18 @@ int live__execute(const struct mpx_opts *o, struct mpx_runset *rs)
 			 "probes, %llu matched '%s' and were recorded",
 			 (unsigned long long)calls, (unsigned long long)matched,
 			 o->py.functions);
+	}
+	if (py && pyprobe__is_python(py) && bpf_stats_on()) {
+		uint64_t st[2] = { 0, 0 };
+		int i;
+
+		pyprobe__prog_stats(py, st);
+		for (i = 0; i < nmore_py; i++)
+			pyprobe__prog_stats(more_py[i], st);
+		/* Each run a uprobe's trap: its price is on top of this. */
+		mpx_info("python probes' programs ran %llu times, %.2f ms "
+			 "(kernel.bpf_stats_enabled)\n", (unsigned long long)st[0],
+			 (double)st[1] / 1e6);
 	}
 cleanup:
 	pyprobe__destroy(py);

@@ -138,7 +138,10 @@ cleanup:
 		struct rusage ru;
 
 		if (!getrusage(RUSAGE_SELF, &ru))
-			mpx_info("mpxtrace peak RSS %.1f MiB\n", ru.ru_maxrss / 1024.0);
+			mpx_info("mpxtrace peak RSS %.1f MiB, CPU %.1f ms user, %.1f ms "
+				 "system\n", ru.ru_maxrss / 1024.0,
+				 ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3,
+				 ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3);
 	}
 	return code;
 }

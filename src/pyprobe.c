@@ -23,6 +23,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "collect.h"
 #include "corebtf.h"
 #include "gilsite.h"
 #include "pyprobe.h"
@@ -1628,6 +1629,17 @@ static void close_parallel(const int *fds, int n)
 		else
 			close(fds[i]);
 	}
+}
+
+void pyprobe__prog_stats(const struct pyprobe *p, uint64_t st[2])
+{
+	uint64_t v[2];
+
+	if (!p || !p->skel)
+		return;
+	bpf_obj_stats(p->skel->obj, v);
+	st[0] += v[0];
+	st[1] += v[1];
 }
 
 void pyprobe__destroy(struct pyprobe *p)

@@ -65,6 +65,9 @@ bool pyprobe__wanted_missing(const struct pyprobe *p);
 void pyprobe__record(const struct pyprobe *p, struct mpx_py *rec);
 /* Function probes: calls seen in the traced tree and calls recorded. */
 void pyprobe__func_stats(const struct pyprobe *p, uint64_t *calls, uint64_t *matched);
+/* Run count and run time (ns) of p's programs so far (collector.h's
+ * bpf_obj_stats), added to st[0] and st[1]. */
+void pyprobe__prog_stats(const struct pyprobe *p, uint64_t st[2]);
 void pyprobe__destroy(struct pyprobe *p);
 
 /* Exposed for tests: the interpreter a command runs, or false (why set). */

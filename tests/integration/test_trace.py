@@ -450,6 +450,47 @@ def test_woken_waits_from_the_enqueue_time(c):
 
 
 @checked
+def test_bpf_stats_when_the_kernel_counts(c):
+    """With kernel.bpf_stats_enabled=1, -v says how often the programs ran
+    and for how long: on a ping-pong of 3,000 rounds the switch program
+    alone runs at every switch-out and switch-in of the two processes, so
+    at least 2 x 3,000 times (their voluntary switches: the kernel's
+    count); with the statistics off the line is not printed (the kernel
+    counts no time then)."""
+    rounds = 3000
+    path = "/proc/sys/kernel/bpf_stats_enabled"
+    with open(path) as f:
+        old = f.read().strip()
+    try:
+        for on in ("1", "0"):
+            with open(path, "w") as f:
+                f.write(on)
+            r = trace(work("pingpong", rounds, 8), ["-v"])
+            if not expect_traced(c, r):
+                return
+            m = re.search(r"BPF programs ran (\d+) times, ([0-9.]+) ms, (\d+) ns each", r.stderr)
+            if on == "0":
+                c.true("no statistics line with bpf_stats_enabled=0", m is None, r.stderr[-300:])
+                continue
+            if not m:
+                c.fail("no statistics line: %s" % r.stderr[-300:])
+                continue
+            runs, total_ms, each = int(m.group(1)), float(m.group(2)), int(m.group(3))
+            ping = [t for t in r.report["tasks"] if t["comm"] == "mpx-work"]
+            nvcsw = sum(t["kernel"].get("nvcsw", 0) for t in ping)
+            c.true("runs >= 2 x voluntary switches (%d)" % nvcsw, runs >= 2 * nvcsw and
+                   nvcsw >= rounds, "%d runs" % runs)
+            c.between("ns per run", each, 5, 100000)
+            c.between("total ms = runs x ns each", total_ms * 1e6, runs * each * 0.99 - 1e4,
+                      runs * each * 1.01 + 1e4)
+            c.note("%d runs, %.2f ms, %d ns each; %d voluntary switches" % (
+                runs, total_ms, each, nvcsw))
+    finally:
+        with open(path, "w") as f:
+            f.write(old)
+
+
+@checked
 def test_two_burners_pinned_to_one_cpu(c):
     cpu = idlest_cpu()
     r = trace(work("pinned", 2, cpu, 200))
