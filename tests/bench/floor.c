@@ -115,6 +115,24 @@ int main(int argc, char **argv)
 	    !bpf_map__lookup_elem(skel->maps.pids, &key, sizeof(key), &hits, sizeof(hits), 0))
 		fprintf(stderr, "floor: %llu hook hits on task %u\n", (unsigned long long)hits,
 			key);
+	if (verbose) {
+		/* The kernel's count (run time only with kernel.bpf_stats_enabled). */
+		__u64 cnt = 0, ns = 0;
+
+		bpf_object__for_each_program(prog, skel->obj) {
+			struct bpf_prog_info info;
+			__u32 len = sizeof(info);
+
+			memset(&info, 0, sizeof(info));
+			if (bpf_program__fd(prog) >= 0 &&
+			    !bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len)) {
+				cnt += info.run_cnt;
+				ns += info.run_time_ns;
+			}
+		}
+		fprintf(stderr, "floor: programs ran %llu times, %llu ns\n",
+			(unsigned long long)cnt, (unsigned long long)ns);
+	}
 out:
 	floor_bpf__destroy(skel);
 	return ret;

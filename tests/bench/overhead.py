@@ -46,8 +46,8 @@ Environment: MPXTRACE (./mpxtrace), MPXTRACE_B (another build, measured
 beside it as config mpxtrace-b), FLOOR (.output/bench/floor), MPX_WORK
 (.output/tests/mpx-work),
 BENCH_RUNS (pairs per cell, 10), BENCH_CASES (comma list of cases: seed,
-pool, pingpong, sched-pipe, pinned, true, and of sections: probes, itself, analysis;
-default all), BENCH_TOOLS (comma list of configs: mpxtrace, mpxtrace-b,
+pool, pingpong, sched-pipe, pinned, true, and of sections: probes, itself, analysis,
+cost; default all), BENCH_TOOLS (comma list of configs: mpxtrace, mpxtrace-b,
 noprobes, summary, floor, floor-lookup, runqlat, offcputime, runqlat-all,
 offcputime-all, perf, bpftrace),
 BENCH_STEAL_PCT, BENCH_LOAD_PCT.  `overhead.py python` runs only the Python
@@ -501,7 +501,7 @@ def applies(case, config):
     return True
 
 
-SECTIONS = ["probes", "itself", "analysis"]
+SECTIONS = ["probes", "itself", "analysis", "cost"]
 
 
 def sample_of(run, cmd, metric, name):
@@ -655,6 +655,97 @@ def analysis_speed():
                                                       n / med / 1e6))
 
 
+# A Python loop raising one audit event per pass (pickle.find_class): with
+# the probe on the command's process each pass traps once.
+AUDIT_LOOP_N = 100000
+AUDIT_LOOP = r"""
+import os, pickle, time
+d = pickle.dumps(os.getpid)
+t = time.perf_counter()
+for _ in range(%d):
+    pickle.loads(d)
+print("ms", (time.perf_counter() - t) * 1000)
+""" % AUDIT_LOOP_N
+
+STATS = "/proc/sys/kernel/bpf_stats_enabled"
+
+
+def set_stats(v):
+    with open(STATS, "w") as f:
+        f.write(v)
+
+
+def cost_accounting():
+    """The CPU time tracing adds, from the kernel's own accounting rather
+    than from the workloads' noisy wall times: with kernel.bpf_stats_enabled
+    the kernel counts each program run and its time (mpxtrace -v prints
+    them per run).  Less the statistics' own price per run (the floor's
+    empty programs, timed the same way), plus each Python probe hit priced
+    at a uprobe trap (calibrated here: a loop of audit events with and
+    without the probe), against the workload's untraced time: what the
+    ratio would be if all of it lay on the workload's critical path.
+    The ping-pong, where it does, checks the estimate against its
+    measured ratio."""
+    runs = max(3, min(RUNS, 7))
+    old = read(STATS, "0")
+    # A uprobe hit, statistics off: N audit events with the probe and without.
+    on, off = [], []
+    for _ in range(runs):
+        for probes, acc in ((["--"], on), (["--python-probes=off", "--"], off)):
+            (_, out) = launch_plain(MPX + probes + [PY, "-c", AUDIT_LOOP])
+            acc.append(ms_metric(out))
+    trap_ns = (median(on) - median(off)) * 1e6 / AUDIT_LOOP_N
+    try:
+        set_stats("1")
+        empty = []
+        for _ in range(runs):
+            p = subprocess.run([FLOOR, "-v", "--", WORK, "pingpong", "20000", "8"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            m = re.search(r"programs ran (\d+) times, (\d+) ns", p.stderr)
+            if p.returncode or not m:
+                fail("floor -v", p.stderr)
+            empty.append(int(m.group(2)) / max(1, int(m.group(1))))
+        empty_ns = median(empty)
+        rows = []
+        for key in ("pingpong", "pool", "seed"):
+            case = next(c for c in CASES if c[0] == key)
+            _, name, cmd, metric, _ = case
+            st = []
+            for _ in range(runs):
+                p = subprocess.run([MPXTRACE, "-v", "-o", "/dev/null", "--"] + cmd,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   timeout=TIMEOUT)
+                m = re.search(r"BPF programs ran (\d+) times, ([0-9.]+) ms", p.stderr)
+                py = re.search(r"python probes' programs ran (\d+) times, ([0-9.]+) ms",
+                               p.stderr)
+                if p.returncode or not m:
+                    fail("mpxtrace -v with bpf_stats_enabled", p.stderr)
+                st.append((int(m.group(1)), float(m.group(2)),
+                           int(py.group(1)) if py else 0))
+            rows.append((key, cmd, metric, st))
+    finally:
+        set_stats(old)
+    print()
+    print("cost accounting: CPU the programs and Python probe traps add (kernel.bpf_stats_enabled,")
+    print("medians of %d runs), against the untraced run's own time" % runs)
+    print("  the statistics' own price: %.0f ns per program run (the floor's empty programs);"
+          % empty_ns)
+    print("  a Python probe hit (uprobe trap and program): %.0f ns (%d audit events, "
+          "with/without)" % (trap_ns, AUDIT_LOOP_N))
+    print("  %-9s %9s %10s %9s %8s %8s %8s %9s" % ("case", "self ms", "prog runs", "prog ms",
+                                                   "py hits", "py ms", "added", "estimate"))
+    for key, cmd, metric, st in rows:
+        base = median([metric(launch_plain(cmd)[1]) for _ in range(runs)])
+        nruns = median([x[0] for x in st])
+        prog_ms = median([x[1] - x[0] * empty_ns / 1e6 for x in st])
+        hits = median([x[2] for x in st])
+        py_ms = hits * trap_ns / 1e6
+        added = (prog_ms + py_ms) / base
+        print("  %-9s %9.1f %10d %9.2f %8d %8.2f %7.1f%% %9.3f" % (
+            key, base, nruns, prog_ms, hits, py_ms, 100 * added, 1 + added))
+    sys.stdout.flush()
+
+
 def tool_itself():
     """Start-up (mpxtrace's start to the workload released, its own -v
     figure), its peak RSS, and the event rate it keeps up with, no loss."""
@@ -762,6 +853,8 @@ def main():
         tool_itself()
     if not python_only and want_case("analysis"):
         analysis_speed()
+    if not python_only and want_case("cost"):
+        cost_accounting()
 
     summary(cases, cfgs, all_cells)
     kept = sum(len(c.pairs) for c in all_cells.values())
