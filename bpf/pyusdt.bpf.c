@@ -24,6 +24,11 @@ const volatile __u64 wakeup_bytes = 256 * 1024;
 const volatile __u64 gil_min_ns = 2000;
 /* --py-functions: the glob, '\0'-padded; empty: every function. */
 const volatile char func_glob[MPX_PYNAME_LEN] = {};
+/* One probe per pass of take_gil's wait (PYM_GIL_PASS): the offsets in
+ * struct pt_regs of the callee-saved registers that held the wait's mutex
+ * and deadline arguments (user space found them before the call). */
+const volatile __u32 gil_mutex_reg_off = 0;
+const volatile __u32 gil_deadline_reg_off = 0;
 
 /* A GIL wait in progress. */
 struct gil_wait {
@@ -243,7 +248,9 @@ static __always_inline int gil_enter_(void)
  * locked, switch_number, cond, mutex: locked is 16 bytes before cond, and
  * the mutex follows the cond. */
 #define GIL_LOCKED_BEFORE_COND 16
+#define GIL_INTERVAL_BEFORE_COND 32
 #define PTHREAD_COND_SIZE 48
+#define GIL_WAIT_MAX_NS 60000000000ULL
 
 /*
  * take_gil's call to pthread_cond_timedwait(&gil->cond, &gil->mutex, ..):
@@ -282,6 +289,67 @@ static __always_inline int gil_woken_(void)
 					    (void *)(w->cond - GIL_LOCKED_BEFORE_COND)) && locked)
 		return 0;
 	return gil_end(tid, w->ts, 0);
+}
+
+/*
+ * Back from take_gil's pthread_cond_timedwait(&gil->cond, &gil->mutex,
+ * &deadline), the one probe of a pass: the wait began before the first
+ * pass, when take_gil computed that pass's deadline, gil->interval (us)
+ * ahead on CLOCK_MONOTONIC (bpf_ktime_get_ns's clock).  The registers that
+ * held the mutex and the deadline's address keep them across the call.
+ * Half the traps of a probe on the call and one on its return.
+ */
+static __always_inline int gil_pass_(struct pt_regs *ctx)
+{
+	struct { __s64 sec, nsec; } dl;
+	__u64 mutex = 0, dlp = 0, interval = 0, cond, start, now;
+	struct gil_wait *w, nw;
+	__u32 tid, pid;
+	int locked = 0;
+
+	if (!current_tracked(&tid, &pid))
+		return 0;
+	if (bpf_probe_read_kernel(&mutex, sizeof(mutex), (void *)ctx + (gil_mutex_reg_off & 0xff)) ||
+	    bpf_probe_read_kernel(&dlp, sizeof(dlp), (void *)ctx + (gil_deadline_reg_off & 0xff)))
+		return 0;
+	cond = mutex - PTHREAD_COND_SIZE;
+	if (bpf_probe_read_user(&locked, sizeof(locked), (void *)(cond - GIL_LOCKED_BEFORE_COND)))
+		return 0;
+	now = bpf_ktime_get_ns();
+	w = bpf_map_lookup_elem(&gil_start, &tid);
+	/* Left by a wait whose end was not seen (the thread exited in it). */
+	if (w && (w->cond != cond || now - w->ts > GIL_WAIT_MAX_NS)) {
+		bpf_map_delete_elem(&gil_start, &tid);
+		w = NULL;
+	}
+	if (w)
+		start = w->ts;
+	else if (bpf_probe_read_user(&dl, sizeof(dl), (void *)dlp) ||
+		 bpf_probe_read_user(&interval, sizeof(interval),
+				     (void *)(cond - GIL_INTERVAL_BEFORE_COND)))
+		return 0;
+	else
+		start = (__u64)dl.sec * 1000000000ULL + (__u64)dl.nsec -
+			(interval ? interval : 1) * 1000;
+	/* Not this clock, or not this struct: nothing rather than nonsense. */
+	if (start > now || now - start > GIL_WAIT_MAX_NS)
+		return 0;
+	if (locked) {
+		/* Held by another thread again: the wait goes on. */
+		if (!w) {
+			nw.ts = start;
+			nw.cond = cond;
+			bpf_map_update_elem(&gil_start, &tid, &nw, BPF_ANY);
+		}
+		return 0;
+	}
+	return gil_end(tid, start, 0);
+}
+
+SEC("uprobe")
+int gil_pass(struct pt_regs *ctx)
+{
+	return gil_pass_(ctx);
 }
 
 SEC("uprobe")
@@ -330,6 +398,8 @@ int py_multi(struct pt_regs *ctx)
 		return gil_wait_(ctx);
 	if (kind == PYM_GIL_WOKEN)
 		return gil_woken_();
+	if (kind == PYM_GIL_PASS)
+		return gil_pass_(ctx);
 	bpf_usdt_arg(ctx, 0, &a0);
 	switch (kind) {
 	case MPX_PY_IMPORT_START:

@@ -244,6 +244,7 @@ enum mpx_py_kind {
 #define PYM_GIL_ENTER		100	/* take_gil / PyEval_RestoreThread entry */
 #define PYM_GIL_WAIT		101	/* take_gil's call to pthread_cond_timedwait */
 #define PYM_GIL_WOKEN		102	/* ... and its return */
+#define PYM_GIL_PASS		103	/* that return alone (see gil_pass) */
 
 /* Python probe sets (mpx_py.arg of MPX_PY_PROBES). */
 #define MPX_PYP_IMPORT		0x01

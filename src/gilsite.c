@@ -8,6 +8,7 @@
  * chance; the caller also wants exactly one call within take_gil (or the
  * whole text) and the BPF side checks the arguments' shape at run time.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "gilsite.h"
@@ -50,6 +51,41 @@ static uint64_t woken_at(const uint8_t *text, size_t n, uint64_t text_va, size_t
 	return text_va + i;
 }
 
+static bool callee_saved(int r)
+{
+	return r == 3 || r == 5 || r >= 12;
+}
+
+/*
+ * The source register of the last `mov %src,%dst` (64-bit, register to
+ * register: REX.W 89 /r or REX.W 8b /r) in the 24 bytes before text[end],
+ * when it is callee-saved; else -1.  dst is 2 (%rdx) or 6 (%rsi).
+ */
+static int arg_source(const uint8_t *text, size_t end, int dst)
+{
+	size_t i, lo = end > 24 ? end - 24 : 0;
+
+	for (i = end >= 3 ? end - 3 : 0; i + 3 <= end && i >= lo; i--) {
+		uint8_t rex = text[i], op = text[i + 1], m = text[i + 2];
+		int reg, rm, src = -1;
+
+		if ((rex & 0xf8) != 0x48 || (op != 0x89 && op != 0x8b) || (m & 0xc0) != 0xc0)
+			goto next;
+		reg = ((m >> 3) & 7) | (rex & 4 ? 8 : 0);
+		rm = (m & 7) | (rex & 1 ? 8 : 0);
+		if (op == 0x89 && rm == dst)
+			src = reg;
+		else if (op == 0x8b && reg == dst)
+			src = rm;
+		if (src >= 0)
+			return callee_saved(src) ? src : -1;
+next:
+		if (!i)
+			break;
+	}
+	return -1;
+}
+
 size_t gilsite__calls(const uint8_t *text, size_t n, uint64_t text_va, uint64_t lo, uint64_t hi,
 		      uint64_t stub_va, uint64_t got_va, struct gilsite *out, size_t max)
 {
@@ -72,7 +108,9 @@ size_t gilsite__calls(const uint8_t *text, size_t n, uint64_t text_va, uint64_t 
 		if (!len)
 			continue;
 		if (got < max)
-			out[got] = (struct gilsite){ va, woken_at(text, n, text_va, i + len), len };
+			out[got] = (struct gilsite){ va, woken_at(text, n, text_va, i + len), len,
+						     { (int8_t)arg_source(text, i, 6),
+						       (int8_t)arg_source(text, i, 2) } };
 		got++;
 	}
 	return got;

@@ -22,6 +22,11 @@ struct gilsite {
 	uint64_t va;
 	uint64_t woken_va;
 	uint8_t len;
+	/* The callee-saved register (x86 number: 3 rbx, 5 rbp, 12-15 r12-r15)
+	 * copied into the call's second (%rsi, the mutex) and third (%rdx, the
+	 * deadline) argument by a `mov %reg,%rsi|%rdx` in the 24 bytes before
+	 * it, or -1: at the return the register still holds it. */
+	int8_t arg_reg[2];
 };
 
 /*

@@ -56,6 +56,7 @@ struct pyprobe {
 	uint32_t audit_pid[MAX_AUDIT];
 	int naudit;
 	uint32_t audit_skipped;		/* processes past MAX_AUDIT */
+	int gil_regs_off[2];		/* gil_probe's mutex_off, deadline_off */
 	uint32_t attached;		/* MPX_PYP_* */
 	uint32_t missing;		/* wanted, not available */
 	char bin[PATH_MAX];		/* the interpreter */
@@ -303,6 +304,8 @@ struct elf_facts {
 					 * symbol), or -1 */
 	long gil_woken;			/* ... of the instruction after that call */
 	uint64_t gil_wait_va;
+	int8_t gil_regs[2];		/* the call's mutex and deadline arguments'
+					 * callee-saved registers (gilsite), or -1 */
 };
 
 static long sym_offset(Elf *e, const GElf_Sym *sym)
@@ -430,6 +433,17 @@ static void cond_wait_slots(Elf *e, uint64_t *jump_slot, uint64_t *glob_dat)
 
 static long vaddr_off(Elf *e, uint64_t va, bool exec);
 
+/* x86 register number n (0 rax .. 15 r15) by name, or "". */
+static const char *reg_name(int n)
+{
+	static const char *const name[16] = {
+		"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+		"r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+	};
+
+	return n >= 0 && n < 16 ? name[n] : "";
+}
+
 /*
  * x86-64, an interpreter whose take_gil is not a visible symbol: the one
  * call to pthread_cond_timedwait in its text (CPython waits on a condition
@@ -471,6 +485,8 @@ static void find_gil_wait(Elf *e, size_t shstrndx, struct elf_facts *f)
 	if (found != 1)
 		return;
 	f->gil_wait_va = site[0].va;
+	f->gil_regs[0] = site[0].arg_reg[0];
+	f->gil_regs[1] = site[0].arg_reg[1];
 	f->gil_wait = vaddr_off(e, site[0].va, true);
 	f->gil_woken = vaddr_off(e, site[0].woken_va, true);
 	if (f->gil_wait < 0 || f->gil_woken < 0)
@@ -487,6 +503,7 @@ static int elf_scan(const char *path, struct elf_facts *f)
 
 	memset(f, 0, sizeof(*f));
 	f->take_gil = f->restore = f->gil_wait = f->gil_woken = -1;
+	f->gil_regs[0] = f->gil_regs[1] = -1;
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return -EINVAL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -653,10 +670,20 @@ struct gil_probe {
 	long off;			/* take_gil, PyEval_RestoreThread or the wait call */
 	long woken;			/* the wait call's return, or -1: a return probe */
 	uint32_t kind;			/* MPX_PYP_GIL_* it gives */
+	/* With the wait call: the offsets in struct pt_regs of the registers
+	 * keeping its mutex and deadline, for one probe per pass on the return
+	 * alone (gil_pass), or -1: a probe on the call too. */
+	int mutex_off, deadline_off;
 };
 
 /* Every GIL wait, from the wait on the GIL's condition variable. */
 #define GIL_COND (MPX_PYP_GIL_TAKE | MPX_PYP_GIL_COND)
+
+/* The wait's return alone tells a pass's start (see gil_pass). */
+static bool gil_one_probe(const struct gil_probe *g)
+{
+	return g->woken >= 0 && g->mutex_off >= 0 && g->deadline_off >= 0;
+}
 
 /* The GIL probes as perf-event uprobes: take_gil's (or
  * PyEval_RestoreThread's) entry and return, or the condition-variable
@@ -666,6 +693,18 @@ static bool attach_gil(struct pyprobe *p, const struct gil_probe *g)
 	bool cond = g->woken >= 0;
 	LIBBPF_OPTS(bpf_uprobe_opts, uo);
 	struct bpf_link *in, *out;
+
+	if (gil_one_probe(g)) {
+		in = bpf_program__attach_uprobe_opts(p->skel->progs.gil_pass, -1, g->path,
+						     (size_t)g->woken, &uo);
+		if (!in) {
+			mpx_info("python: uprobe at %s+0x%lx: %s\n", g->path, g->woken,
+				 strerror(errno));
+			return false;
+		}
+		add_link(p, in);
+		return true;
+	}
 
 	in = bpf_program__attach_uprobe_opts(cond ? p->skel->progs.gil_wait :
 					     p->skel->progs.gil_enter, -1, g->path,
@@ -741,6 +780,8 @@ static int load(struct pyprobe *p, const struct pyprobe_opts *o, const struct py
 	/* The scheduler programs' threshold: wake mpxtrace's main thread only
 	 * when a quarter of the shared buffer waits (its reader fell behind). */
 	p->skel->rodata->wakeup_bytes = bpf_map__max_entries(p->skel->maps.events) / 4;
+	p->skel->rodata->gil_mutex_reg_off = (uint32_t)p->gil_regs_off[0];
+	p->skel->rodata->gil_deadline_reg_off = (uint32_t)p->gil_regs_off[1];
 	err = pyusdt_bpf__load(p->skel);
 	if (err && err != -EPERM && oo.btf_custom_path)
 		unlink(core);	/* the caller tries again: against the kernel's BTF */
@@ -797,6 +838,15 @@ static int reg_off(const char *r)
 	return -1;
 }
 
+/* The offset in struct pt_regs of x86 register number n (0 rax .. 15 r15),
+ * or -1. */
+static int reg_num_off(int n)
+{
+	const char *r = reg_name(n);
+
+	return *r ? reg_off(r) : -1;
+}
+
 /* One "SIZE@OPERAND" of a stapsdt note, as libbpf's usdt.c reads x86-64. */
 static int parse_arg(const char *a, struct usdt_arg_spec *sp)
 {
@@ -833,6 +883,12 @@ static int parse_arg(const char *a, struct usdt_arg_spec *sp)
 	(void)a;
 	(void)sp;
 	return -EOPNOTSUPP;	/* libbpf's per-probe attach does the other arches */
+}
+
+static int reg_num_off(int n)
+{
+	(void)n;
+	return -1;		/* the GIL's wait is found on x86-64 only */
 }
 #endif
 
@@ -1008,13 +1064,18 @@ static int attach_multi(struct pyprobe *p, const struct pyprobe_opts *o, const c
 			return nu;
 		n = nu;
 	}
-	if (gil_path) {
+	if (gil_path && !gil_one_probe(g)) {
 		memset(&specs[n], 0, sizeof(specs[n]));
 		specs[n].usdt_cookie = g->woken >= 0 ? PYM_GIL_WAIT : PYM_GIL_ENTER;
 		t[n] = (struct pym_target){ (uint64_t)g->off, 0, (uint64_t)n };
 		n++;
 	}
-	if (gil_path && g->woken >= 0) {
+	if (gil_path && gil_one_probe(g)) {
+		memset(&specs[n], 0, sizeof(specs[n]));
+		specs[n].usdt_cookie = PYM_GIL_PASS;
+		t[n] = (struct pym_target){ (uint64_t)g->woken, 0, (uint64_t)n };
+		n++;
+	} else if (gil_path && g->woken >= 0) {
 		memset(&specs[n], 0, sizeof(specs[n]));
 		specs[n].usdt_cookie = PYM_GIL_WOKEN;
 		t[n] = (struct pym_target){ (uint64_t)g->woken, 0, (uint64_t)n };
@@ -1157,7 +1218,7 @@ static struct pyprobe *open_bin(struct pyprobe *p, const struct pyprobe_opts *o,
 {
 	struct elf_facts fb, fl;
 	uint8_t before[OWN_FD_MAX / 8], after[OWN_FD_MAX / 8];
-	struct gil_probe g = { NULL, -1, -1, 0 };
+	struct gil_probe g = { NULL, -1, -1, 0, -1, -1 };
 	const char *usdt_path = NULL;
 	struct stat st;
 	int i, err;
@@ -1195,21 +1256,31 @@ static struct pyprobe *open_bin(struct pyprobe *p, const struct pyprobe_opts *o,
 	 * PyEval_RestoreThread's entry and return.  libpython first (it holds
 	 * the interpreter). */
 	if (p->lib[0] && fl.take_gil >= 0)
-		g = (struct gil_probe){ p->lib, fl.take_gil, -1, MPX_PYP_GIL_TAKE };
+		g = (struct gil_probe){ p->lib, fl.take_gil, -1, MPX_PYP_GIL_TAKE, -1, -1 };
 	else if (fb.take_gil >= 0)
-		g = (struct gil_probe){ p->bin, fb.take_gil, -1, MPX_PYP_GIL_TAKE };
+		g = (struct gil_probe){ p->bin, fb.take_gil, -1, MPX_PYP_GIL_TAKE, -1, -1 };
 	else if (p->lib[0] && fl.gil_wait >= 0)
-		g = (struct gil_probe){ p->lib, fl.gil_wait, fl.gil_woken, GIL_COND };
+		g = (struct gil_probe){ p->lib, fl.gil_wait, fl.gil_woken, GIL_COND,
+					reg_num_off(fl.gil_regs[0]), reg_num_off(fl.gil_regs[1]) };
 	else if (fb.gil_wait >= 0)
-		g = (struct gil_probe){ p->bin, fb.gil_wait, fb.gil_woken, GIL_COND };
+		g = (struct gil_probe){ p->bin, fb.gil_wait, fb.gil_woken, GIL_COND,
+					reg_num_off(fb.gil_regs[0]), reg_num_off(fb.gil_regs[1]) };
 	else if (p->lib[0] && fl.restore >= 0)
-		g = (struct gil_probe){ p->lib, fl.restore, -1, MPX_PYP_GIL_RESTORE };
+		g = (struct gil_probe){ p->lib, fl.restore, -1, MPX_PYP_GIL_RESTORE, -1, -1 };
 	else if (fb.restore >= 0)
-		g = (struct gil_probe){ p->bin, fb.restore, -1, MPX_PYP_GIL_RESTORE };
-	if (g.kind == GIL_COND)
+		g = (struct gil_probe){ p->bin, fb.restore, -1, MPX_PYP_GIL_RESTORE, -1, -1 };
+	if (g.kind == GIL_COND) {
+		const struct elf_facts *gf = g.path == p->lib ? &fl : &fb;
+
 		mpx_info("python: GIL waits at the call to pthread_cond_timedwait at 0x%llx in %s\n",
-			 (unsigned long long)(g.path == p->lib ? fl.gil_wait_va : fb.gil_wait_va),
-			 g.path);
+			 (unsigned long long)gf->gil_wait_va, g.path);
+		if (gil_one_probe(&g))
+			mpx_info("python: one probe per pass, at that call's return: the mutex "
+				 "in %%%s, the deadline at (%%%s)\n", reg_name(gf->gil_regs[0]),
+				 reg_name(gf->gil_regs[1]));
+	}
+	p->gil_regs_off[0] = gil_one_probe(&g) ? g.mutex_off : 0;
+	p->gil_regs_off[1] = gil_one_probe(&g) ? g.deadline_off : 0;
 
 	fds_open(before);
 	/* One program and uprobe_multi links where the kernel has them (one

@@ -179,18 +179,39 @@ def test_gil_waits_fill_two_cpu_bound_threads():
            % (held, rep["facts"]["critical_path_gil_holder_ns"]))
 
 
+def disassembly(path):
+    return subprocess.run(["objdump", "-d", "--no-show-raw-insn", path],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          text=True).stdout.splitlines()
+
+
 def cond_wait_calls(path):
     """objdump's addresses of the calls to pthread_cond_timedwait in path."""
-    out = subprocess.run(["objdump", "-d", "--no-show-raw-insn", path],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
-    return [int(line.split(":")[0], 16) for line in out.splitlines()
+    return [int(line.split(":")[0], 16) for line in disassembly(path)
             if "call" in line and "<pthread_cond_timedwait@plt>" in line]
+
+
+def arg_sources(path, call):
+    """objdump's last `mov %reg,%rsi` and `mov %reg,%rdx` within the 8
+    instructions before the call at address call: the registers the second
+    and third arguments came from (None: not a register move)."""
+    lines = disassembly(path)
+    i = next(k for k, ln in enumerate(lines) if ln.strip().startswith("%x:" % call))
+    src = {}
+    for ln in lines[max(0, i - 8):i]:
+        m = re.search(r"\bmov\s+%(\w+),%(rsi|rdx)$", ln.strip())
+        if m:
+            src[m.group(2)] = m.group(1)
+        elif re.search(r",%(rsi|rdx)$", ln.strip()):
+            src[ln.strip()[-3:]] = None
+    return src.get("rsi"), src.get("rdx")
 
 
 def test_gil_probe_on_the_condition_wait():
     """Debian's python3 has no take_gil symbol: the GIL probe sits on the
     one call to pthread_cond_timedwait in the interpreter (objdump's
-    disassembly is the oracle).  Two CPU-bound threads never make a blocking
+    disassembly is the oracle), at its return alone, reading the mutex and
+    the deadline from the registers objdump shows them in.  Two CPU-bound threads never make a blocking
     call: their waits are all eval-loop hand-offs, which only a probe inside
     take_gil sees (PyEval_RestoreThread's did not)."""
     for py in [PY]:
@@ -203,6 +224,13 @@ def test_gil_probe_on_the_condition_wait():
         calls = cond_wait_calls(path)
         expect(calls == [int(addr, 16)],
                "%s: probe at %s, objdump's calls %s" % (path, addr, [hex(c) for c in calls]))
+        # One probe per pass: the registers it reads at the return are the
+        # ones objdump shows feeding the call's mutex and deadline.
+        regs = re.search(r"one probe per pass, at that call's return: the mutex in %(\w+), "
+                         r"the deadline at \(%(\w+)\)", err)
+        want = arg_sources(path, int(addr, 16))
+        expect(regs and regs.groups() == want,
+               "%s: registers read %r, objdump's %r" % (path, regs and regs.groups(), want))
         expect("gil_cond_wait" in rep["python_probes"]["attached"], "%r"
                % rep["python_probes"])
         threads = [t for t in rep["tasks"] if t["thread"]]

@@ -91,3 +91,36 @@ TEST(gilsite_calls_in_range)
 	ASSERT_EQ(gilsite__calls(text, 62, 0x400000, 0x400038, UINT64_MAX, 0x1010, 0x5018, s,
 				 4), 0);
 }
+
+TEST(gilsite_argument_registers)
+{
+	/* Debian's python3.11 take_gil: mov 0x18(%rsp),%rdi; ...; mov %r13,%rsi;
+	 * mov %r15,%rdx; mov %rax,0x40(%rsp); call */
+	static const uint8_t code[] = {
+		0x48, 0x8b, 0x7c, 0x24, 0x18, 0x48, 0x89, 0x54, 0x24, 0x48,
+		0x4c, 0x89, 0xee, 0x4c, 0x89, 0xfa, 0x48, 0x89, 0x44, 0x24, 0x40,
+	};
+	uint8_t text[64];
+	struct gilsite s[1];
+	size_t call = sizeof(code);
+
+	memset(text, 0x90, sizeof(text));
+	memcpy(text, code, sizeof(code));
+	text[call] = 0xe8;
+	put_rel(text + call + 1, 0x1000 + call, 5, 0x3000);
+	ASSERT_EQ(gilsite__calls(text, sizeof(text), 0x1000, 0, UINT64_MAX, 0x3000, 0, s, 1), 1);
+	ASSERT_EQ(s[0].arg_reg[0], 13);
+	ASSERT_EQ(s[0].arg_reg[1], 15);
+	/* The 8b form (mov %rbx,%rsi as 48 8b f3), and a caller-saved source
+	 * (mov %rcx,%rdx: 48 89 ca) that the return does not keep. */
+	text[10] = 0x48, text[11] = 0x8b, text[12] = 0xf3;
+	text[13] = 0x48, text[14] = 0x89, text[15] = 0xca;
+	ASSERT_EQ(gilsite__calls(text, sizeof(text), 0x1000, 0, UINT64_MAX, 0x3000, 0, s, 1), 1);
+	ASSERT_EQ(s[0].arg_reg[0], 3);
+	ASSERT_EQ(s[0].arg_reg[1], -1);
+	/* Nothing that sets them: unknown. */
+	memset(text, 0x90, call);
+	ASSERT_EQ(gilsite__calls(text, sizeof(text), 0x1000, 0, UINT64_MAX, 0x3000, 0, s, 1), 1);
+	ASSERT_EQ(s[0].arg_reg[0], -1);
+	ASSERT_EQ(s[0].arg_reg[1], -1);
+}
