@@ -313,8 +313,9 @@ static __always_inline int gil_pass_(struct pt_regs *ctx)
 	    bpf_probe_read_kernel(&dlp, sizeof(dlp), (void *)ctx + (gil_deadline_reg_off & 0xff)))
 		return 0;
 	cond = mutex - PTHREAD_COND_SIZE;
-	if (bpf_probe_read_user(&locked, sizeof(locked), (void *)(cond - GIL_LOCKED_BEFORE_COND)))
-		return 0;
+	if (bpf_probe_read_user(&locked, sizeof(locked), (void *)(cond - GIL_LOCKED_BEFORE_COND)) ||
+	    (locked != 0 && locked != 1))
+		return 0;	/* not a GIL's state: not the register user space named */
 	now = bpf_ktime_get_ns();
 	w = bpf_map_lookup_elem(&gil_start, &tid);
 	/* Left by a wait whose end was not seen (the thread exited in it). */
@@ -328,6 +329,8 @@ static __always_inline int gil_pass_(struct pt_regs *ctx)
 		 bpf_probe_read_user(&interval, sizeof(interval),
 				     (void *)(cond - GIL_INTERVAL_BEFORE_COND)))
 		return 0;
+	else if (interval > 10000000 || dl.nsec < 0 || dl.nsec >= 1000000000)
+		return 0;	/* gil->interval is in us, 5000 by default */
 	else
 		start = (__u64)dl.sec * 1000000000ULL + (__u64)dl.nsec -
 			(interval ? interval : 1) * 1000;

@@ -306,6 +306,7 @@ struct elf_facts {
 	uint64_t gil_wait_va;
 	int8_t gil_regs[2];		/* the call's mutex and deadline arguments'
 					 * callee-saved registers (gilsite), or -1 */
+	uint64_t take_gil_va, take_gil_size;	/* the symbol's, when visible */
 };
 
 static long sym_offset(Elf *e, const GElf_Sym *sym)
@@ -338,8 +339,11 @@ static void scan_syms(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh, struct elf_fact
 		name = elf_strptr(e, sh->sh_link, sym.st_name);
 		if (!name)
 			continue;
-		if (f->take_gil < 0 && !strcmp(name, "take_gil"))
+		if (f->take_gil < 0 && !strcmp(name, "take_gil")) {
 			f->take_gil = sym_offset(e, &sym);
+			f->take_gil_va = sym.st_value;
+			f->take_gil_size = sym.st_size;
+		}
 		else if (f->restore < 0 && !strcmp(name, "PyEval_RestoreThread"))
 			f->restore = sym_offset(e, &sym);
 	}
@@ -445,10 +449,11 @@ static const char *reg_name(int n)
 }
 
 /*
- * x86-64, an interpreter whose take_gil is not a visible symbol: the one
- * call to pthread_cond_timedwait in its text (CPython waits on a condition
- * variable with a timeout only in take_gil).  A probe on it fires only when
- * the GIL is held by another thread, never on an uncontended take.
+ * x86-64: take_gil's one call to pthread_cond_timedwait, within take_gil
+ * where the symbol is visible (with its size), else the one such call in
+ * the whole text (CPython waits on a condition variable with a timeout only
+ * in take_gil).  A probe on it fires only when the GIL is held by another
+ * thread, never on an uncontended take.
  */
 static void find_gil_wait(Elf *e, size_t shstrndx, struct elf_facts *f)
 {
@@ -478,8 +483,10 @@ static void find_gil_wait(Elf *e, size_t shstrndx, struct elf_facts *f)
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS ||
 		    !(sh.sh_flags & SHF_EXECINSTR) || !(d = elf_getdata(scn, NULL)) || !d->d_buf)
 			continue;
-		found += gilsite__calls(d->d_buf, d->d_size, sh.sh_addr, 0, UINT64_MAX, stub,
-					glob_dat,
+		found += gilsite__calls(d->d_buf, d->d_size, sh.sh_addr,
+					f->take_gil_size ? f->take_gil_va : 0,
+					f->take_gil_size ? f->take_gil_va + f->take_gil_size :
+							   UINT64_MAX, stub, glob_dat,
 					site + (found < 2 ? found : 1), found < 2 ? 2 - found : 0);
 	}
 	if (found != 1)
@@ -529,8 +536,7 @@ static int elf_scan(const char *path, struct elf_facts *f)
 		else if (sh.sh_type == SHT_DYNAMIC)
 			scan_dynamic(e, scn, &sh, f);
 	}
-	if (f->take_gil < 0)
-		find_gil_wait(e, shstrndx, f);
+	find_gil_wait(e, shstrndx, f);
 	elf_end(e);
 	close(fd);
 	return 0;
@@ -1250,21 +1256,21 @@ static struct pyprobe *open_bin(struct pyprobe *p, const struct pyprobe_opts *o,
 		usdt_path = p->bin;
 	else if (p->lib[0] && fl.usdt)
 		usdt_path = p->lib;
-	/* take_gil's entry and return where take_gil is visible; else (a
-	 * stripped interpreter) the wait on the GIL's condition variable, which
-	 * is trapped only when the GIL is held by another thread; else
-	 * PyEval_RestoreThread's entry and return.  libpython first (it holds
-	 * the interpreter). */
-	if (p->lib[0] && fl.take_gil >= 0)
-		g = (struct gil_probe){ p->lib, fl.take_gil, -1, MPX_PYP_GIL_TAKE, -1, -1 };
-	else if (fb.take_gil >= 0)
-		g = (struct gil_probe){ p->bin, fb.take_gil, -1, MPX_PYP_GIL_TAKE, -1, -1 };
-	else if (p->lib[0] && fl.gil_wait >= 0)
+	/* take_gil's wait on the GIL's condition variable, trapped only when
+	 * the GIL is held by another thread; else take_gil's entry and return
+	 * where take_gil is visible (every take trapped: twice, the return's
+	 * the dearer); else PyEval_RestoreThread's entry and return.
+	 * libpython first (it holds the interpreter). */
+	if (p->lib[0] && fl.gil_wait >= 0)
 		g = (struct gil_probe){ p->lib, fl.gil_wait, fl.gil_woken, GIL_COND,
 					reg_num_off(fl.gil_regs[0]), reg_num_off(fl.gil_regs[1]) };
 	else if (fb.gil_wait >= 0)
 		g = (struct gil_probe){ p->bin, fb.gil_wait, fb.gil_woken, GIL_COND,
 					reg_num_off(fb.gil_regs[0]), reg_num_off(fb.gil_regs[1]) };
+	else if (p->lib[0] && fl.take_gil >= 0)
+		g = (struct gil_probe){ p->lib, fl.take_gil, -1, MPX_PYP_GIL_TAKE, -1, -1 };
+	else if (fb.take_gil >= 0)
+		g = (struct gil_probe){ p->bin, fb.take_gil, -1, MPX_PYP_GIL_TAKE, -1, -1 };
 	else if (p->lib[0] && fl.restore >= 0)
 		g = (struct gil_probe){ p->lib, fl.restore, -1, MPX_PYP_GIL_RESTORE, -1, -1 };
 	else if (fb.restore >= 0)

@@ -186,9 +186,20 @@ def disassembly(path):
 
 
 def cond_wait_calls(path):
-    """objdump's addresses of the calls to pthread_cond_timedwait in path."""
-    return [int(line.split(":")[0], 16) for line in disassembly(path)
-            if "call" in line and "<pthread_cond_timedwait@plt>" in line]
+    """objdump's addresses of the calls to pthread_cond_timedwait in path
+    (in take_gil where objdump names it)."""
+    lines, fn = disassembly(path), None
+    if any(ln.endswith("<take_gil>:") for ln in lines):
+        fn = "take_gil"
+    calls, cur = [], None
+    for line in lines:
+        m = re.match(r"^[0-9a-f]+ <(.*)>:$", line)
+        if m:
+            cur = m.group(1)
+        elif "call" in line and "<pthread_cond_timedwait@plt>" in line and \
+                fn in (None, cur):
+            calls.append(int(line.split(":")[0], 16))
+    return calls
 
 
 def arg_sources(path, call):
@@ -211,10 +222,12 @@ def test_gil_probe_on_the_condition_wait():
     """Debian's python3 has no take_gil symbol: the GIL probe sits on the
     one call to pthread_cond_timedwait in the interpreter (objdump's
     disassembly is the oracle), at its return alone, reading the mutex and
-    the deadline from the registers objdump shows them in.  Two CPU-bound threads never make a blocking
+    the deadline from the registers objdump shows them in.  A pyenv build's
+    libpython names take_gil: the same call inside it (not take_gil's entry
+    and return, which trap at every take).  Two CPU-bound threads never make a blocking
     call: their waits are all eval-loop hand-offs, which only a probe inside
     take_gil sees (PyEval_RestoreThread's did not)."""
-    for py in [PY]:
+    for py in [PY] + [p for p in [gil_python()] if p]:
         rep, err, rc, _ = trace([py], TWO_SPINNERS, extra=["-v"])
         expect(rc == 0, "%s: exit %d: %s" % (py, rc, err))
         line = next((ln for ln in err.splitlines()
