@@ -173,6 +173,25 @@ static __always_inline bool read_iowait(struct task_struct *t, bool btf)
 #define MPX_STACK_REWALK_MAX 256
 
 /*
+ * A futex wait blocks in the same kernel code whatever its address, and
+ * CPython's threading.Condition waits on a lock of its own each time (a
+ * queue.Queue's get in a Pool's handler threads): the site of a futex is
+ * its operation, not its address (which would be a new site, and a walk,
+ * at every such wait).
+ */
+#if defined(__TARGET_ARCH_arm64)
+#define MPX_NR_FUTEX 98
+#else
+#define MPX_NR_FUTEX 202
+#endif
+#define MPX_FUTEX_CMD_MASK 0x7f		/* less FUTEX_PRIVATE_FLAG, CLOCK_REALTIME */
+
+static __always_inline __u64 futex_site(__u64 op)
+{
+	return 0x1000 | (op & MPX_FUTEX_CMD_MASK);
+}
+
+/*
  * Threads with more sites than two (a Pool's handler threads) find them
  * here, by process, system call, first argument and sleep state, looked at
  * again after MPX_STACK_REWALK uses by any of its threads.
@@ -475,9 +494,11 @@ static __always_inline __s32 wait_stack(void *ctx, struct task_struct *prev,
 		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(prev);
 
 #if defined(__TARGET_ARCH_x86)
-		key = ((__u64)regs->orig_ax << 48) ^ regs->di;
+		key = ((__u64)regs->orig_ax << 48) ^
+		      (regs->orig_ax == MPX_NR_FUTEX ? futex_site(regs->si) : regs->di);
 #elif defined(__TARGET_ARCH_arm64)
-		key = ((__u64)regs->syscallno << 48) ^ regs->regs[0];
+		key = ((__u64)regs->syscallno << 48) ^
+		      (regs->syscallno == MPX_NR_FUTEX ? futex_site(regs->regs[1]) : regs->regs[0]);
 #endif
 	}
 	if (!key) {
