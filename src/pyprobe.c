@@ -50,6 +50,7 @@ struct pyprobe {
 	int nown;
 	/* The audit probe, attached per process (see pyprobe__audit). */
 	const char *usdt_path;		/* p->bin or p->lib: the file with the USDT notes */
+	bool interpreter;		/* bin is python itself, not a program embedding it */
 	struct pym_target audit_t;	/* its target; its spec is ours ... */
 	bool audit_multi;		/* ... with uprobe_multi, else libbpf's */
 	struct bpf_link *audit_link[MAX_AUDIT];	/* perf-event links */
@@ -307,6 +308,7 @@ struct elf_facts {
 	int8_t gil_regs[2];		/* the call's mutex and deadline arguments'
 					 * callee-saved registers (gilsite), or -1 */
 	uint64_t take_gil_va, take_gil_size;	/* the symbol's, when visible */
+	bool calls_py_main;		/* Py_BytesMain or Py_Main from libpython */
 };
 
 static long sym_offset(Elf *e, const GElf_Sym *sym)
@@ -333,8 +335,14 @@ static void scan_syms(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh, struct elf_fact
 	for (i = 0; d && i < n; i++) {
 		const char *name;
 
-		if (!gelf_getsym(d, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
-		    !sym.st_value)
+		if (!gelf_getsym(d, (int)i, &sym))
+			continue;
+		/* An interpreter's main hands over to libpython's. */
+		if (sym.st_shndx == SHN_UNDEF && GELF_ST_TYPE(sym.st_info) == STT_FUNC &&
+		    (name = elf_strptr(e, sh->sh_link, sym.st_name)) &&
+		    (!strcmp(name, "Py_BytesMain") || !strcmp(name, "Py_Main")))
+			f->calls_py_main = true;
+		if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || !sym.st_value)
 			continue;
 		name = elf_strptr(e, sh->sh_link, sym.st_name);
 		if (!name)
@@ -772,7 +780,7 @@ static int load(struct pyprobe *p, const struct pyprobe_opts *o, const struct py
 
 		/* The audit probe is a perf-event uprobe either way. */
 		bpf_program__set_autoload(prog, is_multi == multi ||
-					  prog == p->skel->progs.audit);
+					  (prog == p->skel->progs.audit && p->usdt_path));
 		if (is_multi)
 			bpf_program__set_expected_attach_type(prog, MPX_TRACE_UPROBE_MULTI);
 	}
@@ -1256,6 +1264,9 @@ static struct pyprobe *open_bin(struct pyprobe *p, const struct pyprobe_opts *o,
 		usdt_path = p->bin;
 	else if (p->lib[0] && fl.usdt)
 		usdt_path = p->lib;
+	p->usdt_path = usdt_path;
+	/* perf, gdb, uwsgi link libpython too, and run no script of their own. */
+	p->interpreter = fb.usdt || fb.calls_py_main || !strncmp(base(p->bin), "python", 6);
 	/* take_gil's wait on the GIL's condition variable, trapped only when
 	 * the GIL is held by another thread; else take_gil's entry and return
 	 * where take_gil is visible (every take trapped: twice, the return's
@@ -1336,7 +1347,6 @@ static struct pyprobe *open_bin(struct pyprobe *p, const struct pyprobe_opts *o,
 		if (o->functions && attach_usdt(p, usdt_path, fn, fn_n, 2))
 			p->attached |= MPX_PYP_FUNC;
 	}
-	p->usdt_path = usdt_path;
 	p->missing = (MPX_PYP_IMPORT | MPX_PYP_GC | MPX_PYP_AUDIT) & ~p->attached;
 	if (o->functions && !(p->attached & MPX_PYP_FUNC))
 		p->missing |= MPX_PYP_FUNC;
@@ -1434,7 +1444,8 @@ int pyprobe__audit(struct pyprobe *p, uint32_t pid)
 	struct bpf_link *l;
 	int i, err;
 
-	if (!p->skel || !(p->attached & MPX_PYP_AUDIT) || !p->usdt_path || !pid)
+	if (!p->skel || !(p->attached & MPX_PYP_AUDIT) || !p->usdt_path || !pid ||
+	    !p->interpreter)
 		return 0;
 	for (i = 0; i < p->naudit; i++)
 		if (p->audit_pid[i] == pid)
