@@ -669,7 +669,8 @@ int trace__run(struct trace_session *s, char *const argv[], bool as_root,
 	struct collector *c = s->c;
 	struct mpx_kcounters k;
 	uint64_t drops0[MPX_DROP_MAX], drops[MPX_DROP_MAX], stop_since = 0, t0;
-	uint64_t st0[2], st[2];
+	uint64_t st0[2] = { 0, 0 }, st[2];
+	bool stats = bpf_stats_on();
 	int stage = 0;
 	struct reader rd;
 	struct runner r;
@@ -683,7 +684,8 @@ int trace__run(struct trace_session *s, char *const argv[], bool as_root,
 	collector__set_sink(c, eb);
 	/* Drop counters are per session: report this run's share. */
 	collector__drops(c, drops0);
-	collector__prog_stats(c, st0);
+	if (stats)
+		collector__prog_stats(c, st0);
 	err = runner__start(&r, argv, as_root, stdout_to);
 	if (err)
 		return err;
@@ -769,8 +771,9 @@ int trace__run(struct trace_session *s, char *const argv[], bool as_root,
 		drops[i] -= drops0[i];
 	run->lost_events = drops[MPX_DROP_RINGBUF] + drops[MPX_DROP_SUMM_LOST];
 	/* What the programs cost, as the kernel counts it (when asked to). */
-	collector__prog_stats(c, st);
-	if (bpf_stats_on() && st[0] > st0[0])
+	if (stats)
+		collector__prog_stats(c, st);
+	if (stats && st[0] > st0[0])
 		mpx_info("BPF programs ran %llu times, %.2f ms, %.0f ns each "
 			 "(kernel.bpf_stats_enabled)\n", (unsigned long long)(st[0] - st0[0]),
 			 (double)(st[1] - st0[1]) / 1e6,
