@@ -317,6 +317,17 @@ int live__execute(const struct mpx_opts *o, struct mpx_runset *rs)
 			 (unsigned long long)calls, (unsigned long long)matched,
 			 o->py.functions);
 	}
+	if (py || nmore_py) {
+		uint32_t skipped = pyprobe__audit_skipped(py);
+		int i;
+
+		for (i = 0; i < nmore_py; i++)
+			skipped += pyprobe__audit_skipped(more_py[i]);
+		if (skipped)
+			mpx_warn("python: %u more processes ran the interpreter than the %d that "
+				 "get an audit probe: their audit events are not in the report",
+				 skipped, PYPROBE_MAX_AUDIT);
+	}
 	if (py && pyprobe__is_python(py) && bpf_stats_on()) {
 		uint64_t st[2] = { 0, 0 };
 		int i;

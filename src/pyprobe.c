@@ -31,7 +31,7 @@
 #include "pyusdt.skel.h"
 
 #define MAX_LINKS 16
-#define MAX_AUDIT 32	/* processes with their own audit probe */
+#define MAX_AUDIT PYPROBE_MAX_AUDIT
 #define MPX_TRACE_UPROBE_MULTI	48	/* enum bpf_attach_type, v6.6 */
 #define MPX_UPROBE_MULTI_RETURN	1	/* BPF_F_UPROBE_MULTI_RETURN */
 #define PYM_MAX			64
@@ -1717,6 +1717,11 @@ static void close_parallel(const int *fds, int n)
 		else
 			close(fds[i]);
 	}
+}
+
+uint32_t pyprobe__audit_skipped(const struct pyprobe *p)
+{
+	return p ? p->audit_skipped : 0;
 }
 
 void pyprobe__prog_stats(const struct pyprobe *p, uint64_t st[2])

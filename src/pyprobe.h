@@ -47,6 +47,10 @@ struct pyprobe *pyprobe__open_bin(const struct pyprobe_opts *o, const char *bin,
  * inherit nothing).  Once per pid: 1 attached now, 0 attached before (or no
  * audit probe), -errno (-ENOSPC: too many processes). */
 int pyprobe__audit(struct pyprobe *p, uint32_t pid);
+/* Processes with an audit probe of their own, at most (per interpreter). */
+#define PYPROBE_MAX_AUDIT 32
+/* Processes pyprobe__audit() turned away: past that limit. */
+uint32_t pyprobe__audit_skipped(const struct pyprobe *p);
 /* Whether p's probes are on the file at bin already. */
 bool pyprobe__covers(const struct pyprobe *p, const char *bin);
 /* The Python interpreter process pid runs after exec'ing filename (its

@@ -708,8 +708,7 @@ def cost_accounting():
         empty_ns = median(empty)
         rows = []
         for key in ("pingpong", "pool", "seed"):
-            case = next(c for c in CASES if c[0] == key)
-            _, name, cmd, metric, _ = case
+            _, _, cmd, metric, _ = next(c for c in CASES if c[0] == key)
             st = []
             for _ in range(runs):
                 p = subprocess.run([MPXTRACE, "-v", "-o", "/dev/null", "--"] + cmd,

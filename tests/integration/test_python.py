@@ -743,6 +743,26 @@ def test_audit_probe_on_execd_pythons_only():
            "exec'd Pythons: %r" % [(t["tid"], t.get("exec"), find_class(t)) for t in execd])
 
 
+def test_audit_probes_past_the_limit_are_said():
+    """A script that runs 35 Pythons one after another: 36 processes exec
+    the interpreter, 32 get an audit probe (the script's first), and the
+    rest are named in a warning, not left out silently."""
+    script = (
+        "import subprocess, sys\n"
+        "for i in range(35):\n"
+        "    subprocess.run([sys.executable, '-c', 'import time; time.sleep(0.05)'],\n"
+        "                   check=True)\n")
+    rep, err, rc, _ = trace([PY], script)
+    expect(rc == 0, "exit %d: %s" % (rc, err))
+    m = re.search(r"python: (\d+) more processes ran the interpreter than the 32 that get "
+                  r"an audit probe", err)
+    expect(m and 1 <= int(m.group(1)) <= 4, "no such warning: %s" % err[-400:])
+    main = main_task(rep)
+    expect(audit_ts(main, "cpython.run_file"), "the script's own audit events are missing")
+    probed = [t for t in rep["tasks"] if t["py_audit"] and t["tid"] != main["tid"]]
+    expect(len(probed) <= 31, "%d exec'd Pythons with audit events" % len(probed))
+
+
 def test_gil_holder_on_the_critical_path():
     """main computes while a thread spins: whenever main waits for the GIL
     the spinner holds it, so the critical path (which ends with main) runs
