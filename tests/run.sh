@@ -43,7 +43,8 @@ for t in tests/integration/test_*.py; do
 done
 
 # Again with mpxtrace under ASan+UBSan (make san), for the suites that reach
-# most of its code: tracing, signals and error paths, trace files, exports.
+# most of its code: tracing, signals and error paths, trace files, exports,
+# the Python probes (per-process audit probes, the GIL probe's setup).
 # Any report, leaks included, from mpxtrace or its native workload fails the
 # suite, whatever the test itself checked.  (test_modes and test_io are left
 # out: a sanitized native workload is not the workload they measure, and
@@ -64,7 +65,7 @@ san_suite() {
 	fi
 	rm -rf "$logs"
 }
-for t in test_trace test_tracefile test_export test_robust; do
+for t in test_trace test_tracefile test_export test_robust test_python; do
 	san_suite "tests/integration/$t.py"
 done
 
