@@ -1652,10 +1652,9 @@ static void hand_off_links(struct pyprobe *p)
 	pid_t c;
 
 	/* uprobe_multi links release in one grace period (~35 ms each here):
-	 * only the per-probe fallback is worth a helper. */
-	for (i = 0; i < p->naudit && !p->audit_link[i]; i++)
-		;
-	if ((!p->nlinks && i == p->naudit) || !p->nown || pipe2(pfd, O_CLOEXEC))
+	 * only perf-event uprobes (the per-probe fallback, the per-process
+	 * audit probes) are worth a helper. */
+	if ((!p->nlinks && !p->naudit) || !p->nown || pipe2(pfd, O_CLOEXEC))
 		return;
 	c = fork();
 	if (c == 0) {
