@@ -7,6 +7,7 @@
 #include <libelf.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -1423,7 +1424,17 @@ static struct bpf_link *attach_pid_probe(struct bpf_program *prog, const char *p
 
 		close(pfd);
 		errno = err;
+		return NULL;
 	}
+	/*
+	 * The kernel runs the program at every hit whether the event is
+	 * enabled or not: the probe's filter takes the process when the event
+	 * is opened.  Enabled, the event is also scheduled in and out with
+	 * its thread at each context switch; disabled (libbpf enabled it),
+	 * only its perf context is.
+	 */
+	if (ioctl(pfd, PERF_EVENT_IOC_DISABLE, 0))
+		mpx_info("python: audit probe on %u stays enabled: %s\n", pid, strerror(errno));
 	return l;
 }
 
