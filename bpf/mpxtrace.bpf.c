@@ -181,14 +181,28 @@ static __always_inline bool read_iowait(struct task_struct *t, bool btf)
  */
 #if defined(__TARGET_ARCH_arm64)
 #define MPX_NR_FUTEX 98
+#define MPX_NR_WAIT4 260
+#define MPX_NR_WAITID 95
 #else
 #define MPX_NR_FUTEX 202
+#define MPX_NR_WAIT4 61
+#define MPX_NR_WAITID 247
 #endif
 #define MPX_FUTEX_CMD_MASK 0x7f		/* less FUTEX_PRIVATE_FLAG, CLOCK_REALTIME */
 
-static __always_inline __u64 futex_site(__u64 op)
+/*
+ * The first argument stands for the site, but for a futex (its operation,
+ * above) and a wait for a child: wait4's and waitid's first argument is
+ * the child waited for, a new one at every fork (a shell or a fork loop
+ * walked its stack at every wait: the switch program 2.2 us a run).
+ */
+static __always_inline __u64 site_arg(__u64 nr, __u64 a0, __u64 a1)
 {
-	return 0x1000 | (op & MPX_FUTEX_CMD_MASK);
+	if (nr == MPX_NR_FUTEX)
+		return 0x1000 | (a1 & MPX_FUTEX_CMD_MASK);
+	if (nr == MPX_NR_WAIT4 || nr == MPX_NR_WAITID)
+		return 0x2000;
+	return a0;
 }
 
 /*
@@ -494,14 +508,14 @@ static __always_inline __s32 wait_stack(void *ctx, struct task_struct *prev,
 		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(prev);
 
 #if defined(__TARGET_ARCH_x86)
-		key = ((__u64)regs->orig_ax << 48) ^
-		      (regs->orig_ax == MPX_NR_FUTEX ? futex_site(regs->si) : regs->di);
+		key = ((__u64)regs->orig_ax << 48) ^ site_arg(regs->orig_ax, regs->di, regs->si);
 #elif defined(__TARGET_ARCH_arm64)
 		key = ((__u64)regs->syscallno << 48) ^
-		      (regs->syscallno == MPX_NR_FUTEX ? futex_site(regs->regs[1]) : regs->regs[0]);
+		      site_arg(regs->syscallno, regs->regs[0], regs->regs[1]);
 #endif
 	}
 	if (!key) {
+		count_drop(MPX_CNT_STACK_WALK);
 		id = bpf_get_stackid(ctx, &stacks, 0);
 		if (id < 0)
 			count_drop(MPX_DROP_STACK);
@@ -537,6 +551,7 @@ static __always_inline __s32 wait_stack(void *ctx, struct task_struct *prev,
 		stack_memo_put(pt, key, m->id, MPX_STACK_REWALK);
 		return m->id;
 	}
+	count_drop(MPX_CNT_STACK_WALK);
 	id = bpf_get_stackid(ctx, &stacks, 0);
 	if (id < 0)
 		count_drop(MPX_DROP_STACK);

@@ -276,13 +276,15 @@ struct mpx_gil {
 	__u32 pid;
 };
 
-/* Indexes of the per-CPU drop counters (map "drops"). */
+/* Indexes of the per-CPU drop counters (map "drops"), and one count of
+ * work done (not a loss). */
 enum mpx_drop {
 	MPX_DROP_RINGBUF = 0,	/* bpf_ringbuf_reserve() failed: event lost */
 	MPX_DROP_TRACK_FULL,	/* tracked-task map full: a task was not tracked */
 	MPX_DROP_STACK,		/* stack map full or walk failed: wait reason lost */
 	MPX_DROP_REQ_FULL,	/* request map full: a block request not followed */
 	MPX_DROP_SUMM_LOST,	/* --summary: a task's record did not fit its map */
+	MPX_CNT_STACK_WALK,	/* kernel stacks walked at blocking switch-outs */
 	MPX_DROP_MAX,
 };
 

@@ -778,6 +778,9 @@ int trace__run(struct trace_session *s, char *const argv[], bool as_root,
 			 "(kernel.bpf_stats_enabled)\n", (unsigned long long)(st[0] - st0[0]),
 			 (double)(st[1] - st0[1]) / 1e6,
 			 (double)(st[1] - st0[1]) / (double)(st[0] - st0[0]));
+	if (!s->summary)
+		mpx_info("kernel stacks walked at blocking switch-outs: %llu (the others' "
+			 "sites remembered)\n", (unsigned long long)drops[MPX_CNT_STACK_WALK]);
 	if (drops[MPX_DROP_SUMM_LOST])
 		mpx_warn("--summary: %llu task records did not fit the kernel's maps and are "
 			 "missing from the report: rerun with a larger --max-tasks",

@@ -490,6 +490,46 @@ def test_bpf_stats_when_the_kernel_counts(c):
             f.write(old)
 
 
+# A parent that waits for each of 200 children in turn: each child spins
+# 1 ms on the CPU and exits without blocking, so every blocking wait is the
+# parent's, in wait4() on a new pid each time.
+WAIT_LOOP = """
+import os, time
+for _ in range(200):
+    pid = os.fork()
+    if not pid:
+        t = time.perf_counter()
+        while time.perf_counter() - t < 0.001:
+            pass
+        os._exit(0)
+    os.waitpid(pid, 0)
+"""
+
+
+@checked
+def test_wait_for_each_child_walks_its_stack_once(c):
+    """A wait for a child blocks in the same kernel code whichever child it
+    waits for: the switch program remembers the site of wait4() by the
+    system call, not by its first argument (the pid, new at every fork,
+    which made a stack walk of ~1.5 us at every wait).  -v counts the
+    walks; the parent's waits still carry their reason."""
+    r = trace([PYTHON, "-c", WAIT_LOOP], ["-v", "--python-probes=off"])
+    if not expect_traced(c, r):
+        return
+    m = re.search(r"kernel stacks walked at blocking switch-outs: (\d+)", r.stderr)
+    if not m:
+        c.fail("no stack-walk count: %s" % r.stderr[-300:])
+        return
+    walks = int(m.group(1))
+    main = r.report["tasks"][0]
+    waits = [w for w in main.get("waits", []) if "wait4" in w["reason"]]
+    nwait = sum(w["count"] for w in waits)
+    c.true("the parent blocked in wait4() at most waits (%d of 200)" % nwait, nwait >= 150,
+           str(main.get("waits"))[:300])
+    c.true("walks (%d) far fewer than the parent's waits" % walks, walks < 40, r.stderr[-300:])
+    c.note("%d stack walks; %d waits in %s" % (walks, nwait, [w["reason"] for w in waits]))
+
+
 @checked
 def test_two_burners_pinned_to_one_cpu(c):
     cpu = idlest_cpu()
