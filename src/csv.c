@@ -231,6 +231,13 @@ int csv__write(const struct mpx_analysis *an, const char *dir)
 	return err;
 }
 
+void csv__abandon(const char *dir)
+{
+	if (made_dir)
+		rmdir(dir);	/* only if empty */
+	made_dir = false;
+}
+
 int csv__check(const char *dir)
 {
 	char *path = NULL;

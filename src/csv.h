@@ -31,6 +31,9 @@ int csv__write(const struct mpx_analysis *an, const char *dir);
  */
 int csv__check(const char *dir);
 
+/* Nothing will be written: removes the directory csv__check() made. */
+void csv__abandon(const char *dir);
+
 /* One field of a row: quoted when it holds a comma, quote, CR or LF. */
 void csv__field(FILE *f, const char *s, bool first);
 

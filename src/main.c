@@ -59,9 +59,15 @@ int main(int argc, char **argv)
 		mpx_err("--html: cannot write %s: %s", o.html, strerror(-err));
 		return MPX_EXIT_ERROR;
 	}
+	if (o.cmd != MPX_CMD_REPORT && o.save && (err = mpx_check_out(o.save))) {
+		mpx_err("%s: cannot write %s: %s", o.cmd == MPX_CMD_RECORD ? "record -o" : "--save",
+			o.save, strerror(-err));
+		return MPX_EXIT_ERROR;
+	}
 	/* The report goes to output.tmp, renamed once complete. */
 	if (o.output) {
-		fd = mpx_open_out(o.output, 0666, &out_tmp);
+		/* 0600, as the trace file: it holds command lines. */
+		fd = mpx_open_out(o.output, 0600, &out_tmp);
 		out = fd < 0 ? NULL : fdopen(fd, "w");
 		if (!out) {
 			err = fd < 0 ? -fd : errno;
@@ -75,7 +81,10 @@ int main(int argc, char **argv)
 	}
 
 	err = o.cmd == MPX_CMD_REPORT ? 0 : live__execute(&o, &rs);
-	if (err && !rs.n) {
+	/* A command that could not be run (126, 127) leaves no report. */
+	if (err && !runset__traced(&rs)) {
+		if (o.csv)
+			csv__abandon(o.csv);
 		code = err;
 		goto cleanup;
 	}

@@ -34,6 +34,16 @@ struct mpx_run *runset__add(struct mpx_runset *rs, enum mpx_mode mode, int repea
 	return r;
 }
 
+bool runset__traced(const struct mpx_runset *rs)
+{
+	size_t i;
+
+	for (i = 0; i < rs->n; i++)
+		if (rs->runs[i].done)
+			return true;
+	return false;
+}
+
 void runset__free(struct mpx_runset *rs)
 {
 	size_t i;

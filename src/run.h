@@ -63,6 +63,8 @@ const char *mpx_mode_name(enum mpx_mode mode);
 /* Append a fresh run; NULL on ENOMEM. */
 struct mpx_run *runset__add(struct mpx_runset *rs, enum mpx_mode mode, int repeat);
 void runset__free(struct mpx_runset *rs);
+/* Whether any run was traced to its end (or its interruption). */
+bool runset__traced(const struct mpx_runset *rs);
 /* The status mpxtrace exits with: the first failing run's, else 0. */
 int runset__exit_code(const struct mpx_runset *rs);
 /* Take ownership of a malloc'd string (freed by runset__free); returns s,

@@ -424,7 +424,7 @@ int tracefile__write(const char *path, const struct mpx_runset *rs,
 	if (o.fd < 0) {
 		ret = o.fd;
 		o.fd = -1;
-		set_err(err, errsz, "cannot write %s: %s", tmp ? tmp : path, strerror(-ret));
+		set_err(err, errsz, "cannot write %s: %s", path, strerror(-ret));
 		goto cleanup;
 	}
 	if (deflateInit(&o.z, Z_DEFAULT_COMPRESSION) != Z_OK) {

@@ -198,7 +198,8 @@ def test_files_belong_to_the_sudo_user():
             st = os.stat(path)
             expect(st.st_uid == 65534 and st.st_gid == 65534,
                    "%s belongs to %d:%d" % (path, st.st_uid, st.st_gid))
-        for k in ("trace.mpxt", "tl.json"):
+        # The report holds command lines too.
+        for k in ("report.txt", "trace.mpxt", "tl.json"):
             expect(os.stat(outs[k]).st_mode & 0o077 == 0, "%s is readable by others" % k)
 
 
@@ -297,7 +298,7 @@ def test_busy_cpus_lose_nothing():
     expect(prio == "idle", "the reader ran at %s priority: test is void" % prio)
 
 
-def one_line_error(args, want_rc):
+def one_line_error(args, want_rc, says=None):
     with tempfile.TemporaryDirectory() as d:
         marker = os.path.join(d, "ran")
         p = subprocess.run([MPXTRACE] + args + ["--", "touch", marker],
@@ -305,11 +306,20 @@ def one_line_error(args, want_rc):
         lines = [l for l in p.stderr.splitlines() if l.strip()]
         expect(p.returncode == want_rc and len(lines) == 1,
                "%r: rc %d, stderr %r" % (args, p.returncode, p.stderr))
+        expect(says is None or says in lines[0], "%r: %r does not say %r" % (args, lines[0], says))
         expect(not os.path.exists(marker), "the workload ran anyway")
 
 
 def test_unwritable_output():
     one_line_error(["-o", "/nonexistent/dir/report.txt"], 1)
+
+
+def test_unwritable_trace_file_fails_before_the_run():
+    """--save and record -o are tried before the workload runs (it would
+    run, then its trace be lost), and the error names the path given."""
+    path = "/nonexistent/dir/t.mpxt"
+    one_line_error(["--save", path], 1, path + ":")
+    one_line_error(["record", "-o", path], 1, path + ":")
 
 
 def test_bad_ringbuf_size():

@@ -647,6 +647,30 @@ def test_cli_command_not_found(c):
 
 
 @checked
+def test_cli_command_that_cannot_run_leaves_no_output(c):
+    """A command that is not found (127) or cannot be executed (126) is
+    never traced: one line, its status, and no report, trace file,
+    timeline, page or CSV directory left to pass for a trace of it (a
+    report of 0 tasks marked complete was written before)."""
+    d = tempfile.mkdtemp(prefix="mpx-test-")
+    try:
+        for cmd, rc, why in ((["/nonexistent/cmd"], 127, "not found"),
+                             (["/etc/passwd"], 126, "cannot execute")):
+            outs = ["out.json", "s.mpxt", "p.json", "h.html", "csv"]
+            r = run([MPXTRACE, "-j", "-o", os.path.join(d, outs[0]),
+                     "--save=" + os.path.join(d, outs[1]), "--perfetto=" + os.path.join(d, outs[2]),
+                     "--html=" + os.path.join(d, outs[3]), "--csv=" + os.path.join(d, outs[4]),
+                     "--"] + cmd)
+            one_line_error(c, r, rc, why)
+            c.eq("%s: files left in the output directory" % cmd[0], sorted(os.listdir(d)), [])
+            r = run([MPXTRACE, "record", "-o", os.path.join(d, "r.mpxt"), "--"] + cmd)
+            one_line_error(c, r, rc, why)
+            c.eq("%s: record left a trace file" % cmd[0], sorted(os.listdir(d)), [])
+    finally:
+        shutil.rmtree(d)
+
+
+@checked
 def test_cli_exit_status_mirrored(c):
     r = trace(work("exit", 3))
     if not expect_traced(c, r, 3):
