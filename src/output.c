@@ -118,14 +118,20 @@ static void summary(const struct mpx_analysis *an, FILE *f)
 
 		if (an->have_expl && (int)i != ex->a && (int)i != ex->b)
 			continue;
-		fprintf(f, "  %-8s %8.2f ms  first start to last result (as the post times it)\n",
-			mpx_mode_name(ra->run->mode), ms((int64_t)(ra->end - ra->begin)));
+		fprintf(f, "  %-8s %8.2f ms  %s\n", mpx_mode_name(ra->run->mode),
+			ms((int64_t)(ra->end - ra->begin)),
+			ra->run->info.interrupted ? "until interrupted (partial: no last result)" :
+			"first start to last result (as the post times it)");
 		fprintf(f, "          ");
 		phases_line(ra, f);
 		fprintf(f, "          memory: tree peak %.1f MiB RSS (%.1f MiB with pages "
 			"shared after fork once)\n", (double)ra->footprint_peak / 256.0,
 			(double)ra->footprint_cow_peak / 256.0);
 	}
+	if (w->mode == MPX_MODE_BOTH && !an->have_expl && an->n == 1)
+		fprintf(f, "  %-8s not run: mpxtrace was interrupted before it\n",
+			mpx_mode_name(an->ra[0].run->mode == MPX_MODE_POOL ? MPX_MODE_PROCESS :
+				      MPX_MODE_POOL));
 	if (an->have_expl && (ex->nruns[0] > 1 || ex->nruns[1] > 1))
 		for (k = 0; k < 2; k++)
 			fprintf(f, "  %s over %d runs: median %.2f ms, min %.2f, max %.2f\n",

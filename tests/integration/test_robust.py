@@ -123,6 +123,27 @@ def test_sighup_mid_run():
     interrupted(signal.SIGHUP)
 
 
+def test_interrupted_comparison_says_so():
+    """--mode=both stopped in its process run: the headline gives that
+    run's time until the signal, not as a first start to last result, and
+    names the pool run as not run."""
+    p = subprocess.Popen([MPXTRACE, "--mode=both", "--task=sleep", "--task-ms=5000",
+                          "--tasks=1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    p.send_signal(signal.SIGTERM)
+    try:
+        out, err = p.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        raise Failed("mpxtrace did not stop within 10 s of SIGTERM")
+    head = out.split("====")[0]
+    expect(re.search(r"^  process +[0-9.]+ ms  until interrupted", head, re.M),
+           "headline: %r" % head)
+    expect("first start to last result" not in head, "headline: %r" % head)
+    expect(re.search(r"^  pool +not run", head, re.M), "pool run not named: %r" % head)
+    expect("interrupted: partial trace" in out, "run not marked partial")
+
+
 def test_5000_short_lived_processes():
     code = ("import os\nfor i in range(5000):\n    pid = os.fork()\n"
             "    if pid == 0:\n        os._exit(0)\n    os.waitpid(pid, 0)\n")
