@@ -1471,6 +1471,18 @@ static int64_t cp_sum(const struct mpx_run_analysis *ra, int pc, int rc, int b)
 	return s;
 }
 
+/* How long the run's phases of class pc lasted (the text report's figures). */
+static int64_t phase_sum(const struct mpx_run_analysis *ra, enum mpx_phase_class pc)
+{
+	int64_t s = 0;
+	int p;
+
+	for (p = 0; p < ra->nph; p++)
+		if (ra->ph[p].cls == pc)
+			s += (int64_t)(ra->ph[p].end - ra->ph[p].start);
+	return s;
+}
+
 static int cmp_contrib(const void *a, const void *b)
 {
 	const struct mpx_contrib *x = a, *y = b;
@@ -1550,7 +1562,8 @@ static void sentences(struct mpx_analysis *an)
 	struct mpx_explanation *ex = &an->ex;
 	const struct mpx_run_analysis *a = &an->ra[ex->a], *b = &an->ra[ex->b];
 	const struct mpx_workload_opts *w = &an->rs->work;
-	int64_t d = ex->delta_ns, setup_b, setup_a, exec_a, exec_b, rq_a, rq_b;
+	int64_t d = ex->delta_ns, setup_b, setup_a, len_b, len_a, exec_a, exec_b, rq_a, rq_b;
+	bool forkserver;
 	const struct mpx_contrib *top = NULL;
 	int i;
 
@@ -1562,16 +1575,29 @@ static void sentences(struct mpx_analysis *an)
 
 	setup_b = cp_sum(b, MPX_PC_SETUP, -1, -1);
 	setup_a = cp_sum(a, MPX_PC_SETUP, -1, -1);
+	/* The phases' lengths, as the report's table has them (the critical
+	 * path's setup may leave part of a phase to a child). */
+	len_b = phase_sum(b, MPX_PC_SETUP);
+	len_a = phase_sum(a, MPX_PC_SETUP);
+	forkserver = w->start_method && !strcmp(w->start_method, "forkserver");
 	if (b->setup_top_import[0][0]) {
-		char imports[2 * MPX_PYNAME_LEN + 96];
+		char imports[2 * MPX_PYNAME_LEN + 128];
 		uint64_t imp = b->setup_import_ns;
 
-		/* One import that is most of it by name, else the two longest. */
-		if (b->setup_top_import_ns[0] * 3 >= imp * 2 || !b->setup_top_import[1][0])
-			snprintf(imports, sizeof(imports), "%.1f ms importing %s (%u module%s "
-				 "in all, %.1f ms of it on CPU)",
+		/* One import that is most of it by name, else the two longest;
+		 * all of the imports' time either way, so the parts add up. */
+		if ((b->setup_top_import_ns[0] * 3 >= imp * 2 || !b->setup_top_import[1][0]) &&
+		    b->setup_nimports > 1)
+			snprintf(imports, sizeof(imports), "%.1f ms importing %s (%.1f ms of it on "
+				 "CPU) and %.1f ms importing %u other module%s",
 				 ms((int64_t)b->setup_top_import_ns[0]), b->setup_top_import[0],
-				 b->setup_nimports, b->setup_nimports == 1 ? "" : "s",
+				 ms((int64_t)b->setup_top_import_cpu_ns),
+				 ms((int64_t)(imp > b->setup_top_import_ns[0] ?
+					      imp - b->setup_top_import_ns[0] : 0)),
+				 b->setup_nimports - 1, b->setup_nimports == 2 ? "" : "s");
+		else if (b->setup_top_import_ns[0] * 3 >= imp * 2 || !b->setup_top_import[1][0])
+			snprintf(imports, sizeof(imports), "%.1f ms importing %s (%.1f ms of it on "
+				 "CPU)", ms((int64_t)imp), b->setup_top_import[0],
 				 ms((int64_t)b->setup_top_import_cpu_ns));
 		else
 			snprintf(imports, sizeof(imports), "%.1f ms importing %u modules (%.1f "
@@ -1580,20 +1606,26 @@ static void sentences(struct mpx_analysis *an)
 				 b->setup_top_import[0], ms((int64_t)b->setup_top_import_ns[1]),
 				 b->setup_top_import[1]);
 		say(ex, "Creating the pool took %.1f ms: %s, %.1f ms more before forking its "
-		    "first worker (queues, locks), %.1f ms forking %u workers and %.1f ms "
+		    "first worker (%s), %.1f ms forking %u workers and %.1f ms "
 		    "starting %u helper threads; Process mode spent %.1f ms starting %u "
-		    "processes.", ms(setup_b), imports,
+		    "processes.", ms(len_b), imports,
 		    ms((int64_t)(b->setup_before_fork_ns > imp ? b->setup_before_fork_ns - imp :
-				 0)),
+				 0)), forkserver ? "the fork server, queues, locks" : "queues, locks",
 		    ms((int64_t)b->setup_fork_ns), b->ntask_procs,
-		    ms((int64_t)b->setup_threads_ns), b->nhelpers, ms(setup_a), a->ntask_procs);
-	}
-	else
+		    ms((int64_t)b->setup_threads_ns), b->nhelpers, ms(len_a), a->ntask_procs);
+	} else if (w->runtime == MPX_RT_NATIVE) {
 		say(ex, "Creating the pool took %.1f ms: main ran %.1f ms on CPU before forking "
-		    "its first worker (imports, queues, locks), then forked %u workers and "
+		    "its first worker, then forked %u workers; Process mode spent %.1f ms "
+		    "starting %u processes.", ms(len_b), ms((int64_t)b->main_cpu_before_fork_ns),
+		    b->ntask_procs, ms(len_a), a->ntask_procs);
+	} else {
+		say(ex, "Creating the pool took %.1f ms: main ran %.1f ms on CPU before forking "
+		    "its first worker (imports, %s), then forked %u workers and "
 		    "started %u helper threads; Process mode spent %.1f ms starting %u "
-		    "processes.", ms(setup_b), ms((int64_t)b->main_cpu_before_fork_ns),
-		    b->ntask_procs, b->nhelpers, ms(setup_a), a->ntask_procs);
+		    "processes.", ms(len_b), ms((int64_t)b->main_cpu_before_fork_ns),
+		    forkserver ? "the fork server, queues, locks" : "queues, locks",
+		    b->ntask_procs, b->nhelpers, ms(len_a), a->ntask_procs);
+	}
 
 	for (i = 0; i < ex->ncontrib; i++)
 		if ((d >= 0) == (ex->contrib[i].ns >= 0) && ex->contrib[i].phase != MPX_PC_SETUP) {

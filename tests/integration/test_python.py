@@ -407,6 +407,37 @@ def test_builtin_pool_explains_the_import():
            setup["import_ns"] == f["setup_import_ns"], "setup phase %r" % setup)
 
 
+def test_builtin_setup_sentence_adds_up():
+    """The sentence on creating the pool: its parts (imports, the rest
+    before the first fork, forking, helper threads) add up to its total,
+    which is the pool's setup phase as the table has it, and Process mode's
+    figure is its start phase."""
+    p = subprocess.run([MPXTRACE, "-j", "--mode=both", "--python", PY],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+    expect(p.returncode == 0, p.stderr)
+    rep = json.loads(p.stdout)
+    s = next((x for x in rep["explanation"]["sentences"] if x.startswith("Creating the pool")), "")
+    num = r"([0-9]+\.[0-9]) ms"
+    m = re.match(r"Creating the pool took %s: %s importing \S+ \(%s of it on CPU\) and %s "
+                 r"importing \d+ other modules?, %s more before forking its first worker "
+                 r"\([^)]*\), %s forking \d+ workers and %s starting \d+ helper threads; "
+                 r"Process mode spent %s starting" % ((num,) * 8), s)
+    expect(m, "sentence: %r" % s)
+    total, top, _, rest, other, fork, threads, proc = (float(x) for x in m.groups())
+    parts = top + rest + other + fork + threads
+    expect(abs(parts - total) <= 0.35, "parts %.1f vs %.1f: %r" % (parts, total, s))
+
+    def phase_ms(mode, name):
+        run = next(r for r in rep["runs"] if r["mode"] == mode)
+        ph = next(ph for ph in run["phases"] if ph["name"] == name)
+        return (ph["end_ns"] - ph["start_ns"]) / 1e6
+
+    expect(abs(total - phase_ms("pool", "setup")) <= 0.051, "pool %.1f vs setup phase %.3f"
+           % (total, phase_ms("pool", "setup")))
+    expect(abs(proc - phase_ms("process", "start")) <= 0.051, "process %.1f vs start phase %.3f"
+           % (proc, phase_ms("process", "start")))
+
+
 def audit_ts(task, event):
     return [a["ts_ns"] for a in task["py_audit"] if a["event"] == event]
 
