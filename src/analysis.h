@@ -180,7 +180,7 @@ struct mpx_explanation {
 	struct mpx_contrib contrib[MPX_MAX_CONTRIB];
 	int ncontrib;
 	int64_t contrib_rest_ns;	/* what the listed ones leave (sum exact) */
-	char sentence[MPX_MAX_SENTENCES][320];
+	char sentence[MPX_MAX_SENTENCES][512];
 	int nsentences;
 	struct mpx_claim claims[MPX_NCLAIMS];
 	/* spread over --repeat: median and min/max of wall per mode */

@@ -423,6 +423,8 @@ def test_builtin_setup_sentence_adds_up():
                  r"\([^)]*\), %s forking \d+ workers and %s starting \d+ helper threads; "
                  r"Process mode spent %s starting" % ((num,) * 8), s)
     expect(m, "sentence: %r" % s)
+    cut = [x for x in rep["explanation"]["sentences"] if not x.endswith(".")]
+    expect(not cut, "sentences cut short: %r" % cut)
     total, top, _, rest, other, fork, threads, proc = (float(x) for x in m.groups())
     parts = top + rest + other + fork + threads
     expect(abs(parts - total) <= 0.35, "parts %.1f vs %.1f: %r" % (parts, total, s))
