@@ -54,14 +54,14 @@ static void phases_line(const struct mpx_run_analysis *ra, FILE *f)
 	int p;
 
 	for (p = 0; p < ra->nph; p++)
-		fprintf(f, "%s %s %.2f", p ? "," : "", ra->ph[p].name,
+		fprintf(f, "%s%s %.2f", p ? ", " : "", ra->ph[p].name,
 			ms((int64_t)(ra->ph[p].end - ra->ph[p].start)));
 	if (ra->markers)
 		fprintf(f, "; teardown %.2f ms after",
 			ms((int64_t)(ra->teardown.end - ra->teardown.start)));
 	fputc('\n', f);
 	if (ra->setup_top_import[0][0] && ra->nph)
-		fprintf(f, "          %s: import %.2f, other %.2f, fork %.2f, threads %.2f ms\n",
+		fprintf(f, "      %s: import %.2f, other %.2f, fork %.2f, threads %.2f ms\n",
 			ra->ph[0].name, ms((int64_t)ra->setup_import_ns),
 			ms((int64_t)(ra->setup_before_fork_ns > ra->setup_import_ns ?
 				     ra->setup_before_fork_ns - ra->setup_import_ns : 0)),
@@ -122,10 +122,10 @@ static void summary(const struct mpx_analysis *an, FILE *f)
 			ms((int64_t)(ra->end - ra->begin)),
 			ra->run->info.interrupted ? "until interrupted (partial: no last result)" :
 			"first start to last result (as the post times it)");
-		fprintf(f, "          ");
+		fprintf(f, "      ");
 		phases_line(ra, f);
-		fprintf(f, "          memory: tree peak %.1f MiB RSS (%.1f MiB with pages "
-			"shared after fork once)\n", (double)ra->footprint_peak / 256.0,
+		fprintf(f, "      memory: tree peak %.1f MiB RSS (%.1f MiB if fork-shared pages "
+			"count once)\n", (double)ra->footprint_peak / 256.0,
 			(double)ra->footprint_cow_peak / 256.0);
 	}
 	if (w->mode == MPX_MODE_BOTH && !an->have_expl && an->n == 1)

@@ -152,16 +152,23 @@ static void phases_text(const struct mpx_run_analysis *ra, FILE *f)
 		mt->pid, ms((int64_t)(ra->end - ra->begin)));
 	for (p = 0; p < ra->nph; p++) {
 		const struct mpx_phase *ph = &ra->ph[p];
+		char head[64], rest[160] = "";
+		int n = 0;
 
-		fprintf(f, "    %-10s %+9.2f %8.2f ms", ph->name, ms((int64_t)(ph->start -
-			ra->begin)), ms((int64_t)(ph->end - ph->start)));
+		snprintf(head, sizeof(head), "    %-10s %+9.2f %8.2f ms", ph->name,
+			 ms((int64_t)(ph->start - ra->begin)), ms((int64_t)(ph->end - ph->start)));
 		if (ph->nstarts)
-			fprintf(f, "  %u start%s", ph->nstarts, ph->nstarts == 1 ? "" : "s");
-		if (ph->import_ns)
-			fprintf(f, "%s imports %.2f ms, longest %.40s %.2f", ph->nstarts ? ";" : " ",
-				ms((int64_t)ph->import_ns), ph->top_import,
-				ms((int64_t)ph->top_import_ns));
-		fputc('\n', f);
+			n = snprintf(rest, sizeof(rest), " %u start%s%s", ph->nstarts,
+				     ph->nstarts == 1 ? "" : "s", ph->import_ns ? ";" : "");
+		if (ph->import_ns && n >= 0 && (size_t)n < sizeof(rest))
+			snprintf(rest + n, sizeof(rest) - (size_t)n,
+				 " imports %.2f ms, longest %.36s %.2f", ms((int64_t)ph->import_ns),
+				 ph->top_import, ms((int64_t)ph->top_import_ns));
+		/* Past 80 columns the rest goes under it, whole. */
+		if (strlen(head) + strlen(rest) > 79)
+			fprintf(f, "%s\n       %s\n", head, rest);
+		else
+			fprintf(f, "%s%s\n", head, rest);
 	}
 	if (ra->pp.folded)
 		fprintf(f, "    (%u phases folded into the last script phase)\n", ra->pp.folded);

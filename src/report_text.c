@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <string.h>
 
+#include "output.h"
 #include "report.h"
 
 static const char *const short_names[MPX_B_MAX] = {
@@ -48,10 +49,28 @@ static void header(const struct mpx_report *r, FILE *f)
 
 	if (run->exited)
 		report__status_str(run->exit_status, st, sizeof(st));
-	fprintf(f, "mpxtrace: %.70s\n", run->command);
-	fprintf(f, "  %s%s, wall %.2f ms, %zu tasks (%u processes, %u threads)\n",
-		st, run->interrupted ? " (interrupted: partial trace)" : "",
-		ms(r->wall_ns), r->m->ntasks, r->nprocs, r->nthreads);
+	char cmd[72], line[256];
+	const char *c = run->command;
+	size_t n = 0;
+
+	/* Control characters (an argument with a newline) as escapes. */
+	for (; *c && n + 2 < sizeof(cmd); c++) {
+		unsigned char ch = (unsigned char)*c;
+
+		if (ch == '\n' || ch == '\t') {
+			cmd[n++] = '\\';
+			cmd[n++] = ch == '\n' ? 'n' : 't';
+		} else {
+			cmd[n++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+		}
+	}
+	cmd[n < 70 ? n : 70] = '\0';
+	fprintf(f, "mpxtrace: %s\n", cmd);
+	snprintf(line, sizeof(line), "%s%s, wall %.2f ms, %zu task%s (%u process%s, %u thread%s)",
+		 st, run->interrupted ? " (interrupted: partial trace)" : "", ms(r->wall_ns),
+		 r->m->ntasks, r->m->ntasks == 1 ? "" : "s", r->nprocs,
+		 r->nprocs == 1 ? "" : "es", r->nthreads, r->nthreads == 1 ? "" : "s");
+	output__wrap(f, "  ", 4, line);
 	if (r->m->summary)
 		fprintf(f, "  summary mode (totals kept in the kernel, no events: no wait "
 			"reasons,\n  critical path or memory samples) via %s on %s, %d CPUs\n",
@@ -227,15 +246,16 @@ static void selfcheck(const struct mpx_report *r, FILE *f)
 			(double)r->m->xwake_sum_ns / (double)r->m->xwake_n / 1e3,
 			(double)r->m->xwake_max_ns / 1e3);
 	if (c->blkio_checked)
-		fprintf(f, "  block IO wait vs delay accounting (%u tasks): worst %+.3f ms "
-			"(%.2f%%), bound max(5%%, 0.1 ms)\n", c->blkio_checked,
-			sms(c->max_blkio_dev_ns), c->max_blkio_dev_pct);
+		fprintf(f, "  block IO wait vs delay accounting (%u task%s): worst %+.3f ms "
+			"(%.2f%%),\n    bound max(5%%, 0.1 ms)\n", c->blkio_checked,
+			c->blkio_checked == 1 ? "" : "s", sms(c->max_blkio_dev_ns),
+			c->max_blkio_dev_pct);
 	fprintf(f, "  %s: %u of %u tasks within max(1%%, 0.2 ms)\n",
 		c->pass ? "PASS" : "FAIL", c->tasks_checked - c->tasks_out_of_bounds,
 		c->tasks_checked);
-	fprintf(f, "  reconciliation moved %.3f ms over %u missed switch events; "
+	fprintf(f, "  reconciliation moved %.3f ms over %u missed switch%s; "
 		"unaccounted %.3f ms\n", ms(c->reconciled_ns), c->missed_switches,
-		ms(c->unaccounted_ns));
+		c->missed_switches == 1 ? "" : "es", ms(c->unaccounted_ns));
 }
 
 void report__text(const struct mpx_report *r, FILE *f, bool wide,

@@ -440,6 +440,23 @@ def test_builtin_setup_sentence_adds_up():
            % (proc, phase_ms("process", "start")))
 
 
+def test_text_report_fits_80_columns():
+    """The text report (without --wide) keeps within 80 columns: the
+    built-in comparison and a Python command with a thread, block IO and
+    an argument holding a newline (shown as \\n)."""
+    script = ("import os, threading\nt = threading.Thread(target=lambda: os.system("
+              "'dd if=/dev/zero of=%s bs=1M count=4 oflag=direct 2>/dev/null'))\n"
+              "t.start(); t.join(); os.unlink(%r)" % (("/tmp/mpx-cols-%d" % os.getpid(),) * 2))
+    for args in (["--mode=both", "--python", PY], ["--", PY, "-c", script]):
+        p = subprocess.run([MPXTRACE] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, timeout=300)
+        expect(p.returncode == 0, "%r: %s" % (args, p.stderr[-300:]))
+        wide = [l for l in p.stdout.splitlines() if len(l) > 80]
+        expect(not wide, "%r: %d lines past 80 columns: %r" % (args[:2], len(wide), wide[:4]))
+    expect("\\nt = threading" in p.stdout.splitlines()[0], "command line: %r"
+           % p.stdout.splitlines()[0])
+
+
 def audit_ts(task, event):
     return [a["ts_ns"] for a in task["py_audit"] if a["event"] == event]
 
