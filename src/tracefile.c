@@ -1095,11 +1095,13 @@ static int check_header(struct tf_in *in, const struct tf_header *h, uint64_t co
 			    "reads version %d", h->events_version, MPX_EVENTS_VERSION);
 	if (h->flags)
 		return fail(in, -EBADMSG, "corrupt header (flags 0x%x)", h->flags);
-	if (h->payload_len > MPX_TF_MAX_PAYLOAD ||
-	    (compressed && h->payload_len / MPX_TF_MAX_RATIO > compressed))
-		return fail(in, -EBADMSG, "corrupt header (a payload of %llu bytes "
-			    "from %llu compressed)", (unsigned long long)h->payload_len,
-			    (unsigned long long)compressed);
+	if (h->payload_len > MPX_TF_MAX_PAYLOAD)
+		return fail(in, -EBADMSG, "corrupt header (a payload of %llu bytes)",
+			    (unsigned long long)h->payload_len);
+	if (compressed && h->payload_len / MPX_TF_MAX_RATIO > compressed)
+		return fail(in, -EBADMSG, "truncated or corrupt: the header's payload of "
+			    "%llu bytes cannot come from the %llu compressed bytes that follow",
+			    (unsigned long long)h->payload_len, (unsigned long long)compressed);
 	return 0;
 }
 

@@ -613,9 +613,13 @@ TEST(tracefile_rejects_bad_headers)
 	v = 0;
 	memcpy(f + 20, &v, 4);
 	/* A payload the compressed bytes cannot hold: refused up front. */
-	big = 1ull << 39;
+	big = (uint64_t)MPX_TF_MAX_PAYLOAD + 1;
 	memcpy(f + 24, &big, 8);
 	expect_reject(f, flen, "corrupt header");
+	/* One the bytes that follow cannot hold: cut short, or corrupt. */
+	big = (uint64_t)flen * 4096;
+	memcpy(f + 24, &big, 8);
+	expect_reject(f, flen, "truncated or corrupt");
 	big = p.n + 1;
 	memcpy(f + 24, &big, 8);
 	expect_reject(f, flen, "1 bytes after the last run");
