@@ -835,6 +835,7 @@ static void on_exec(struct mpx_model *m, const struct mpx_exec *e)
 	push_comm(t, e->comm);
 	/* exec replaced the mm: memory figures start again. */
 	t->exec_ns = e->hdr.ts;
+	t->nexecs++;
 	t->have_mem = false;
 	t->rss_first = t->rss_peak = t->rss_exit = t->hiwater = 0;
 	t->peak_anon = t->peak_file = t->peak_shmem = 0;

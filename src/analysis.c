@@ -499,9 +499,11 @@ int analysis__py_phases(struct mpx_run_analysis *ra)
 			 !strcmp(a->name, "cpython.PyInterpreterState_Clear"))
 			pp->fin_ns = a->ts;
 	}
-	/* The command itself starts the interpreter from its release; a
-	 * Python started by it, from its exec. */
-	pp->exec_ns = mt->is_root ? ra->begin : mt->exec_ns > mt->start_ns ? mt->exec_ns :
+	/* The command itself starts the interpreter from its release, unless
+	 * it exec'd something else first (a pyenv shim, a shell script that
+	 * execs the interpreter); a Python started by it, from its exec. */
+	pp->launched = !mt->is_root || mt->nexecs > 1;
+	pp->exec_ns = !pp->launched ? ra->begin : mt->exec_ns > mt->start_ns ? mt->exec_ns :
 		      mt->start_ns;
 	s0 = pp->run_ns ? pp->run_ns : pp->exec_ns;
 	s1 = pp->fin_ns ? pp->fin_ns : ra->end;
@@ -560,7 +562,7 @@ int analysis__py_phases(struct mpx_run_analysis *ra)
 		free(ev);
 		return -ENOMEM;
 	}
-	if (!mt->is_root && pp->exec_ns > ra->begin)
+	if (pp->launched && pp->exec_ns > ra->begin)
 		py_add(raw, &n, "launch", MPX_PC_RUN, ra->begin, pp->exec_ns, 0);
 	if (pp->run_ns)
 		py_add(raw, &n, "startup", MPX_PC_STARTUP, pp->exec_ns, pp->run_ns, 0);
@@ -1260,7 +1262,10 @@ static void py_explain(struct mpx_run_analysis *ra)
 			late = &ra->py.interp[i];
 	buf[0] = '\0';
 	PY_ADD("Of %.1f ms, ", ms((int64_t)(ra->end - ra->begin)));
-	if (!mt->is_root && pp->exec_ns > ra->begin)
+	if (pp->launched && mt->is_root && pp->exec_ns > ra->begin)
+		PY_ADD("%.1f ms passed before the command exec'd %s, ",
+		       ms((int64_t)(pp->exec_ns - ra->begin)), mt->comm);
+	else if (pp->launched && pp->exec_ns > ra->begin)
 		PY_ADD("%.1f ms passed before %s started (pid %u), ",
 		       ms((int64_t)(pp->exec_ns - ra->begin)), mt->comm, mt->pid);
 	if (pp->run_ns) {

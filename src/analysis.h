@@ -73,6 +73,8 @@ enum mpx_pyphase_kind {
 /* Facts of a Python command's phases (py_phases true). */
 struct mpx_pyphases {
 	size_t task;			/* the Python process's main thread */
+	bool launched;			/* exec_ns is an exec after the run began: the
+					 * time before it is a launch phase */
 	uint64_t exec_ns;		/* start-up from here ... */
 	uint64_t run_ns;		/* ... to cpython.run_* (0: not seen) */
 	uint64_t fin_ns;		/* cpython.PyInterpreterState_Clear (0: not seen) */

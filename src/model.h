@@ -89,6 +89,7 @@ struct mpx_task {
 	char args[MPX_ARGS_LEN + 1];			/* its argv, spaces between */
 	uint64_t start_ns, end_ns, exit_ns;
 	uint64_t exec_ns;		/* last exec: its memory starts there */
+	uint32_t nexecs;		/* execs seen (the root's first: the command's) */
 	int32_t exit_code;				/* raw: status << 8 | signal */
 	bool is_root, is_thread;
 	bool exited;		/* sched_process_exit seen */

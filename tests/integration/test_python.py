@@ -440,6 +440,24 @@ def test_builtin_setup_sentence_adds_up():
            % (proc, phase_ms("process", "start")))
 
 
+def test_command_that_execs_the_interpreter_has_a_launch_phase():
+    """A command that runs something else before it execs the interpreter
+    in its own process (a pyenv shim: a shell script) has that time as a
+    launch phase, and the children the script before it started are not
+    the Python script's starts."""
+    cmd = ["sh", "-c", "sleep 0.05; exec %s -c 'import os; os.getpid()'" % PY]
+    p = subprocess.run([MPXTRACE, "-j", "--"] + cmd, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=120)
+    expect(p.returncode == 0, p.stderr[-300:])
+    rep = json.loads(p.stdout)
+    ph = rep.get("phases") or []
+    expect(ph and ph[0]["name"] == "launch" and ph[0]["duration_ns"] >= 50e6,
+           "phases: %r" % [(x["name"], x["duration_ns"]) for x in ph])
+    s = rep["explanation"]["sentences"]
+    expect("passed before the command exec'd python" in s[0], "sentences: %r" % s)
+    expect(not any("starting 1 process" in x for x in s), "sentences: %r" % s)
+
+
 def test_text_report_fits_80_columns():
     """The text report (without --wide) keeps within 80 columns: the
     built-in comparison and a Python command with a thread, block IO and
