@@ -120,6 +120,8 @@ void check__model(const struct mpx_model *m, struct mpx_check *c)
 		check__task(t, &tc);
 		if (!tc.valid)
 			continue;
+		if (t->delayed_io_blocks && t->bucket[MPX_B_BLKIO])
+			c->blkio_delayed++;
 		c->tasks_checked++;
 		if (!tc.in_bounds)
 			c->tasks_out_of_bounds++;

@@ -60,6 +60,8 @@ struct mpx_check {
 	uint64_t wake_charge_ns;	/* sums over checked tasks */
 	uint64_t unexec_ns;
 	uint32_t blkio_checked, blkio_out_of_bounds;
+	uint32_t blkio_delayed;		/* tasks with block IO wait not compared: a
+					 * wait began on a delayed dequeue */
 	int64_t max_blkio_dev_ns;
 	double max_blkio_dev_pct;
 	uint64_t reconciled_ns;

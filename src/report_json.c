@@ -292,6 +292,7 @@ void report__json_fields(const struct mpx_report *r, struct json_writer *w,
 	jw_kv_u64(w, "missed_switches", c->missed_switches);
 	jw_kv_u64(w, "unaccounted_ns", c->unaccounted_ns);
 	jw_kv_u64(w, "blkio_checked", c->blkio_checked);
+	jw_kv_u64(w, "blkio_not_compared_delayed_dequeue", c->blkio_delayed);
 	jw_kv_u64(w, "blkio_out_of_bounds", c->blkio_out_of_bounds);
 	jw_kv_s64(w, "max_blkio_dev_ns", c->max_blkio_dev_ns);
 	jw_kv_double(w, "max_blkio_dev_pct", c->max_blkio_dev_pct);

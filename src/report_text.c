@@ -250,6 +250,10 @@ static void selfcheck(const struct mpx_report *r, FILE *f)
 			"(%.2f%%),\n    bound max(5%%, 0.1 ms)\n", c->blkio_checked,
 			c->blkio_checked == 1 ? "" : "s", sms(c->max_blkio_dev_ns),
 			c->max_blkio_dev_pct);
+	if (c->blkio_delayed)
+		fprintf(f, "  block IO wait of %u task%s not compared: %s waits began on a "
+			"delayed dequeue\n", c->blkio_delayed, c->blkio_delayed == 1 ? "" : "s",
+			c->blkio_delayed == 1 ? "its" : "their");
 	fprintf(f, "  %s: %u of %u tasks within max(1%%, 0.2 ms)\n",
 		c->pass ? "PASS" : "FAIL", c->tasks_checked - c->tasks_out_of_bounds,
 		c->tasks_checked);

@@ -1169,3 +1169,35 @@ TEST(clock_lag_across_stale_switches)
 	}
 	teardown(&s, &m);
 }
+
+/* A task whose block IO wait began on a delayed dequeue has no oracle:
+ * counted as not compared (the report says so), never as checked. */
+TEST(check_counts_blkio_not_compared)
+{
+	struct mpx_task t[3];
+	struct mpx_model m;
+	struct mpx_check c;
+	int i;
+
+	memset(t, 0, sizeof(t));
+	memset(&m, 0, sizeof(m));
+	for (i = 0; i < 3; i++) {
+		t[i].have_base = t[i].have_exit = true;
+		t[i].k_exit.sum_exec_runtime = 1000000;
+		t[i].bucket[MPX_B_ONCPU] = 1000000;
+		t[i].start_ns = 0;
+		t[i].end_ns = 20000000;
+	}
+	t[0].delayed_io_blocks = 1;		/* IO wait, no oracle */
+	t[0].bucket[MPX_B_BLKIO] = 5000000;
+	t[1].delayed_io_blocks = 1;		/* no IO wait: nothing to compare */
+	t[2].bucket[MPX_B_BLKIO] = 4000000;	/* compared with the kernel's */
+	t[2].k_exit.blkio_delay = 4050000;
+	m.tasks = t;
+	m.ntasks = 3;
+	check__model(&m, &c);
+	ASSERT_EQ(c.tasks_checked, 3);
+	ASSERT_EQ(c.blkio_delayed, 1);
+	ASSERT_EQ(c.blkio_checked, 1);
+	ASSERT_EQ(c.max_blkio_dev_ns, -50000);
+}
