@@ -46,7 +46,7 @@ Environment: MPXTRACE (./mpxtrace), MPXTRACE_B (another build, measured
 beside it as config mpxtrace-b), FLOOR (.output/bench/floor), MPX_WORK
 (.output/tests/mpx-work),
 BENCH_RUNS (pairs per cell, 10), BENCH_CASES (comma list of cases: seed,
-pool, pingpong, sched-pipe, pinned, true, and of sections: probes, itself, analysis,
+pool, pingpong, sched-pipe, pinned, forks, true, and of sections: probes, itself, analysis,
 cost; default all), BENCH_TOOLS (comma list of configs: mpxtrace, mpxtrace-b,
 noprobes, summary, floor, floor-lookup, runqlat, offcputime, runqlat-all,
 offcputime-all, perf, bpftrace),
@@ -416,6 +416,11 @@ CASES = [
     ("pinned", "ping-pong, pinned to one CPU",
      ["taskset", "-c", "0", "perf", "bench", "sched", "pipe", "-l", "200000"],
      pipe_metric, None),
+    # Process churn: a fork, an exit and a wait for that child, 2,000 times
+    # (a shell script, a test runner): the fork, exit and free programs and
+    # the parent's blocking wait at every child.
+    ("forks", "fork loop, 2,000 children waited for one by one (mpx-work forks)",
+     [WORK, "forks", "2000"], ms_metric, None),
     ("true", "start to exit of /bin/true", ["/bin/true"], None, None),
 ]
 

@@ -237,6 +237,36 @@ static int cmd_pingpong(const unsigned int *a)
 	return reap_all() || err;
 }
 
+/* Fork children one by one, each waited for by its pid (a shell, a test
+ * runner, make): each exits at once. */
+static int cmd_forks(const unsigned int *a)
+{
+	struct timespec t0, t1;
+	unsigned int i;
+	double ms;
+	pid_t pid;
+	int st;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < a[0]; i++) {
+		pid = fork();
+		if (pid < 0) {
+			perror("mpx-work: fork");
+			return 1;
+		}
+		if (!pid)
+			_exit(0);
+		if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st)) {
+			fprintf(stderr, "mpx-work: forks: child %d failed\n", (int)pid);
+			return 1;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	printf("ms %.3f\nforks/s %.0f\n", ms, ms > 0 ? a[0] * 1e3 / ms : 0);
+	return 0;
+}
+
 static const struct cmd {
 	const char *name;
 	const char *args;
@@ -251,6 +281,7 @@ static const struct cmd {
 	{ "exit", "CODE", 1, 255, cmd_exit },
 	{ "segv", "", 0, 0, cmd_segv },
 	{ "pingpong", "ROUNDS WORK_US", 2, 1000000, cmd_pingpong },
+	{ "forks", "N", 1, 1000000, cmd_forks },
 };
 
 static int usage(void)
