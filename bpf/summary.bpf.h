@@ -36,6 +36,46 @@ struct {
 	__type(value, struct mpx_summ);
 } summ_done SEC(".maps");
 
+/*
+ * How far this CPU's rq->clock lagged the event's time at a switch: the
+ * kernel's counters are stamped with the rq clock of __schedule()'s start,
+ * the buckets with the tracepoint's time.  The two clocks' offset is this
+ * CPU's lowest (ts - rq->clock) seen, allowed to rise at the clocks' largest
+ * drift since (the event mode finds the same lower hull in user space, over
+ * the whole run).
+ */
+#define MPX_SUMM_DRIFT_SHIFT 15	/* 1/32768 of the time since: ~30 ppm */
+
+struct summ_clk {
+	__s64 off;	/* the lower envelope's offset ... */
+	__u64 ts;	/* ... at its last low point */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct summ_clk);
+} summ_clk SEC(".maps");
+
+/* The lag at ts of rq_clock, or -1 when unknown. */
+static __always_inline __s64 summ_lag(__u64 ts, __u64 rq_clock)
+{
+	__u32 zero = 0;
+	struct summ_clk *c = bpf_map_lookup_elem(&summ_clk, &zero);
+	__s64 off = (__s64)(ts - rq_clock), reach;
+
+	if (!c || !rq_clock)
+		return -1;
+	reach = c->off + (__s64)((ts - c->ts) >> MPX_SUMM_DRIFT_SHIFT);
+	if (!c->ts || off <= reach) {
+		c->off = off;
+		c->ts = ts;
+		return 0;
+	}
+	return off - reach;
+}
+
 /* A zeroed record to create entries from (too big for the stack). */
 static struct mpx_summ summ_zero;
 
@@ -77,6 +117,39 @@ static __always_inline void summ_advance(struct mpx_summ *s, __u64 ts)
 	s->state_ns = ts;
 }
 
+/* Move up to d ns of this segment from bucket `from` to `to` (no repair:
+ * where a wait began, not what the events missed). */
+static __always_inline void summ_shift(struct mpx_summ *s, __u32 from, __u32 to, __u64 d)
+{
+	if (from >= MPX_SB_MAX || to >= MPX_SB_MAX || from == to)
+		return;
+	if (d > s->seg[from])
+		d = s->seg[from];
+	s->bucket[from] -= d;
+	s->seg[from] -= d;
+	s->bucket[to] += d;
+	s->seg[to] += d;
+}
+
+/*
+ * A woken task switches in: its wait began when the kernel queued it, not
+ * at sched_wakeup (which comes after), as in the event mode: what
+ * sched_info_arrive() will add to run_delay (rq->clock - last_queued, in
+ * the run queue's clock), what it waited on other CPUs before a move, and
+ * how far that clock lags event time.  Without it the self-check failed
+ * on a ping-pong (run-queue time off by 10-30% of the kernel's).
+ */
+static __always_inline void summ_requeue(struct mpx_summ *s, __u64 wait)
+{
+	__u32 sleep = summ_bucket(s->wake_from);
+	__u64 seen = s->seg[MPX_SB_RUNQ_WAKEUP];
+
+	if (wait > seen)
+		summ_shift(s, sleep, MPX_SB_RUNQ_WAKEUP, wait - seen);
+	else
+		summ_shift(s, MPX_SB_RUNQ_WAKEUP, sleep, seen - wait);
+}
+
 /* Move up to need ns of this segment from bucket `from` to `to`. */
 static __always_inline __u64 summ_move(struct mpx_summ *s, __u32 from, __u32 to, __u64 need)
 {
@@ -100,7 +173,8 @@ static __always_inline __u64 summ_move(struct mpx_summ *s, __u32 from, __u32 to,
  * was in just before this switch-out, the latest time of the segment.
  */
 static __always_inline void summ_reconcile(struct mpx_summ *s, __u64 exec, __u64 pcount,
-					   bool clean, __u64 steal, __u32 last)
+					   bool clean, __u64 steal, __u32 last, __s64 lag_out,
+					   bool preempted)
 {
 	__u64 dexec, dpc, on = s->seg[MPX_SB_ONCPU], st = 0, need;
 
@@ -112,7 +186,20 @@ static __always_inline void summ_reconcile(struct mpx_summ *s, __u64 exec, __u64
 	if (clean && dpc == 1) {
 		if (steal && s->steal_in && steal >= s->steal_in && steal - s->steal_in < on)
 			st = steal - s->steal_in;
-		if (dexec + st >= on) {
+		if ((s->flags & MPX_SU_STALE_IN) && lag_out >= 0) {
+			/* The clock lags at both ends are known: the kernel's
+			 * exec is on + lag_in - lag_out - steal, independently
+			 * of the counters (the self-check compares); a switch-out
+			 * that leaves the task runnable starts its run_delay on
+			 * the lagging clock. */
+			s->clk_in_ns += s->stale_in;
+			s->clk_out_ns += (__u64)lag_out;
+			if (preempted)
+				s->clk_out_preempt_ns += (__u64)lag_out;
+			s->steal_ns += st;
+			s->wake_charge_ns += s->stale_in;
+			s->unexec_ns += st + (__u64)lag_out;
+		} else if (dexec + st >= on) {
 			s->wake_charge_ns += dexec + st - on;
 			s->clk_in_ns += dexec + st - on;
 			s->unexec_ns += st;
@@ -196,7 +283,7 @@ static __always_inline __u32 summ_classify(__u32 raw, bool iowait)
 
 static __always_inline void summ_switch_out(struct mpx_summ *s, struct task_struct *prev,
 					    __u32 tid, __u32 state, __u64 ts, __u64 steal,
-					    bool btf)
+					    __s64 lag, bool btf)
 {
 	__u32 last = summ_bucket(s->state), ns;
 	bool clean, iowait = false;
@@ -208,7 +295,11 @@ static __always_inline void summ_switch_out(struct mpx_summ *s, struct task_stru
 	/* Before the branches on the next state: the verifier walks the
 	 * reconciliation once per way into it, not once per next state. */
 	summ_reconcile(s, MPX_READ(btf, prev, se.sum_exec_runtime),
-		       MPX_READ(btf, prev, sched_info.pcount), clean, steal, last);
+		       MPX_READ(btf, prev, sched_info.pcount), clean, steal, last, lag,
+		       (state & 0xff) == 0 && !(state & MPX_TASK_DEAD));
+	/* What it waits from here on other CPUs before a move goes into
+	 * run_delay at the move, not at its arrival (summ_requeue). */
+	s->k_last.run_delay = MPX_READ(btf, prev, sched_info.run_delay);
 	if (state & 0xff)
 		iowait = read_iowait(prev, btf);
 	ns = summ_classify(state, iowait);
@@ -228,6 +319,9 @@ static __always_inline void summ_switch_out(struct mpx_summ *s, struct task_stru
 			s->races++;
 			s->nwakeups++;
 			ns = MPX_SS_RUNQ_WAKEUP;
+			/* Blocked until the kernel queued it again (a delayed
+			 * dequeue's requeue): summ_requeue gives that back. */
+			s->wake_from = MPX_SS_SLEEP;
 		}
 	}
 	s->pending_wake_ns = 0;
@@ -241,8 +335,9 @@ static __always_inline int summ_switch(struct task_struct *prev, struct task_str
 {
 	struct mpx_summ *ps = NULL, *ns = NULL;
 	bool have_p = false, have_n = false;
-	__u64 ts, steal;
-	__u32 state;
+	__u64 ts, steal = 0, rq_clock = 0, *rqc;
+	__u32 state, zero = 0;
+	__s64 lag;
 
 	/* Flags, not the pointers: the verifier refuses ORing two maybe-NULL
 	 * map values. */
@@ -252,18 +347,24 @@ static __always_inline int summ_switch(struct task_struct *prev, struct task_str
 		have_n = true;
 	if (!have_p && !have_n)
 		return 0;
+	/* prev is current: its run queue is this CPU's (its clock is the
+	 * kernel's counters' time at this switch, its steal counter what
+	 * the self-check takes out of exec time). */
+	if (btf) {
+		get_rq_clocks_btf(prev, &steal, &rq_clock);
+		asm volatile("" : "+r"(steal), "+r"(rq_clock));
+	} else if ((rqc = bpf_map_lookup_elem(&rq_cache, &zero))) {
+		get_rq_clocks(have_p ? (void *)prev : (void *)next, &steal, &rq_clock, rqc);
+	}
 	ts = bpf_ktime_get_ns();
-	/* Hypervisor steal (3 pointer-chasing reads a switch) only refines
-	 * how the self-check splits the kernel's exec time; without it the
-	 * counters alone give the split, as event mode does without a clock. */
-	steal = 0;
+	lag = summ_lag(ts, rq_clock);
 	if (have_p) {
 		if (has_prev_state_arg)
 			state = (__u32)ctx[3];
 		else
 			state = get_task_state(prev, btf) | MPX_STATE_REREAD;
 		if (ps->start_ns && !(ps->flags & MPX_SU_DEAD))
-			summ_switch_out(ps, prev, prev_tid, state, ts, steal, btf);
+			summ_switch_out(ps, prev, prev_tid, state, ts, steal, lag, btf);
 		/* The final switch of a dead task: it will never run again. */
 		if ((state & MPX_TASK_DEAD) && !(state & MPX_TASK_WAKING))
 			bpf_map_delete_elem(&tracked, &prev_tid);
@@ -272,8 +373,26 @@ static __always_inline int summ_switch(struct task_struct *prev, struct task_str
 		if (ns->state == MPX_SS_RUNNING)
 			ns->missed_out++;
 		summ_advance(ns, ts);
+		if (ns->state == MPX_SS_RUNQ_WAKEUP && ns->wake_from && lag >= 0) {
+			__u64 q = MPX_READ(btf, next, sched_info.last_queued);
+			__u64 rd = MPX_READ(btf, next, sched_info.run_delay), moved = 0;
+
+			if (rd > ns->k_last.run_delay && ns->k_last.run_delay)
+				moved = rd - ns->k_last.run_delay;
+			/* rq->clock may not have moved since the enqueue (a
+			 * wakeup that preempts skips the next clock update). */
+			if (q)
+				summ_requeue(ns, (rq_clock > q ? rq_clock - q : 0) + moved +
+						 (__u64)lag);
+		}
+		ns->wake_from = 0;
 		ns->state = MPX_SS_RUNNING;
 		ns->steal_in = steal;
+		ns->stale_in = lag >= 0 ? (__u64)lag : 0;
+		if (lag >= 0)
+			ns->flags |= MPX_SU_STALE_IN;
+		else
+			ns->flags &= ~MPX_SU_STALE_IN;
 	}
 	return 0;
 }
@@ -296,6 +415,9 @@ static __always_inline int summ_wakeup(struct task_struct *p, __u32 tid)
 			s->sleep_as_rd_ns += ts - s->moved_asleep_ns;
 		s->moved_asleep_ns = 0;
 		summ_advance(s, ts);
+		/* Its wait may have begun in that sleep (summ_requeue). */
+		s->wake_from = s->state == MPX_SS_SLEEP || s->state == MPX_SS_DSLEEP ||
+			       s->state == MPX_SS_BLKIO ? s->state : 0;
 		s->state = MPX_SS_RUNQ_WAKEUP;
 		s->nwakeups++;
 		break;

@@ -42,6 +42,7 @@
 #define MPX_SU_LAST		0x0010	/* k_last valid */
 #define MPX_SU_FREED		0x0020	/* done without a final switch (freed) */
 #define MPX_SU_GROUP_DEAD	0x0040	/* maxrss valid */
+#define MPX_SU_STALE_IN		0x0080	/* stale_in valid for this run */
 
 struct mpx_summ {
 	struct mpx_kcounters k_last;	/* at the last switch-out (exec, pcount) */
@@ -57,6 +58,8 @@ struct mpx_summ {
 	__u64 moved_asleep_ns;		/* moved to another CPU in this sleep */
 	__u64 new_ns, sleep_as_rd_ns;
 	__u64 wake_charge_ns, unexec_ns, steal_ns, clk_in_ns, reconciled_ns;
+	__u64 clk_out_ns, clk_out_preempt_ns;	/* rq->clock's lag at switch-outs */
+	__u64 stale_in;			/* ... at the last switch-in */
 	__u64 nvol, ninvol, nwakeups;
 	__u64 nvcsw, nivcsw, blkio_count;	/* the kernel's, at exit */
 	__u64 io_requests, io_bytes, io_queue_ns, io_device_ns;
@@ -67,7 +70,7 @@ struct mpx_summ {
 	__u32 state;			/* MPX_SS_* */
 	__u32 flags;			/* MPX_SU_* */
 	__u32 missed_in, missed_out, races, delayed_io_blocks;
-	__u32 pad;
+	__u32 wake_from;		/* the sleep state a wakeup ended (MPX_SS_*) */
 	char comm[MPX_COMM_LEN];
 	char filename[MPX_FILENAME_LEN];
 };

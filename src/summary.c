@@ -123,6 +123,8 @@ static void fill(struct mpx_task *t, const struct mpx_summ *s, uint64_t end_ns)
 	t->unexec_ns = s->unexec_ns;
 	t->steal_ns = s->steal_ns;
 	t->clk_in_ns = s->clk_in_ns;
+	t->clk_out_ns = s->clk_out_ns;
+	t->clk_out_preempt_ns = s->clk_out_preempt_ns;
 	t->sleep_as_rd_ns = s->sleep_as_rd_ns;
 	t->delayed_io_blocks = s->delayed_io_blocks;
 }
