@@ -80,23 +80,37 @@ static void header(const struct mpx_report *r, FILE *f)
 			(unsigned long long)run->events, run->attach ? run->attach : "?",
 			run->kernel, run->ncpus);
 	if (run->lost_events || run->untracked_tasks || run->rejected_records) {
-		fprintf(f, "\n  !!! INCOMPLETE TRACE: %llu events lost (ring buffer full), "
-			"%llu tasks untracked\n  !!! (task map full), %llu bad records. "
-			"Figures below miss that time;\n  !!! rerun with a larger "
-			"--ringbuf / --max-tasks.\n",
-			(unsigned long long)run->lost_events,
-			(unsigned long long)run->untracked_tasks,
-			(unsigned long long)run->rejected_records);
-		{
-			size_t i, k = 0;
+		char why[320];
+		size_t w = 0, i, k = 0;
 
-			fprintf(f, "  !!! tasks whose figures miss events:");
-			for (i = 0; i < r->nrows; i++)
-				if (r->rows[i].t->lost_events && k++ < 12)
-					fprintf(f, " %u(%llu)", r->rows[i].t->tid,
-						(unsigned long long)r->rows[i].t->lost_events);
+		/* Only what happened, each with the option that helps. */
+		why[0] = '\0';
+		if (run->lost_events)
+			w += (size_t)snprintf(why + w, sizeof(why) - w, "%s%llu %s", w ? ", " : "",
+					      (unsigned long long)run->lost_events, r->m->summary ?
+					      "task records lost (task map full: --max-tasks)" :
+					      "events lost (ring buffer full: --ringbuf)");
+		if (run->untracked_tasks && w < sizeof(why))
+			w += (size_t)snprintf(why + w, sizeof(why) - w, "%s%llu task%s untracked "
+					      "(task map full: --max-tasks)", w ? ", " : "",
+					      (unsigned long long)run->untracked_tasks,
+					      run->untracked_tasks == 1 ? "" : "s");
+		if (run->rejected_records && w < sizeof(why))
+			snprintf(why + w, sizeof(why) - w, "%s%llu bad records", w ? ", " : "",
+				 (unsigned long long)run->rejected_records);
+		fputc('\n', f);
+		output__wrap(f, "  !!! INCOMPLETE TRACE:", 6, why);
+		fprintf(f, "  !!! Figures below miss that time; rerun with a larger value.\n");
+		for (i = 0; i < r->nrows; i++)
+			if (r->rows[i].t->lost_events && k++ < 12) {
+				if (k == 1)
+					fprintf(f, "  !!! tasks whose figures miss events (a lost switch "
+						"counts for both its tasks):\n  !!!");
+				fprintf(f, " %u(%llu)", r->rows[i].t->tid,
+					(unsigned long long)r->rows[i].t->lost_events);
+			}
+		if (k)
 			fprintf(f, "%s\n", k > 12 ? " ..." : "");
-		}
 	} else {
 		fprintf(f, "  lost events: 0\n");
 	}

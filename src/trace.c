@@ -786,6 +786,10 @@ int trace__run(struct trace_session *s, char *const argv[], bool as_root,
 			 "missing from the report: rerun with a larger --max-tasks",
 			 (unsigned long long)drops[MPX_DROP_SUMM_LOST]);
 	run->untracked_tasks = drops[MPX_DROP_TRACK_FULL];
+	if (run->untracked_tasks)
+		mpx_warn("%llu tasks of the tree were not traced: more were alive at once than "
+			 "the task map holds; rerun with a larger --max-tasks",
+			 (unsigned long long)run->untracked_tasks);
 	run->lost_stacks = drops[MPX_DROP_STACK];
 	run->interrupted = stop_sig != 0;
 	run->exited = r.root_done;

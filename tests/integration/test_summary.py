@@ -250,6 +250,10 @@ def test_summary_map_full_is_reported(c):
     # The text report says so loudly.
     t = tt.run([tt.MPXTRACE, "--summary", "--max-tasks", "16", "--"] + work("tree", 40, 0))
     c.true("text report flags it", "INCOMPLETE TRACE" in t.stdout, t.stdout[:300])
+    c.true("text report names the option", "--max-tasks" in t.stdout and
+           "--ringbuf" not in t.stdout, t.stdout[:400])
+    c.true("a warning on stderr", "warning:" in t.stderr and "--max-tasks" in t.stderr,
+           t.stderr[-300:])
 
 
 @checked
