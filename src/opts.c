@@ -27,7 +27,8 @@ static const char doc[] =
 "USAGE: mpxtrace [OPTIONS] --mode=process|pool|both [WORKLOAD OPTIONS]\n"
 "       mpxtrace [OPTIONS] -- COMMAND [ARGS...]\n"
 "       mpxtrace record -o FILE [OPTIONS] (--mode=MODE ... | -- COMMAND ...)\n"
-"       mpxtrace report [-j] [-o OUT] [--wide] FILE\n"
+"       mpxtrace report [-j] [-o OUT] [--wide] [--html=F] [--perfetto=F]\n"
+"                       [--csv=DIR] FILE\n"
 "\n"
 "EXAMPLES:\n"
 "    sudo mpxtrace --mode=both                    # the blog's case, explained\n"
@@ -399,7 +400,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		w->bytes = v;
 		break;
 	case OPT_TASK_MS:
-		w->ms = num_arg("--task-ms", arg, 0, 3600000);
+		w->ms = num_arg("--task-ms", arg, 1, 3600000);
 		break;
 	case OPT_START_METHOD:
 		if (!one_of(arg, start_methods))

@@ -428,7 +428,20 @@ void output__json(const struct mpx_analysis *an, FILE *f)
 		jw_start_object(w);
 		jw_kv_string(w, "runtime", wo->runtime == MPX_RT_NATIVE ? "native" : "python");
 		jw_kv_u64(w, "tasks", wo->tasks);
-		jw_kv_u64(w, "workers", wo->workers);
+		if (wo->workers) {
+			jw_kv_u64(w, "workers", wo->workers);
+		} else {
+			/* Pool()'s default: the workers the pool run forked. */
+			uint32_t nw = 0;
+			size_t r;
+
+			for (r = 0; r < an->n; r++)
+				if (an->ra[r].run->mode == MPX_MODE_POOL && an->ra[r].ntask_procs > nw)
+					nw = an->ra[r].ntask_procs;
+			if (nw)
+				jw_kv_u64(w, "workers", nw);
+			jw_kv_bool(w, "workers_default", true);
+		}
 		jw_kv_string(w, "task", wo->kind ? wo->kind : "");
 		jw_kv_u64(w, "task_bytes", wo->bytes);
 		jw_kv_u64(w, "task_ms", wo->ms);
