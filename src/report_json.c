@@ -5,14 +5,18 @@
 #include "json_writer.h"
 #include "report.h"
 
-static void kcounters(struct json_writer *w, const char *key, const struct mpx_kcounters *k)
+/* blkio: the kernel's blkio figure means something (an IO wait begun on a
+ * delayed dequeue can leave it at nonsense: hours for a millisecond). */
+static void kcounters(struct json_writer *w, const char *key, const struct mpx_kcounters *k,
+		      bool blkio)
 {
 	jw_key(w, key);
 	jw_start_object(w);
 	jw_kv_u64(w, "sum_exec_runtime_ns", k->sum_exec_runtime);
 	jw_kv_u64(w, "run_delay_ns", k->run_delay);
 	jw_kv_u64(w, "pcount", k->pcount);
-	jw_kv_u64(w, "blkio_delay_ns", k->blkio_delay);
+	if (blkio)
+		jw_kv_u64(w, "blkio_delay_ns", k->blkio_delay);
 	jw_end_object(w);
 }
 
@@ -157,15 +161,15 @@ static void task(struct json_writer *w, const struct mpx_report *r,
 		}
 	}
 	if (t->have_exit) {
-		kcounters(w, "at_exit", &t->k_exit);
+		kcounters(w, "at_exit", &t->k_exit, !t->delayed_io_blocks);
 		jw_kv_u64(w, "nvcsw", t->nvcsw);
 		jw_kv_u64(w, "nivcsw", t->nivcsw);
 		jw_kv_u64(w, "blkio_count", t->blkio_count);
 	}
 	if (t->have_final)
-		kcounters(w, "at_final_switch", &t->k_final);
+		kcounters(w, "at_final_switch", &t->k_final, !t->delayed_io_blocks);
 	if (t->have_base)
-		kcounters(w, "at_start", &t->k_base);
+		kcounters(w, "at_start", &t->k_base, true);
 	jw_end_object(w);
 	if (r->task_json)
 		r->task_json(r->task_json_ctx, (size_t)(t - m->tasks), w);
