@@ -252,9 +252,9 @@ static void selfcheck(const struct mpx_report *r, FILE *f)
 		ms(c->wake_charge_ns), ms(c->unexec_ns),
 		sms(c->max_raw_oncpu_dev_ns), sms(c->max_raw_runq_dev_ns));
 	if (r->m->xwake_n)
-		fprintf(f, "  woken waits begin at the kernel's enqueue time; against sched_wakeup\n"
-			"  (%llu waits): %.1f%% enqueued before it (1 us slack), mean %+.2f us,\n"
-			"  worst %+.2f us\n",
+		fprintf(f, "  woken waits begin at sched_wakeup (--wakeup-events); the kernel's\n"
+			"  enqueue time against it (%llu waits): %.1f%% at or before it (1 us\n"
+			"  slack), mean %+.2f us, worst %+.2f us\n",
 			(unsigned long long)r->m->xwake_n,
 			100.0 * (double)r->m->xwake_before / (double)r->m->xwake_n,
 			(double)r->m->xwake_sum_ns / (double)r->m->xwake_n / 1e3,
