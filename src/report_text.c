@@ -125,6 +125,12 @@ static void table(const struct mpx_report *r, FILE *f, bool wide, const struct n
 	fprintf(f, "\n%6s %-14s %8s", "TID", nm->role ? "ROLE" : "COMM", "LIFE ms");
 	for (b = 0; b < MPX_B_MAX; b++)
 		fprintf(f, " %6.6s", short_names[b]);
+	if (wide) {
+		/* The same buckets again, as % of the task's lifetime. */
+		for (b = 0; b < MPX_B_MAX; b++)
+			fprintf(f, " %5.5s%%", short_names[b]);
+		fputs("  END", f);
+	}
 	fputc('\n', f);
 	for (i = 0; i < r->nrows; i++) {
 		const struct mpx_task_row *row = &r->rows[i];
@@ -137,7 +143,8 @@ static void table(const struct mpx_report *r, FILE *f, bool wide, const struct n
 		if (wide) {
 			for (b = 0; b < MPX_B_MAX; b++)
 				fprintf(f, " %5.1f%%", pct(t->bucket[b], row->life_ns));
-			fprintf(f, "  %s", t->alive_at_end ? "alive" : "");
+			if (t->alive_at_end)
+				fputs("  alive", f);
 		}
 		fputc('\n', f);
 		if (!wide) {
