@@ -203,7 +203,7 @@ static void io_mem(const struct mpx_report *r, FILE *f)
 		uint64_t peak = t->rss_peak > t->hiwater ? t->rss_peak : t->hiwater;
 
 		if (!t->io_requests && !t->deferred_requests && !t->bucket[MPX_B_BLKIO] &&
-		    !t->have_mem)
+		    !t->have_mem && !t->have_exact)
 			continue;
 		if (!any)
 			fprintf(f, "\nblock IO and memory:\n%6s %-14s %5s %7s %8s %7s %7s %7s "
@@ -220,15 +220,17 @@ static void io_mem(const struct mpx_report *r, FILE *f)
 				t->comm, t->io_requests, mib(t->io_bytes), ms(io.blkio_ns),
 				ms(io.blkio_device_ns), ms(io.blkio_queue_ns),
 				mib(t->deferred_bytes));
-		if (t->have_mem)
+		if (t->have_exact)	/* --rss=exact: kmem:rss_stat's peak */
+			fprintf(f, "%8.2f\n", mib(t->exact_peak));
+		else if (t->have_mem)
 			fprintf(f, "%8.2f\n", mib(peak * 4096));
 		else
 			fprintf(f, "%8s\n", "-");
 	}
 	if (any)
 		fputs("  (device/queue: IO wait while its own requests were on the device /\n"
-		      "  queued; defer: writeback of pages it dirtied, done by others; RSS: peak)\n",
-		      f);
+		      "  queued; defer: writeback of pages it dirtied, done by others; RSS: peak,\n"
+		      "  exact with --rss=exact)\n", f);
 }
 
 static void dev_line(FILE *f, const char *what, int64_t dev, uint32_t tid, double pct)

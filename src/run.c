@@ -51,6 +51,7 @@ void runset__free(struct mpx_runset *rs)
 	for (i = 0; i < rs->n; i++) {
 		evbuf__free(&rs->runs[i].eb);
 		model__free(&rs->runs[i].m);
+		free(rs->runs[i].rssx);
 	}
 	free(rs->runs);
 	rs->runs = NULL;

@@ -45,6 +45,11 @@ struct mpx_run {
 	bool analyzed;			/* run__analyze() fed the model */
 	uint64_t end_ns;		/* ... closing open lifetimes at this time */
 	struct mpx_seed seed;		/* valid when analyzed */
+	/* Read from a trace file, for the model once it is replayed: each
+	 * process's exact RSS (--rss=exact), 6 x u64 each: pid, peak, anon,
+	 * file, shmem, last. */
+	uint64_t *rssx;
+	size_t nrssx;
 };
 
 struct mpx_runset {

@@ -290,6 +290,29 @@ static void emit_lost(struct tf_out *o, const struct tf_wctx *c)
 	}
 }
 
+static void emit_rssx(struct tf_out *o, const struct tf_wctx *c)
+{
+	const struct mpx_model *m = &c->r->m;
+	uint32_t n = 0;
+	size_t i;
+
+	for (i = 0; i < m->ntasks; i++)
+		n += m->tasks[i].have_exact && m->tasks[i].tid == m->tasks[i].pid;
+	put_u32(o, n);
+	for (i = 0; i < m->ntasks; i++) {
+		const struct mpx_task *t = &m->tasks[i];
+
+		if (!t->have_exact || t->tid != t->pid)
+			continue;
+		put_u32(o, t->pid);
+		put_u64(o, t->exact_peak);
+		put_u64(o, t->exact_anon);
+		put_u64(o, t->exact_file);
+		put_u64(o, t->exact_shmem);
+		put_u64(o, t->exact_last);
+	}
+}
+
 static void emit_events(struct tf_out *o, const struct tf_wctx *c)
 {
 	const struct evbuf *eb = &c->r->eb;
@@ -371,6 +394,7 @@ static void emit_all(struct tf_out *o, const struct mpx_runset *rs,
 		put_section(o, "RUN ", emit_run, &c);
 		put_section(o, "WAIT", emit_waits, &c);
 		put_section(o, "LOST", emit_lost, &c);
+		put_section(o, "RSSX", emit_rssx, &c);
 		put_section(o, "EVTS", emit_events, &c);
 	}
 }
@@ -970,6 +994,37 @@ static int read_lost(struct tf_in *in, struct mpx_run *r, size_t idx)
 	return sec_close(&s);
 }
 
+static int read_rssx(struct tf_in *in, struct mpx_run *r, size_t idx)
+{
+	struct tf_sec s;
+	uint32_t n, i, pid;
+	uint64_t v[5];
+	int k;
+
+	if (sec_open(in, &s, "RSSX", "run %zu exact RSS", idx + 1) ||
+	    get_range(&s, &n, 0, MPX_TF_MAX_RSSX, "the number of exact RSS entries"))
+		return in->ret;
+	if ((uint64_t)n * 44 > s.left)
+		return fail(in, -EBADMSG, "corrupt: %u exact RSS entries cannot fit in %llu bytes",
+			    n, (unsigned long long)s.left);
+	if (n && !(r->rssx = calloc(n, 6 * sizeof(*r->rssx))))
+		return fail(in, -ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		if (get_u32(&s, &pid, "a pid"))
+			return in->ret;
+		for (k = 0; k < 5; k++)
+			if (get_u64(&s, &v[k], "an exact RSS figure"))
+				return in->ret;
+		if (v[0] >= MPX_TF_MAX_U64 || v[1] > v[0] || v[2] > v[0] || v[3] > v[0] ||
+		    v[4] >= MPX_TF_MAX_U64)
+			return fail(in, -EBADMSG, "corrupt: exact RSS of pid %u", pid);
+		r->rssx[6 * i] = pid;
+		memcpy(&r->rssx[6 * i + 1], v, sizeof(v));
+	}
+	r->nrssx = n;
+	return sec_close(&s);
+}
+
 /*
  * Whether every 64-bit field of a record (times, kernel counters, page
  * and fault counts, sectors) is below MPX_TF_MAX_U64: no kernel writes
@@ -1087,9 +1142,9 @@ static int check_header(struct tf_in *in, const struct tf_header *h, uint64_t co
 	if (h->endian != MPX_TF_ENDIAN)
 		return fail(in, -EBADMSG, "corrupt header (byte order marker 0x%08x)",
 			    h->endian);
-	if (h->version != MPX_TF_VERSION)
+	if (h->version < MPX_TF_VERSION_MIN || h->version > MPX_TF_VERSION)
 		return fail(in, -EBADMSG, "trace file format %u: this mpxtrace reads "
-			    "format %d", h->version, MPX_TF_VERSION);
+			    "formats %d to %d", h->version, MPX_TF_VERSION_MIN, MPX_TF_VERSION);
 	if (h->events_version != MPX_EVENTS_VERSION)
 		return fail(in, -EBADMSG, "event records of version %u: this mpxtrace "
 			    "reads version %d", h->events_version, MPX_EVENTS_VERSION);
@@ -1121,7 +1176,8 @@ static int read_body(struct tf_in *in, const struct tf_header *h, struct mpx_run
 		struct mpx_run *r = NULL;
 
 		if (read_run_meta(in, rs, i, &r) || read_waits(in, r, i) ||
-		    read_lost(in, r, i) || read_events(in, r, i))
+		    read_lost(in, r, i) || (h->version >= 2 && read_rssx(in, r, i)) ||
+		    read_events(in, r, i))
 			return in->ret;
 	}
 	if (in->left)
@@ -1133,8 +1189,19 @@ static int read_body(struct tf_in *in, const struct tf_header *h, struct mpx_run
 	for (i = 0; i < rs->n; i++) {
 		struct mpx_run *r = &rs->runs[i];
 
+		size_t k;
+
 		if (r->analyzed)
 			run__replay(&r->eb, &r->m, r->end_ns);
+		/* As live, after the events: the exact RSS per process. */
+		for (k = 0; k < r->nrssx; k++) {
+			const uint64_t *x = &r->rssx[6 * k];
+
+			model__set_exact_rss(&r->m, (uint32_t)x[0], x[1], x[2], x[3], x[4], x[5]);
+		}
+		free(r->rssx);
+		r->rssx = NULL;
+		r->nrssx = 0;
 	}
 	return 0;
 }

@@ -6,12 +6,12 @@
  * had it before analysis: same seed, same records, same wait reasons, same
  * end time, replayed by the same run__replay().
  *
- * FORMAT (version 1).  All integers are in the writer's byte order, which
+ * FORMAT (version 2; a reader takes version 1 too, which has no "RSSX").  All integers are in the writer's byte order, which
  * the endianness marker names; a reader refuses the other order.
  *
  *   File header, 32 bytes, not compressed:
  *     0  char magic[8]       "MPXTRACE" (no NUL)
- *     8  u32  version        MPX_TF_VERSION (1)
+ *     8  u32  version        MPX_TF_VERSION (2)
  *    12  u32  events_version MPX_EVENTS_VERSION of include/events.h: the
  *                            layout of the records below
  *    16  u32  endian         0x01020304 as the writer stored it
@@ -25,7 +25,7 @@
  *   Section: char tag[4]; u32 flags (0); u64 len; then len bytes.  In
  *   this order, nothing else:
  *     "META"  once
- *     then per run, in run order: "RUN ", "WAIT", "LOST", "EVTS"
+ *     then per run, in run order: "RUN ", "WAIT", "LOST", "RSSX", "EVTS"
  *
  *   Field types inside sections: u8/u32/s32/u64 as in C; bool is a u8 of
  *   0 or 1; str is u32 len then len bytes, no NUL, no NUL inside; len
@@ -65,6 +65,10 @@
  *   "LOST": events the kernel side lost, per tid.  u32 n, then
  *   n x { u32 tid, u64 count }.
  *
+ *   "RSSX": each process's exact RSS (--rss=exact, the kmem:rss_stat
+ *   peaks), bytes.  u32 n, then n x { u32 pid, u64 peak, anon, file,
+ *   shmem, last }.
+ *
  *   "EVTS": u64 n, then n records of include/events.h back to back, in
  *   arrival order, each exactly hdr.size bytes, hdr.size matching
  *   hdr.type.
@@ -92,7 +96,8 @@
 #include "run.h"
 
 #define MPX_TF_MAGIC		"MPXTRACE"
-#define MPX_TF_VERSION		1
+#define MPX_TF_VERSION		2
+#define MPX_TF_VERSION_MIN	1	/* the oldest a reader takes */
 #define MPX_TF_ENDIAN		0x01020304u
 #define MPX_TF_HDR_LEN		32
 
@@ -102,6 +107,7 @@
 #define MPX_TF_MAX_STR		4096		/* paths, notes */
 #define MPX_TF_MAX_REASONS	65536		/* per run (stack map: 16384) */
 #define MPX_TF_MAX_LOST		65536		/* per run (the lost map: 4096) */
+#define MPX_TF_MAX_RSSX		(1u << 22)	/* per run (--max-tasks at most) */
 #define MPX_TF_MAX_EVENTS	(1ull << 34)	/* per run */
 #define MPX_TF_MAX_PAYLOAD	(1ull << 40)
 #define MPX_TF_MAX_U64		(1ull << 60)	/* times, counters (see above) */

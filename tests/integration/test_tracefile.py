@@ -83,6 +83,15 @@ def test_report_json_same_as_live_command():
     expect(doc["command"] == "sleep 0.05", "command %r" % doc.get("command"))
 
 
+def test_report_json_same_as_live_exact_rss():
+    """--rss=exact: the kmem:rss_stat peaks come from a map at the end of
+    the run, not from the events: the trace file keeps them too."""
+    io = os.path.abspath(os.environ.get("MPX_IO", ".output/tests/mpx-io"))
+    doc = check_same_as_live("exact", ["--rss=exact", "--", io, "mem", str(16 << 20)])
+    peaks = [t.get("rss_peak_exact_bytes", 0) for t in doc["tasks"]]
+    expect(max(peaks) >= 16 << 20, "exact peaks %r" % peaks)
+
+
 def test_report_text_same_as_live():
     live, trace = live_and_saved("sleep-text", ["--", "sleep", "0.05"], json_out=False)
     for opts in ([], ["--wide"]):

@@ -232,6 +232,21 @@ static void pb_lost(struct pb *p)
 	pb_end(p, at);
 }
 
+/* The root's exact RSS (--rss=exact): peak 4 MiB, of it 3 anon, 1 file. */
+static void pb_rssx(struct pb *p, uint64_t anon)
+{
+	size_t at = pb_sec(p, "RSSX");
+
+	pb_u32(p, 1);
+	pb_u32(p, ROOT);
+	pb_u64(p, 4 << 20);
+	pb_u64(p, anon);
+	pb_u64(p, 1 << 20);
+	pb_u64(p, 0);
+	pb_u64(p, 2 << 20);
+	pb_end(p, at);
+}
+
 /* The root goes to sleep in stack 5 and exits. */
 static void pb_events(struct pb *p)
 {
@@ -254,12 +269,24 @@ static void pb_good(struct pb *p)
 	pb_run(p, "sleep 1");
 	pb_waits(p, 5, 9);
 	pb_lost(p);
+	pb_rssx(p, 3 << 20);
 	pb_events(p);
 }
 
-/* Header + zlib stream of the payload; payload_len as given. */
-static unsigned char *wrap(const void *payload, size_t len, uint64_t payload_len,
-			   size_t *filelen)
+/* The same run in format 1: no "RSSX". */
+static void pb_good_v1(struct pb *p)
+{
+	p->n = 0;
+	pb_meta(p, 1);
+	pb_run(p, "sleep 1");
+	pb_waits(p, 5, 9);
+	pb_lost(p);
+	pb_events(p);
+}
+
+/* Header (format version) + zlib stream of the payload; payload_len as given. */
+static unsigned char *wrap_v(const void *payload, size_t len, uint64_t payload_len,
+			     size_t *filelen, uint32_t version)
 {
 	uLongf zlen = compressBound(len);
 	unsigned char *f = malloc(MPX_TF_HDR_LEN + zlen);
@@ -268,7 +295,7 @@ static unsigned char *wrap(const void *payload, size_t len, uint64_t payload_len
 	if (!f)
 		return NULL;
 	memcpy(f, MPX_TF_MAGIC, 8);
-	v = MPX_TF_VERSION;
+	v = version;
 	memcpy(f + 8, &v, 4);
 	v = MPX_EVENTS_VERSION;
 	memcpy(f + 12, &v, 4);
@@ -283,6 +310,12 @@ static unsigned char *wrap(const void *payload, size_t len, uint64_t payload_len
 	}
 	*filelen = MPX_TF_HDR_LEN + zlen;
 	return f;
+}
+
+static unsigned char *wrap(const void *payload, size_t len, uint64_t payload_len,
+			   size_t *filelen)
+{
+	return wrap_v(payload, len, payload_len, filelen, MPX_TF_VERSION);
 }
 
 /* Read buf; expect failure with one line containing want (NULL: any). */
@@ -488,8 +521,55 @@ TEST(tracefile_reads_a_hand_built_file)
 		ASSERT_EQ(t->start_ns, 1000);
 		ASSERT_TRUE(t->exited);
 		ASSERT_STREQ(reasons__get(&rs.runs[0].m.reasons, 5), "pipe_read in read()");
+		/* The exact RSS, on the process once the events are replayed. */
+		ASSERT_TRUE(t->have_exact);
+		ASSERT_EQ(t->exact_peak, 4 << 20);
+		ASSERT_EQ(t->exact_anon, 3 << 20);
+		ASSERT_EQ(t->exact_last, 2 << 20);
 	}
 	runset__free(&rs);
+	free(f);
+}
+
+/* Format 1 (no exact RSS section) still reads; a corrupt entry does not. */
+TEST(tracefile_reads_format_1_and_checks_exact_rss)
+{
+	struct mpx_runset rs = {};
+	char err[512] = "";
+	unsigned char *f;
+	size_t flen = 0;
+	struct pb p;
+
+	pb_good_v1(&p);
+	f = wrap_v(p.b, p.n, p.n, &flen, 1);
+	if (!ASSERT_NOT_NULL(f))
+		return;
+	ASSERT_EQ(tracefile__read_mem(f, flen, &rs, err, sizeof(err)), 0);
+	if (ASSERT_EQ(rs.n, 1) && ASSERT_EQ(rs.runs[0].m.ntasks, 1))
+		ASSERT_FALSE(rs.runs[0].m.tasks[0].have_exact);
+	runset__free(&rs);
+	free(f);
+	/* Format 2 without the section, format 1 with it: refused. */
+	f = wrap_v(p.b, p.n, p.n, &flen, 2);
+	if (ASSERT_NOT_NULL(f))
+		expect_reject(f, flen, "RSSX");
+	free(f);
+	pb_good(&p);
+	f = wrap_v(p.b, p.n, p.n, &flen, 1);
+	if (ASSERT_NOT_NULL(f))
+		expect_reject(f, flen, NULL);
+	free(f);
+	/* More anonymous memory than the peak: not a kernel's figure. */
+	p.n = 0;
+	pb_meta(&p, 1);
+	pb_run(&p, "sleep 1");
+	pb_waits(&p, 5, 9);
+	pb_lost(&p);
+	pb_rssx(&p, 5 << 20);
+	pb_events(&p);
+	f = wrap(p.b, p.n, p.n, &flen);
+	if (ASSERT_NOT_NULL(f))
+		expect_reject(f, flen, "exact RSS of pid");
 	free(f);
 }
 
@@ -599,7 +679,7 @@ TEST(tracefile_rejects_bad_headers)
 	memcpy(f + 16, &v, 4);
 	v = MPX_TF_VERSION + 1;
 	memcpy(f + 8, &v, 4);
-	expect_reject(f, flen, "trace file format 2");
+	expect_reject(f, flen, "trace file format 3");
 	v = MPX_TF_VERSION;
 	memcpy(f + 8, &v, 4);
 	v = MPX_EVENTS_VERSION + 1;
@@ -665,6 +745,7 @@ TEST(tracefile_rejects_hostile_counts)
 	pb_run(&p, "x");
 	pb_waits(&p, 1, 2);
 	pb_lost(&p);
+	pb_rssx(&p, 0);
 	at = pb_sec(&p, "EVTS");
 	pb_u64(&p, 1ull << 40);
 	pb_end(&p, at);
