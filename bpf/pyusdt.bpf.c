@@ -44,10 +44,11 @@ struct {
 	__type(value, struct gil_wait);
 } gil_start SEC(".maps");
 
-/* Calls and matches seen by the function probes (overhead accounting). */
+/* Entries and matching entries, returns and matching returns seen by the
+ * function probes (overhead accounting, and entries that never come). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, 4);
 	__type(key, __u32);
 	__type(value, __u64);
 } func_stats SEC(".maps");
@@ -203,14 +204,12 @@ static __always_inline int func_event(__u32 kind, const char *func, int line)
 
 	if (!current_tracked(&tid, &pid))
 		return 0;
-	if (kind == MPX_PY_FUNC_ENTRY)
-		func_count(0);
+	func_count(kind == MPX_PY_FUNC_ENTRY ? 0 : 2);
 	if (bpf_probe_read_user_str(name, sizeof(name), func) < 0)
 		return 0;
 	if (func_glob[0] && !glob_match(name))
 		return 0;
-	if (kind == MPX_PY_FUNC_ENTRY)
-		func_count(1);
+	func_count(kind == MPX_PY_FUNC_ENTRY ? 1 : 3);
 	e = py_reserve(kind, tid, pid);
 	if (!e)
 		return 0;

@@ -309,13 +309,20 @@ int live__execute(const struct mpx_opts *o, struct mpx_runset *rs)
 		err = r ? trace_one(s, o, o->argv, r) : MPX_EXIT_ERROR;
 	}
 	if (py && o->py.functions && pyprobe__is_python(py)) {
-		uint64_t calls, matched;
+		uint64_t st[4];
 
-		pyprobe__func_stats(py, &calls, &matched);
+		pyprobe__func_stats(py, st);
 		mpx_warn("--py-functions: %llu Python calls in the traced tree hit the "
 			 "probes, %llu matched '%s' and were recorded",
-			 (unsigned long long)calls, (unsigned long long)matched,
-			 o->py.functions);
+			 (unsigned long long)st[0], (unsigned long long)st[1], o->py.functions);
+		/* Returns that had no entry to pair with: the interpreter
+		 * reported returns only (CPython 3.11 without a profiler). */
+		if (st[3] > st[1])
+			mpx_warn("--py-functions: %llu returns of matching functions came "
+				 "without their entry: this interpreter reports function "
+				 "entries only while a profile or trace function is set "
+				 "(sys.setprofile), as CPython 3.11 does; those calls are "
+				 "not in the report", (unsigned long long)(st[3] - st[1]));
 	}
 	if (py || nmore_py) {
 		uint32_t skipped = pyprobe__audit_skipped(py);

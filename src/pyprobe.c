@@ -1616,20 +1616,20 @@ void pyprobe__record(const struct pyprobe *p, struct mpx_py *rec)
 	}
 }
 
-void pyprobe__func_stats(const struct pyprobe *p, uint64_t *calls, uint64_t *matched)
+void pyprobe__func_stats(const struct pyprobe *p, uint64_t st[4])
 {
 	int ncpu = libbpf_num_possible_cpus(), i;
 	__u64 *v;
 	__u32 k;
 
-	*calls = *matched = 0;
+	memset(st, 0, 4 * sizeof(*st));
 	if (!p->skel || ncpu <= 0 || !(v = calloc((size_t)ncpu, sizeof(*v))))
 		return;
-	for (k = 0; k < 2; k++) {
+	for (k = 0; k < 4; k++) {
 		if (bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.func_stats), &k, v))
 			continue;
 		for (i = 0; i < ncpu; i++)
-			*(k ? matched : calls) += v[i];
+			st[k] += v[i];
 	}
 	free(v);
 }

@@ -67,8 +67,9 @@ bool pyprobe__is_python(const struct pyprobe *p);
 bool pyprobe__wanted_missing(const struct pyprobe *p);
 /* The MPX_PY_PROBES record of a run (ts, tid, pid given by the caller). */
 void pyprobe__record(const struct pyprobe *p, struct mpx_py *rec);
-/* Function probes: calls seen in the traced tree and calls recorded. */
-void pyprobe__func_stats(const struct pyprobe *p, uint64_t *calls, uint64_t *matched);
+/* Function probes: entries seen in the traced tree, entries recorded (the
+ * glob matched), returns seen, returns matched. */
+void pyprobe__func_stats(const struct pyprobe *p, uint64_t st[4]);
 /* Run count and run time (ns) of p's programs so far (collector.h's
  * bpf_obj_stats), added to st[0] and st[1]. */
 void pyprobe__prog_stats(const struct pyprobe *p, uint64_t st[2]);

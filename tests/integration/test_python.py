@@ -334,6 +334,14 @@ def test_py_functions_records_matching_calls():
     expect(outer["duration_ns"] - outer["exclusive_ns"] ==
            sum(c["duration_ns"] for c in calls if c["depth"] == 1), "nesting sums")
     expect("1973 matched 'fi?'" in err, "no overhead line: %r" % err)
+    expect("without their entry" not in err, "returns said unpaired: %r" % err)
+    # Without a profile function 3.11 reports the returns only: said, with
+    # how many calls that leaves out.
+    rep, err, rc, _ = trace([PY], script.replace("sys.setprofile(lambda *a: None)\n", ""),
+                            extra=["--py-functions=fi?"])
+    expect(rc == 0, "exit %d: %s" % (rc, err))
+    expect("1973 returns of matching functions came without their entry" in err and
+           "sys.setprofile" in err, "no warning of the missing entries: %r" % err)
 
 
 def test_trace_file_carries_python_records():
