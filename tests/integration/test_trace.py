@@ -302,9 +302,10 @@ def test_burn_200ms(c):
         return
     k = t["kernel"]
     # CLOCK_THREAD_CPUTIME_ID is sum_exec_runtime: 200 ms by construction,
-    # plus exec and ld.so start-up.
+    # plus exec and ld.so start-up; under host steal the kernel's steal
+    # clock does not take all of it out (206.2 ms seen with 100 ms stolen).
     c.between("kernel sum_exec_runtime (ms)", k.get("sum_exec_runtime_ns"),
-              200 * MS, 206 * MS, MS)
+              200 * MS, 206 * MS + stolen(r) // 10, MS)
     # Host steal while it ran is on-CPU time to the scheduler's events (and
     # the kernel's own figures are not compared under it: mpxtest).
     c.between("oncpu (ms)", t["oncpu_ns"], 198 * MS, 210 * MS + 3 * MS + stolen(r), MS)
