@@ -129,9 +129,10 @@ static void summary(const struct mpx_analysis *an, FILE *f)
 			(double)ra->footprint_cow_peak / 256.0);
 	}
 	if (w->mode == MPX_MODE_BOTH && !an->have_expl && an->n == 1)
-		fprintf(f, "  %-8s not run: mpxtrace was interrupted before it\n",
+		fprintf(f, "  %-8s not run%s\n",
 			mpx_mode_name(an->ra[0].run->mode == MPX_MODE_POOL ? MPX_MODE_PROCESS :
-				      MPX_MODE_POOL));
+				      MPX_MODE_POOL), an->ra[0].run->info.interrupted ?
+			": mpxtrace was interrupted before it" : "");
 	if (an->have_expl && (ex->nruns[0] > 1 || ex->nruns[1] > 1))
 		for (k = 0; k < 2; k++)
 			fprintf(f, "  %s over %d runs: median %.2f ms, min %.2f, max %.2f\n",

@@ -45,14 +45,12 @@ static void name_cell(char *buf, size_t sz, const struct mpx_report *r,
 static void header(const struct mpx_report *r, FILE *f)
 {
 	const struct mpx_run_info *run = r->run;
-	char st[64] = "still running";
-
-	if (run->exited)
-		report__status_str(run->exit_status, st, sizeof(st));
-	char cmd[72], line[256];
+	char st[64] = "still running", cmd[72], line[256];
 	const char *c = run->command;
 	size_t n = 0;
 
+	if (run->exited)
+		report__status_str(run->exit_status, st, sizeof(st));
 	/* Control characters (an argument with a newline) as escapes. */
 	for (; *c && n + 2 < sizeof(cmd); c++) {
 		unsigned char ch = (unsigned char)*c;
