@@ -973,18 +973,35 @@ static int read_waits(struct tf_in *in, struct mpx_run *r, size_t idx)
 	return sec_close(&s);
 }
 
+/*
+ * A section of run idx that holds a count, then that many entries of size
+ * bytes each: opened, the count read, within max and within the section.
+ */
+static int sec_open_list(struct tf_in *in, struct tf_sec *s, const char *tag, const char *what,
+			 size_t idx, uint32_t max, unsigned int size, uint32_t *n)
+{
+	char fmt[64], desc[64];
+
+	snprintf(fmt, sizeof(fmt), "run %%zu %s", what);
+	if (sec_open(in, s, tag, fmt, idx + 1))
+		return in->ret;
+	snprintf(desc, sizeof(desc), "the number of %s", what);
+	if (get_range(s, n, 0, max, desc))
+		return in->ret;
+	if ((uint64_t)*n * size > s->left)
+		return fail(in, -EBADMSG, "corrupt: %u %s cannot fit in %llu bytes", *n, what,
+			    (unsigned long long)s->left);
+	return 0;
+}
+
 static int read_lost(struct tf_in *in, struct mpx_run *r, size_t idx)
 {
 	struct tf_sec s;
 	uint32_t n, i, tid;
 	uint64_t cnt;
 
-	if (sec_open(in, &s, "LOST", "run %zu losses", idx + 1) ||
-	    get_range(&s, &n, 0, MPX_TF_MAX_LOST, "the number of losses"))
+	if (sec_open_list(in, &s, "LOST", "losses", idx, MPX_TF_MAX_LOST, 12, &n))
 		return in->ret;
-	if ((uint64_t)n * 12 > s.left)
-		return fail(in, -EBADMSG, "corrupt: %u losses cannot fit in %llu bytes",
-			    n, (unsigned long long)s.left);
 	for (i = 0; i < n; i++) {
 		if (get_u32(&s, &tid, "a tid") || get_u64(&s, &cnt, "a loss count"))
 			return in->ret;
@@ -1001,12 +1018,8 @@ static int read_rssx(struct tf_in *in, struct mpx_run *r, size_t idx)
 	uint64_t v[5];
 	int k;
 
-	if (sec_open(in, &s, "RSSX", "run %zu exact RSS", idx + 1) ||
-	    get_range(&s, &n, 0, MPX_TF_MAX_RSSX, "the number of exact RSS entries"))
+	if (sec_open_list(in, &s, "RSSX", "exact RSS entries", idx, MPX_TF_MAX_RSSX, 44, &n))
 		return in->ret;
-	if ((uint64_t)n * 44 > s.left)
-		return fail(in, -EBADMSG, "corrupt: %u exact RSS entries cannot fit in %llu bytes",
-			    n, (unsigned long long)s.left);
 	if (n && !(r->rssx = calloc(n, 6 * sizeof(*r->rssx))))
 		return fail(in, -ENOMEM, "out of memory");
 	for (i = 0; i < n; i++) {

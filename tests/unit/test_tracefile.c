@@ -262,26 +262,22 @@ static void pb_events(struct pb *p)
 	pb_end(p, at);
 }
 
-static void pb_good(struct pb *p)
+/* One run; rssx_anon < 0: no "RSSX" (format 1), else its anon figure. */
+static void pb_file(struct pb *p, int64_t rssx_anon)
 {
 	p->n = 0;
 	pb_meta(p, 1);
 	pb_run(p, "sleep 1");
 	pb_waits(p, 5, 9);
 	pb_lost(p);
-	pb_rssx(p, 3 << 20);
+	if (rssx_anon >= 0)
+		pb_rssx(p, (uint64_t)rssx_anon);
 	pb_events(p);
 }
 
-/* The same run in format 1: no "RSSX". */
-static void pb_good_v1(struct pb *p)
+static void pb_good(struct pb *p)
 {
-	p->n = 0;
-	pb_meta(p, 1);
-	pb_run(p, "sleep 1");
-	pb_waits(p, 5, 9);
-	pb_lost(p);
-	pb_events(p);
+	pb_file(p, 3 << 20);
 }
 
 /* Header (format version) + zlib stream of the payload; payload_len as given. */
@@ -540,7 +536,7 @@ TEST(tracefile_reads_format_1_and_checks_exact_rss)
 	size_t flen = 0;
 	struct pb p;
 
-	pb_good_v1(&p);
+	pb_file(&p, -1);
 	f = wrap_v(p.b, p.n, p.n, &flen, 1);
 	if (!ASSERT_NOT_NULL(f))
 		return;
@@ -560,13 +556,7 @@ TEST(tracefile_reads_format_1_and_checks_exact_rss)
 		expect_reject(f, flen, NULL);
 	free(f);
 	/* More anonymous memory than the peak: not a kernel's figure. */
-	p.n = 0;
-	pb_meta(&p, 1);
-	pb_run(&p, "sleep 1");
-	pb_waits(&p, 5, 9);
-	pb_lost(&p);
-	pb_rssx(&p, 5 << 20);
-	pb_events(&p);
+	pb_file(&p, 5 << 20);
 	f = wrap(p.b, p.n, p.n, &flen);
 	if (ASSERT_NOT_NULL(f))
 		expect_reject(f, flen, "exact RSS of pid");
