@@ -417,9 +417,14 @@ def test_woken_waits_from_the_enqueue_time(c):
                str([t["kernel"].get("nvcsw") for t in ping]))
         woken = 0
         for t in ping:
-            nv = t["kernel"]["nvcsw"]
+            nv, niv = t["kernel"]["nvcsw"], t["kernel"].get("nivcsw", 0)
+            # sched_wakeup also fires for a task preempted while it was
+            # setting itself to sleep (the kernel counts that switch as
+            # involuntary): with --wakeup-events up to those more (2616 vs
+            # 2580 voluntary seen once in CI).
+            more = niv if opts else 0
             c.between("%s: tid %d wakeups vs nvcsw %d" % (what, t["tid"], nv),
-                      t["wakeups"], nv - 2 - nv // 100, nv + 2 + nv // 100)
+                      t["wakeups"], nv - 2 - nv // 100, nv + 2 + nv // 100 + more)
             woken += t["wakeups"]
         chk = r.report["check"]
         if not opts:
