@@ -173,10 +173,10 @@ static __always_inline __u64 summ_move(struct mpx_summ *s, __u32 from, __u32 to,
  * was in just before this switch-out, the latest time of the segment.
  */
 static __always_inline void summ_reconcile(struct mpx_summ *s, __u64 exec, __u64 pcount,
-					   bool clean, __u64 steal, __u32 last, __s64 lag_out,
-					   bool preempted)
+					   __u64 rd, bool clean, __u64 steal, __u32 last,
+					   __s64 lag_out, bool preempted)
 {
-	__u64 dexec, dpc, on = s->seg[MPX_SB_ONCPU], st = 0, need;
+	__u64 dexec, dpc, on = s->seg[MPX_SB_ONCPU], st = 0, need, seen;
 
 	if (!(s->flags & MPX_SU_LAST) || exec < s->k_last.sum_exec_runtime ||
 	    pcount < s->k_last.pcount)
@@ -219,6 +219,16 @@ static __always_inline void summ_reconcile(struct mpx_summ *s, __u64 exec, __u64
 		need = summ_move(s, MPX_SB_SLEEP, MPX_SB_ONCPU, need);
 		need = summ_move(s, MPX_SB_DSLEEP, MPX_SB_ONCPU, need);
 		summ_move(s, MPX_SB_BLKIO, MPX_SB_ONCPU, need);
+		/* It was woken, and waited to run as long as run_delay grew
+		 * in this stretch (account.c missed_wake()): what of that we
+		 * had as sleep was waiting. */
+		seen = s->seg[MPX_SB_RUNQ_WAKEUP] + s->seg[MPX_SB_RUNQ_PREEMPT];
+		if (rd > s->k_last.run_delay && rd - s->k_last.run_delay > seen) {
+			need = rd - s->k_last.run_delay - seen;
+			need = summ_move(s, MPX_SB_SLEEP, MPX_SB_RUNQ_WAKEUP, need);
+			need = summ_move(s, MPX_SB_DSLEEP, MPX_SB_RUNQ_WAKEUP, need);
+			summ_move(s, MPX_SB_BLKIO, MPX_SB_RUNQ_WAKEUP, need);
+		}
 	} else if (dexec < on) {
 		/* A switch-out and switch-in pair was lost. */
 		summ_move(s, MPX_SB_ONCPU, MPX_SB_UNACCOUNTED, on - dexec);
@@ -226,6 +236,9 @@ static __always_inline void summ_reconcile(struct mpx_summ *s, __u64 exec, __u64
 out:
 	s->k_last.sum_exec_runtime = exec;
 	s->k_last.pcount = pcount;
+	/* What it waits from here on other CPUs before a move goes into
+	 * run_delay at the move, not at its arrival (summ_requeue). */
+	s->k_last.run_delay = rd;
 	s->flags |= MPX_SU_LAST;
 	__builtin_memset(s->seg, 0, sizeof(s->seg));
 }
@@ -295,11 +308,9 @@ static __always_inline void summ_switch_out(struct mpx_summ *s, struct task_stru
 	/* Before the branches on the next state: the verifier walks the
 	 * reconciliation once per way into it, not once per next state. */
 	summ_reconcile(s, MPX_READ(btf, prev, se.sum_exec_runtime),
-		       MPX_READ(btf, prev, sched_info.pcount), clean, steal, last, lag,
+		       MPX_READ(btf, prev, sched_info.pcount),
+		       MPX_READ(btf, prev, sched_info.run_delay), clean, steal, last, lag,
 		       (state & 0xff) == 0 && !(state & MPX_TASK_DEAD));
-	/* What it waits from here on other CPUs before a move goes into
-	 * run_delay at the move, not at its arrival (summ_requeue). */
-	s->k_last.run_delay = MPX_READ(btf, prev, sched_info.run_delay);
 	if (state & 0xff)
 		iowait = read_iowait(prev, btf);
 	ns = summ_classify(state, iowait);
