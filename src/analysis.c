@@ -1696,10 +1696,15 @@ static void sentences(struct mpx_analysis *an)
 		say(ex, "Process pays a fork, an exit and a reap for every task and puts up "
 		    "to %u runnable tasks on %d CPUs; for many short tasks keep a Pool.",
 		    a->peak_runnable, a->run->info.ncpus);
+	else if (d > 0 && rq_b - rq_a >= d / 2)
+		say(ex, "Most of the gap is waiting for a CPU: %.1f ms more on the pool's "
+		    "critical path, up to %u tasks runnable at once on %d CPUs (workers, the "
+		    "pool's helper threads and main compete for them); the ranked "
+		    "contributions below say whose waits.", ms(rq_b - rq_a), b->peak_runnable,
+		    b->run->info.ncpus);
 	else
-		say(ex, "Neither setup nor queued waits explain most of the gap; see the "
+		say(ex, "Neither setup nor waits for a CPU explain most of the gap; see the "
 		    "ranked contributions below.");
-	(void)rq_a;
 }
 
 static void claims(struct mpx_analysis *an)
