@@ -117,18 +117,18 @@ static __always_inline void summ_advance(struct mpx_summ *s, __u64 ts)
 	s->state_ns = ts;
 }
 
-/* Move up to d ns of this segment from bucket `from` to `to` (no repair:
- * where a wait began, not what the events missed). */
-static __always_inline void summ_shift(struct mpx_summ *s, __u32 from, __u32 to, __u64 d)
+/* Move up to d ns of this segment from bucket `from` to `to`; the ns moved. */
+static __always_inline __u64 summ_shift(struct mpx_summ *s, __u32 from, __u32 to, __u64 d)
 {
 	if (from >= MPX_SB_MAX || to >= MPX_SB_MAX || from == to)
-		return;
+		return 0;
 	if (d > s->seg[from])
 		d = s->seg[from];
 	s->bucket[from] -= d;
 	s->seg[from] -= d;
 	s->bucket[to] += d;
 	s->seg[to] += d;
+	return d;
 }
 
 /*
@@ -153,15 +153,10 @@ static __always_inline void summ_requeue(struct mpx_summ *s, __u64 wait)
 /* Move up to need ns of this segment from bucket `from` to `to`. */
 static __always_inline __u64 summ_move(struct mpx_summ *s, __u32 from, __u32 to, __u64 need)
 {
-	__u64 d;
+	__u64 d = summ_shift(s, from, to, need);
 
-	if (!need || from >= MPX_SB_MAX || to >= MPX_SB_MAX || from == to)
-		return need;
-	d = s->seg[from] < need ? s->seg[from] : need;
-	s->bucket[from] -= d;
-	s->seg[from] -= d;
-	s->bucket[to] += d;
-	s->seg[to] += d;
+	/* A repair of what the events missed (summ_shift alone: where a wait
+	 * began). */
 	s->reconciled_ns += d;
 	return need - d;
 }

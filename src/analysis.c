@@ -1568,7 +1568,7 @@ static void sentences(struct mpx_analysis *an)
 	const struct mpx_run_analysis *a = &an->ra[ex->a], *b = &an->ra[ex->b];
 	const struct mpx_workload_opts *w = &an->rs->work;
 	int64_t d = ex->delta_ns, setup_b, setup_a, len_b, len_a, exec_a, exec_b, rq_a, rq_b;
-	bool forkserver;
+	const char *before;	/* what setup does before the first fork */
 	const struct mpx_contrib *top = NULL;
 	int i;
 
@@ -1584,7 +1584,8 @@ static void sentences(struct mpx_analysis *an)
 	 * path's setup may leave part of a phase to a child). */
 	len_b = phase_sum(b, MPX_PC_SETUP);
 	len_a = phase_sum(a, MPX_PC_SETUP);
-	forkserver = w->start_method && !strcmp(w->start_method, "forkserver");
+	before = w->start_method && !strcmp(w->start_method, "forkserver") ?
+		 "the fork server, queues, locks" : "queues, locks";
 	if (b->setup_top_import[0][0]) {
 		char imports[2 * MPX_PYNAME_LEN + 128];
 		uint64_t imp = b->setup_import_ns;
@@ -1615,7 +1616,7 @@ static void sentences(struct mpx_analysis *an)
 		    "starting %u helper threads; Process mode spent %.1f ms starting %u "
 		    "processes.", ms(len_b), imports,
 		    ms((int64_t)(b->setup_before_fork_ns > imp ? b->setup_before_fork_ns - imp :
-				 0)), forkserver ? "the fork server, queues, locks" : "queues, locks",
+				 0)), before,
 		    ms((int64_t)b->setup_fork_ns), b->ntask_procs,
 		    ms((int64_t)b->setup_threads_ns), b->nhelpers, ms(len_a), a->ntask_procs);
 	} else if (w->runtime == MPX_RT_NATIVE) {
@@ -1628,7 +1629,7 @@ static void sentences(struct mpx_analysis *an)
 		    "its first worker (imports, %s), then forked %u workers and "
 		    "started %u helper threads; Process mode spent %.1f ms starting %u "
 		    "processes.", ms(len_b), ms((int64_t)b->main_cpu_before_fork_ns),
-		    forkserver ? "the fork server, queues, locks" : "queues, locks",
+		    before,
 		    b->ntask_procs, b->nhelpers, ms(len_a), a->ntask_procs);
 	}
 
